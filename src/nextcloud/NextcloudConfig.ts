@@ -1,0 +1,32 @@
+import { Context, Duration, Layer } from "effect"
+
+/** How this server reaches Nextcloud. Built once from the configuration (src/Config.ts). */
+export interface NextcloudConfigShape {
+  /** NEXTCLOUD_HOST: the base URL the server uses (may be internal). No trailing slash. */
+  readonly host: URL
+  /** NEXTCLOUD_PUBLIC_URL: the origin users' browsers reach Nextcloud at. */
+  readonly publicUrl: URL
+  /** NEXTCLOUD_VERIFY_SSL. */
+  readonly verifySsl: boolean
+  /** Sent as User-Agent; Nextcloud names the app password after it. */
+  readonly userAgent: string
+  /** Per-request timeout towards Nextcloud. */
+  readonly requestTimeout: Duration.Duration
+}
+
+export class NextcloudConfig extends Context.Tag("nextcloud-mcp/NextcloudConfig")<
+  NextcloudConfig,
+  NextcloudConfigShape
+>() {
+  static readonly make = (
+    host: string,
+    options: Partial<Omit<NextcloudConfigShape, "host">> = {}
+  ): Layer.Layer<NextcloudConfig> =>
+    Layer.succeed(NextcloudConfig, {
+      host: new URL(host),
+      publicUrl: options.publicUrl ?? new URL(host),
+      verifySsl: options.verifySsl ?? true,
+      userAgent: options.userAgent ?? "nextcloud-mcp",
+      requestTimeout: options.requestTimeout ?? Duration.seconds(15)
+    })
+}

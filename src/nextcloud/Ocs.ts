@@ -1,0 +1,38 @@
+/**
+ * Nextcloud OCS calls made with a user's app password (loginflow-v2.md §4, §8):
+ * who am I, and revoke this app password.
+ */
+import { Context, Data, type Effect, type Redacted } from "effect"
+import type { NextcloudProtocolError, NextcloudTransportError } from "./LoginFlowClient.js"
+
+/** Nextcloud refused the credentials (401): revoked, expired or wrong. Never retried. */
+export class NextcloudUnauthorized extends Data.TaggedError("NextcloudUnauthorized")<{
+  readonly operation: string
+}> {}
+
+export interface Credentials {
+  readonly loginName: string
+  readonly appPassword: Redacted.Redacted<string>
+}
+
+export interface NextcloudUser {
+  /** The user id (DAV paths), which can differ from the login name. */
+  readonly id: string
+  readonly displayName: string | null
+}
+
+export interface OcsShape {
+  /** GET /ocs/v2.php/cloud/user?format=json with OCS-APIRequest: true. */
+  readonly currentUser: (
+    credentials: Credentials
+  ) => Effect.Effect<NextcloudUser, NextcloudUnauthorized | NextcloudTransportError | NextcloudProtocolError>
+  /**
+   * DELETE /ocs/v2.php/core/apppassword. Succeeds when Nextcloud confirms the
+   * password is gone: 200, or 401 (it no longer works).
+   */
+  readonly revokeAppPassword: (
+    credentials: Credentials
+  ) => Effect.Effect<void, NextcloudTransportError | NextcloudProtocolError>
+}
+
+export class Ocs extends Context.Tag("nextcloud-mcp/Ocs")<Ocs, OcsShape>() {}

@@ -1,0 +1,119 @@
+/**
+ * Persistent state: per-user app passwords ("grants"), pending Login Flow v2
+ * sessions, flow-start history (rate limits) and the audit log.
+ *
+ * Secrets (`appPassword`, `pollToken`, `loginUrl`) are `Redacted` here and
+ * encrypted at rest by the implementation; nothing else is secret.
+ * Times are epoch milliseconds taken from `Clock` by the caller.
+ */
+import { Context, Data, type Effect, type Option, type Redacted } from "effect"
+import type { UserId } from "../domain/Ids.js"
+import type { Scope } from "../domain/Scope.js"
+
+export class StorageError extends Data.TaggedError("StorageError")<{
+  readonly operation: string
+  readonly cause: unknown
+}> {}
+
+export interface Grant {
+  readonly userId: UserId
+  /** Nextcloud login name: the Basic-auth user name for the app password. */
+  readonly loginName: string
+  /** Nextcloud user id (`/ocs/v2.php/cloud/user` `data.id`), used in DAV paths; null until verified. */
+  readonly ncUserId: string | null
+  readonly appPassword: Redacted.Redacted<string>
+  /** `null` = no additional restriction. */
+  readonly scopes: ReadonlyArray<Scope> | null
+  readonly createdAt: number
+  readonly updatedAt: number
+}
+
+export type FlowPurpose = "provision" | "update"
+
+export interface PendingFlow {
+  readonly userId: UserId
+  readonly pollToken: Redacted.Redacted<string>
+  /** Already rewritten onto NEXTCLOUD_HOST's origin. */
+  readonly pollEndpoint: string
+  /** Already rewritten onto NEXTCLOUD_PUBLIC_URL's origin. Carries the login token, so it is kept secret. */
+  readonly loginUrl: Redacted.Redacted<string>
+  /** Scopes the grant will carry when the flow completes (`null` = unrestricted). */
+  readonly requestedScopes: ReadonlyArray<Scope> | null
+  readonly purpose: FlowPurpose
+  /** Set when the client opened the URL through URL-mode elicitation, to notify it on completion. */
+  readonly elicitationId: string | null
+  readonly createdAt: number
+  /** createdAt + 20 minutes (Nextcloud's flow lifetime). */
+  readonly expiresAt: number
+}
+
+export type AuditEvent =
+  | "flow_started"
+  | "flow_completed"
+  | "flow_expired"
+  | "flow_declined"
+  | "flow_cancelled"
+  | "grant_stored"
+  | "grant_narrowed"
+  | "grant_revoked"
+  | "grant_stale"
+  | "access_denied"
+  | "orphan_revoked"
+
+export interface AuditEntry {
+  readonly at: number
+  readonly userId: UserId
+  readonly event: AuditEvent
+  /** Non-secret details (scopes, login name, reason). */
+  readonly detail: Readonly<Record<string, unknown>>
+}
+
+export interface StorageShape {
+  readonly getGrant: (userId: UserId) => Effect.Effect<Option.Option<Grant>, StorageError>
+  /** Insert or replace the user's grant atomically; returns the grant it replaced, if any. */
+  readonly putGrant: (grant: Grant) => Effect.Effect<Option.Option<Grant>, StorageError>
+  /**
+   * Complete a flow in one transaction: store the grant, delete the user's
+   * pending flow. Returns the grant it replaced, if any.
+   */
+  readonly completeFlow: (grant: Grant) => Effect.Effect<Option.Option<Grant>, StorageError>
+  /** Set the scopes of an existing grant; false when the user has none. */
+  readonly updateScopes: (
+    userId: UserId,
+    scopes: ReadonlyArray<Scope> | null,
+    at: number
+  ) => Effect.Effect<boolean, StorageError>
+  /** Set the Nextcloud user id of an existing grant. */
+  readonly setNcUserId: (userId: UserId, ncUserId: string, at: number) => Effect.Effect<boolean, StorageError>
+  /**
+   * Delete the user's grant. With `onlyCreatedAt`, only when the stored grant is
+   * still that one (so a stale-password cleanup cannot delete a grant that
+   * replaced it meanwhile). Returns the deleted grant.
+   */
+  readonly deleteGrant: (
+    userId: UserId,
+    onlyCreatedAt?: number
+  ) => Effect.Effect<Option.Option<Grant>, StorageError>
+
+  readonly getFlow: (userId: UserId) => Effect.Effect<Option.Option<PendingFlow>, StorageError>
+  /** Insert or replace the user's one pending flow. */
+  readonly putFlow: (flow: PendingFlow) => Effect.Effect<void, StorageError>
+  /** Delete the user's flow; with `onlyCreatedAt`, only if it is still that flow. True when a row went. */
+  readonly deleteFlow: (userId: UserId, onlyCreatedAt?: number) => Effect.Effect<boolean, StorageError>
+  /** Flows not yet expired at `now`, oldest first, at most `limit`. */
+  readonly listActiveFlows: (now: number, limit: number) => Effect.Effect<ReadonlyArray<PendingFlow>, StorageError>
+  /** Delete flows that expired before `before`; returns how many. */
+  readonly deleteExpiredFlows: (before: number) => Effect.Effect<number, StorageError>
+
+  /** Record that the user started a flow (for rate limiting). */
+  readonly recordFlowStart: (userId: UserId, at: number) => Effect.Effect<void, StorageError>
+  /** Flow starts by the user at or after `since`, oldest first (their times). */
+  readonly flowStartsSince: (userId: UserId, since: number) => Effect.Effect<ReadonlyArray<number>, StorageError>
+
+  readonly audit: (entry: AuditEntry) => Effect.Effect<void, StorageError>
+  readonly auditLog: (userId: UserId | null, limit: number) => Effect.Effect<ReadonlyArray<AuditEntry>, StorageError>
+  /** Delete audit entries and flow-start records older than `before`; returns how many audit entries went. */
+  readonly pruneHistory: (before: number) => Effect.Effect<number, StorageError>
+}
+
+export class Storage extends Context.Tag("nextcloud-mcp/Storage")<Storage, StorageShape>() {}
