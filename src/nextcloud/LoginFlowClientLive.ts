@@ -1,0 +1,106 @@
+/**
+ * Login Flow v2 over HTTP (loginflow-v2.md §1, §3, §6, §7).
+ *
+ * - `initiate` rewrites `poll.endpoint` onto NEXTCLOUD_HOST's origin and
+ *   `login` onto NEXTCLOUD_PUBLIC_URL's origin: Nextcloud builds both from the
+ *   request it saw, so behind proxies or in containers they often carry an
+ *   internal host or `http` instead of `https`.
+ * - `initiate` is retried on transport failures and 5xx (`retrySchedule`): an
+ *   unused flow costs nothing and expires after 20 minutes.
+ * - `poll` is never retried here: a 200 is one-shot (the flow is consumed
+ *   before the answer is sent), so a blind retry after a lost answer would only
+ *   ever see 404. Any failure is an error, never Pending and never "expired";
+ *   the caller keeps the flow and polls again later.
+ */
+import { HttpClient, HttpClientRequest } from "@effect/platform"
+import { Effect, Layer, Redacted, Schema } from "effect"
+import { decodeJsonBody, exchange, isTransient, onOrigin, retrySchedule, underBase, unexpectedStatus } from "./http.js"
+import {
+  type CompletedFlow,
+  type InitiatedFlow,
+  LoginFlowClient,
+  type PollResult
+} from "./LoginFlowClient.js"
+import { NextcloudConfig } from "./NextcloudConfig.js"
+
+const NonEmpty = Schema.String.pipe(Schema.minLength(1))
+
+const HttpUrl = Schema.String.pipe(
+  Schema.filter((s) => {
+    if (!URL.canParse(s)) return "not a URL"
+    const { protocol } = new URL(s)
+    return protocol === "http:" || protocol === "https:" ? true : "not an http(s) URL"
+  })
+)
+
+/** `POST /index.php/login/v2` → 200 body. */
+export const InitResponse = Schema.Struct({
+  poll: Schema.Struct({ token: NonEmpty, endpoint: HttpUrl }),
+  login: HttpUrl
+})
+
+/**
+ * App passwords: 72 `[A-Za-z0-9]` from the flow, getapppassword and rotate;
+ * dashed 5×5 groups when created in Settings and handed over through
+ * "Alternative log in using app password". Both fit this pattern.
+ */
+export const AppPassword = Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9-]{20,256}$/))
+
+/** `POST …/login/v2/poll` → 200 body. */
+export const PollResponse = Schema.Struct({
+  server: NonEmpty,
+  loginName: NonEmpty,
+  appPassword: AppPassword
+})
+
+export const LoginFlowClientLive: Layer.Layer<LoginFlowClient, never, HttpClient.HttpClient | NextcloudConfig> =
+  Layer.effect(
+    LoginFlowClient,
+    Effect.gen(function*() {
+      const client = yield* HttpClient.HttpClient
+      const config = yield* NextcloudConfig
+
+      const initiateOnce = Effect.gen(function*() {
+        const operation = "LoginFlowClient.initiate"
+        const response = yield* exchange(client, operation, config.requestTimeout)(
+          HttpClientRequest.post(underBase(config.host, "index.php/login/v2"))
+        )
+        if (response.status !== 200) return yield* unexpectedStatus(operation, response.status)
+        const body = yield* decodeJsonBody(InitResponse, operation)(response)
+        const flow: InitiatedFlow = {
+          loginUrl: Redacted.make(onOrigin(new URL(body.login), config.publicUrl).href),
+          pollEndpoint: onOrigin(new URL(body.poll.endpoint), config.host).href,
+          pollToken: Redacted.make(body.poll.token)
+        }
+        return flow
+      })
+
+      const initiate = Effect.fn("LoginFlowClient.initiate")(function*() {
+        return yield* initiateOnce.pipe(Effect.retry({ schedule: retrySchedule, while: isTransient }))
+      })
+
+      const poll = Effect.fn("LoginFlowClient.poll")(function*(
+        pollEndpoint: string,
+        pollToken: Redacted.Redacted<string>
+      ) {
+        const operation = "LoginFlowClient.poll"
+        // No Authorization header: Nextcloud would check it and count a failure.
+        const response = yield* exchange(client, operation, config.requestTimeout)(
+          HttpClientRequest.post(pollEndpoint).pipe(
+            HttpClientRequest.bodyUrlParams({ token: Redacted.value(pollToken) })
+          )
+        )
+        if (response.status === 404) return { _tag: "Pending" } satisfies PollResult as PollResult
+        if (response.status !== 200) return yield* unexpectedStatus(operation, response.status)
+        const body = yield* decodeJsonBody(PollResponse, operation)(response)
+        const credentials: CompletedFlow = {
+          server: body.server,
+          loginName: body.loginName,
+          appPassword: Redacted.make(body.appPassword)
+        }
+        return { _tag: "Completed", credentials } satisfies PollResult as PollResult
+      })
+
+      return LoginFlowClient.of({ initiate: initiate(), poll })
+    })
+  )
