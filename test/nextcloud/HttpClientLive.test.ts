@@ -1,0 +1,86 @@
+import { HttpClient, HttpClientRequest } from "@effect/platform"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Layer, Redacted } from "effect"
+import { execFileSync } from "node:child_process"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { HttpClientLive } from "../../src/nextcloud/HttpClientLive.js"
+import { exchange } from "../../src/nextcloud/http.js"
+import { NextcloudLive } from "../../src/nextcloud/layer.js"
+import { LoginFlowClient } from "../../src/nextcloud/LoginFlowClient.js"
+import { config, expectNoSecrets, json, later, longAppPassword, startHttpsStub, startStub } from "./stub.js"
+
+/** A throwaway self-signed certificate for 127.0.0.1. */
+const selfSigned = Effect.acquireRelease(
+  Effect.sync(() => mkdtempSync(join(tmpdir(), "nc-mcp-tls-"))),
+  (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+).pipe(
+  Effect.map((dir) => {
+    execFileSync(
+      "openssl",
+      [
+        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+        "-addext", "subjectAltName=IP:127.0.0.1",
+        "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")
+      ],
+      { stdio: "ignore" }
+    )
+    return { key: readFileSync(join(dir, "key.pem"), "utf8"), cert: readFileSync(join(dir, "cert.pem"), "utf8") }
+  })
+)
+
+const init = { poll: { token: "t".repeat(128), endpoint: "http://x/login/v2/poll" }, login: "http://x/login/v2/flow/y" }
+
+describe("HttpClientLive", () => {
+  it.scopedLive("sends the configured User-Agent and Accept by default, and keeps a per-request Accept", () =>
+    Effect.gen(function*() {
+      const stub = yield* startStub((_, res) => json(res, 200, {}))
+      yield* Effect.gen(function*() {
+        const client = yield* HttpClient.HttpClient
+        yield* client.execute(HttpClientRequest.get(`${stub.base}/a`))
+        yield* client.execute(
+          HttpClientRequest.get(`${stub.base}/b`).pipe(HttpClientRequest.setHeader("Accept", "application/xml"))
+        )
+      }).pipe(Effect.provide(HttpClientLive.pipe(Layer.provide(config(stub.base, { userAgent: "My MCP (host)" })))))
+      expect(stub.requests.map((r) => [r.headers["user-agent"], r.headers["accept"]])).toEqual([
+        ["My MCP (host)", "application/json"],
+        ["My MCP (host)", "application/xml"]
+      ])
+      expect(stub.requests[0]?.headers["traceparent"]).toBeUndefined()
+    }))
+
+  it.scopedLive("a timeout never carries the request's credentials", () =>
+    Effect.gen(function*() {
+      const stub = yield* startStub((_, res) => later(2_000, () => json(res, 200, {})))
+      const error = yield* Effect.gen(function*() {
+        const client = yield* HttpClient.HttpClient
+        return yield* Effect.flip(
+          exchange(client, "test", "5 seconds")(
+            HttpClientRequest.post(`${stub.base}/x`).pipe(
+              HttpClientRequest.basicAuth("ada", Redacted.make(longAppPassword)),
+              HttpClientRequest.bodyUrlParams({ token: "SECRETPOLLTOKEN" })
+            )
+          )
+        )
+      }).pipe(Effect.provide(HttpClientLive.pipe(Layer.provide(config(stub.base)))))
+      // The client's own 200 ms timeout fires first.
+      expect(error).toMatchObject({ _tag: "NextcloudTransportError", operation: "test", reason: "timeout" })
+      expectNoSecrets(error, [longAppPassword, Buffer.from(`ada:${longAppPassword}`).toString("base64"), "SECRETPOLLTOKEN"])
+    }))
+
+  it.scopedLive("TLS: a self-signed certificate is refused by default and accepted with verifySsl=false", () =>
+    Effect.gen(function*() {
+      const tls = yield* selfSigned
+      const stub = yield* startHttpsStub((_, res) => json(res, 200, init), tls)
+      const initiate = Effect.flatMap(LoginFlowClient, (c) => c.initiate)
+
+      const refused = yield* Effect.flip(initiate.pipe(Effect.provide(NextcloudLive.pipe(Layer.provide(config(stub.base))))))
+      expect(refused).toMatchObject({ _tag: "NextcloudTransportError", reason: "unreachable" })
+
+      const flow = yield* initiate.pipe(
+        Effect.provide(NextcloudLive.pipe(Layer.provide(config(stub.base, { verifySsl: false }))))
+      )
+      expect(flow.pollEndpoint).toBe(`${stub.base}/login/v2/poll`)
+    }))
+})
