@@ -1,0 +1,74 @@
+/**
+ * Showing the login URL to the person (issue: URL-mode elicitation where the
+ * client supports it, else a form with an `acknowledged` box, else only the
+ * tool's text). Provided per request by the MCP adapter; tests provide fakes.
+ */
+import { Context, Effect, Layer, Ref } from "effect"
+
+export type LoginUrlOutcome =
+  /** The client showed the URL and the person agreed to open it. */
+  | "accepted"
+  | "declined"
+  | "cancelled"
+  /** The client cannot elicit, or the elicitation failed: the URL is only in the tool's text. */
+  | "not_shown"
+
+export interface PresentedLogin {
+  readonly outcome: LoginUrlOutcome
+  /** Set for an accepted URL-mode elicitation: completion is notified under this id. */
+  readonly elicitationId: string | null
+}
+
+export interface ElicitationShape {
+  readonly presentLoginUrl: (request: {
+    readonly loginUrl: string
+    readonly message: string
+  }) => Effect.Effect<PresentedLogin>
+}
+
+export class Elicitation extends Context.Tag("nextcloud-mcp/Elicitation")<Elicitation, ElicitationShape>() {
+  /** No elicitation support: the URL is only shown in the tool's text. */
+  static readonly none = Layer.succeed(Elicitation, {
+    presentLoginUrl: () => Effect.succeed({ outcome: "not_shown", elicitationId: null })
+  })
+}
+
+/**
+ * Completion notifiers of accepted URL-mode elicitations, by elicitation id.
+ * In memory: after a restart the client session that opened the URL is gone too.
+ */
+export interface ElicitationCompletionsShape {
+  readonly register: (elicitationId: string, notify: Effect.Effect<void>) => Effect.Effect<void>
+  /** Send the completion notification, once; unknown ids are ignored. */
+  readonly complete: (elicitationId: string) => Effect.Effect<void>
+  readonly forget: (elicitationId: string) => Effect.Effect<void>
+}
+
+export class ElicitationCompletions extends Context.Tag("nextcloud-mcp/ElicitationCompletions")<
+  ElicitationCompletions,
+  ElicitationCompletionsShape
+>() {
+  static readonly layer = Layer.effect(
+    ElicitationCompletions,
+    Effect.gen(function* () {
+      const pending = yield* Ref.make(new Map<string, Effect.Effect<void>>())
+      const take = (id: string) =>
+        Ref.modify(pending, (m) => {
+          const notify = m.get(id)
+          if (notify === undefined) return [undefined, m] as const
+          const next = new Map(m)
+          next.delete(id)
+          return [notify, next] as const
+        })
+      return ElicitationCompletions.of({
+        register: (id, notify) => Ref.update(pending, (m) => new Map(m).set(id, notify)),
+        complete: (id) =>
+          take(id).pipe(
+            Effect.flatMap((notify) => notify ?? Effect.void),
+            Effect.catchAllCause((cause) => Effect.logWarning("elicitation completion not delivered", cause))
+          ),
+        forget: (id) => Effect.asVoid(take(id))
+      })
+    })
+  )
+}

@@ -1,0 +1,185 @@
+/**
+ * Tool values → an MCP `Server` (the SDK's low-level one, so schemas come from
+ * Effect Schema). One `Server` per connection: stdio has one, HTTP one per
+ * session. Per request it provides the caller (`CurrentUser`), elicitation
+ * and progress; everything else comes from the runtime it is given.
+ */
+import { randomUUID } from "node:crypto"
+import { Server } from "@modelcontextprotocol/sdk/server/index.js"
+import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js"
+import {
+  CallToolRequestSchema,
+  type CallToolResult,
+  ErrorCode,
+  ListToolsRequestSchema,
+  McpError,
+  type ServerNotification,
+  type ServerRequest,
+  type Tool as McpTool
+} from "@modelcontextprotocol/sdk/types.js"
+import { Cause, Effect, Exit, Layer, Runtime } from "effect"
+import { CurrentUser, type CurrentUserShape } from "../auth/CurrentUser.js"
+import { Elicitation, ElicitationCompletions, type ElicitationShape, type PresentedLogin } from "../auth/Elicitation.js"
+import * as Scopes from "../domain/Scope.js"
+import { toolJsonSchema } from "../tools/jsonSchema.js"
+import { type AnyTool, runTool } from "../tools/Tool.js"
+import { Progress, type ProgressShape } from "./Progress.js"
+
+export type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>
+
+export const SERVER_NAME = "nextcloud-mcp"
+export const SERVER_VERSION = "0.1.0"
+
+/** How long a person has to answer the login prompt before the tool returns with the URL in its text. */
+const ELICITATION_TIMEOUT_MS = 5 * 60_000
+
+/** Services a tool gets per request, on top of the runtime's. */
+export type RequestServices = CurrentUser | Elicitation | Progress
+
+export interface McpServerOptions<R> {
+  readonly tools: ReadonlyArray<AnyTool<R | RequestServices>>
+  /** Provides everything the tools need except the per-request services. */
+  readonly runtime: Runtime.Runtime<R | ElicitationCompletions>
+  /** Who is calling (stdio: the configured user; http: from the verified token). */
+  readonly identify: (extra: Extra) => CurrentUserShape
+  readonly instructions?: string
+}
+
+export const listing = (tool: AnyTool): McpTool => ({
+  name: tool.name,
+  title: tool.title,
+  description: tool.description,
+  inputSchema: toolJsonSchema(tool.input) as McpTool["inputSchema"],
+  outputSchema: toolJsonSchema(tool.output) as McpTool["outputSchema"],
+  annotations: { title: tool.title, ...tool.annotations }
+})
+
+/** Tools whose token scopes the caller's token covers (the auth tools need none). */
+export const visibleTools = <T extends AnyTool>(tools: ReadonlyArray<T>, user: CurrentUserShape) =>
+  tools.filter((tool) => Scopes.missing(tool.scopes, user.tokenScopes).length === 0)
+
+const notShown: PresentedLogin = { outcome: "not_shown", elicitationId: null }
+
+const elicitationFor = (server: Server, extra: Extra, runtime: Runtime.Runtime<ElicitationCompletions>): ElicitationShape => ({
+  presentLoginUrl: ({ loginUrl, message }): Effect.Effect<PresentedLogin> => {
+    const capabilities = server.getClientCapabilities()?.elicitation
+    const options = { relatedRequestId: extra.requestId, signal: extra.signal, timeout: ELICITATION_TIMEOUT_MS }
+    if (capabilities?.url !== undefined) {
+      const elicitationId = randomUUID()
+      return Effect.tryPromise(() =>
+        server.elicitInput({ mode: "url", message, elicitationId, url: loginUrl }, options)
+      ).pipe(
+        Effect.flatMap((answer): Effect.Effect<PresentedLogin> =>
+          answer.action === "accept"
+            ? Effect.flatMap(ElicitationCompletions, (completions) =>
+                completions.register(
+                  elicitationId,
+                  Effect.promise(() => server.createElicitationCompletionNotifier(elicitationId)())
+                )
+              ).pipe(Effect.provide(runtime.context), Effect.as<PresentedLogin>({ outcome: "accepted", elicitationId }))
+            : Effect.succeed({ outcome: answer.action === "decline" ? "declined" : "cancelled", elicitationId: null })
+        ),
+        Effect.catchAllCause((cause) =>
+          Effect.logWarning("URL elicitation failed; the login URL is in the tool result", cause).pipe(Effect.as(notShown))
+        )
+      )
+    }
+    if (capabilities?.form !== undefined || (capabilities !== undefined && Object.keys(capabilities).length === 0)) {
+      return Effect.tryPromise(() =>
+        server.elicitInput(
+          {
+            mode: "form",
+            message: `${message}\n\nTick the box once you have opened the link and approved access.`,
+            requestedSchema: {
+              type: "object",
+              properties: {
+                acknowledged: {
+                  type: "boolean",
+                  title: "I opened the link",
+                  description: "I opened the login link in my browser and approved access."
+                }
+              },
+              required: ["acknowledged"]
+            }
+          },
+          options
+        )
+      ).pipe(
+        Effect.map((answer): PresentedLogin => ({
+          outcome:
+            answer.action === "accept"
+              ? answer.content?.["acknowledged"] === true
+                ? ("accepted" as const)
+                : ("not_shown" as const)
+              : answer.action === "decline"
+                ? ("declined" as const)
+                : ("cancelled" as const),
+          elicitationId: null
+        })),
+        Effect.catchAllCause((cause) =>
+          Effect.logWarning("form elicitation failed; the login URL is in the tool result", cause).pipe(Effect.as(notShown))
+        )
+      )
+    }
+    return Effect.succeed(notShown)
+  }
+})
+
+const progressFor = (extra: Extra): ProgressShape => {
+  const token = extra._meta?.progressToken
+  if (token === undefined) return { report: () => Effect.void }
+  return {
+    report: (progress, total, message) =>
+      Effect.promise(() =>
+        extra.sendNotification({
+          method: "notifications/progress",
+          params: { progressToken: token, progress, ...(total !== undefined ? { total } : {}), message }
+        })
+      ).pipe(Effect.catchAllCause(() => Effect.void))
+  }
+}
+
+export const makeMcpServer = <R>(options: McpServerOptions<R>): Server => {
+  const server = new Server(
+    { name: SERVER_NAME, version: SERVER_VERSION, title: "Nextcloud" },
+    {
+      capabilities: { tools: { listChanged: false }, logging: {} },
+      ...(options.instructions !== undefined ? { instructions: options.instructions } : {})
+    }
+  )
+  const byName = new Map(options.tools.map((tool) => [tool.name, tool]))
+  const listings = new Map(options.tools.map((tool) => [tool.name, listing(tool)]))
+  const runPromiseExit = Runtime.runPromiseExit(options.runtime)
+
+  server.setRequestHandler(ListToolsRequestSchema, async (_request, extra) => {
+    const user = options.identify(extra)
+    return { tools: visibleTools(options.tools, user).map((tool) => listings.get(tool.name) as McpTool) }
+  })
+
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
+    const tool = byName.get(request.params.name)
+    if (tool === undefined) {
+      throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`)
+    }
+    const user = options.identify(extra)
+    const perRequest = Layer.mergeAll(
+      Layer.succeed(CurrentUser, user),
+      Layer.succeed(Elicitation, elicitationFor(server, extra, options.runtime)),
+      Layer.succeed(Progress, progressFor(extra))
+    )
+    const program = runTool(tool, request.params.arguments).pipe(
+      Effect.provide(perRequest),
+      Effect.annotateLogs({ tool: tool.name, user: user.userId }),
+      Effect.withLogSpan("tool")
+    ) as Effect.Effect<CallToolResult, never, R>
+    const exit = await runPromiseExit(program, { signal: extra.signal })
+    if (Exit.isSuccess(exit)) return exit.value
+    if (Cause.isInterruptedOnly(exit.cause)) {
+      throw new McpError(ErrorCode.RequestTimeout, "The request was cancelled")
+    }
+    // runTool already turns defects into results; anything else here is a bug in the adapter.
+    throw new McpError(ErrorCode.InternalError, "Internal error")
+  })
+
+  return server
+}

@@ -1,0 +1,491 @@
+/**
+ * The provisioning flows (seed: auth_tools.py; CONTRACT §5): start a Login
+ * Flow v2, notice its completion, store the app password with the requested
+ * scopes, narrow or widen scopes, revoke.
+ *
+ * Invariants:
+ * - a pending flow is stored before the login URL is shown, so a crash or a
+ *   slow elicitation loses nothing;
+ * - a flow ends only by completion, by the person declining, or by its
+ *   20-minute deadline — never by a transient failure;
+ * - the one-shot poll result is stored before anything else can fail; if
+ *   storing fails, the just-issued app password is revoked at Nextcloud.
+ */
+import { Clock, Context, Duration, Effect, Layer, Option, PubSub, Queue, Redacted, Schedule } from "effect"
+import { Elicitation } from "../auth/Elicitation.js"
+import { ElicitationCompletions } from "../auth/Elicitation.js"
+import { ScopeCache } from "../auth/ScopeCache.js"
+import { provisioningRequiredMessage } from "../auth/Policy.js"
+import {
+  InvalidScopes,
+  LoginCancelled,
+  LoginDeclined,
+  NextcloudError,
+  NextcloudUnreachable,
+  ProvisioningRequired,
+  RateLimited
+} from "../domain/Errors.js"
+import { storageUnavailable } from "../domain/edge.js"
+import type { UserId } from "../domain/Ids.js"
+import * as Scopes from "../domain/Scope.js"
+import type { CompletedFlow, NextcloudProtocolError, NextcloudTransportError } from "../nextcloud/LoginFlowClient.js"
+import { LoginFlowClient } from "../nextcloud/LoginFlowClient.js"
+import { NextcloudConfig } from "../nextcloud/NextcloudConfig.js"
+import { Ocs } from "../nextcloud/Ocs.js"
+import { type AuditEvent, type FlowPurpose, type Grant, type PendingFlow, Storage } from "../storage/Storage.js"
+import { ProvisioningConfig } from "./ProvisioningConfig.js"
+import { UserLocks } from "./UserLocks.js"
+
+export type Grantable = ReadonlyArray<Scopes.Scope> | null
+
+export type ProvisionResult =
+  | { readonly status: "already_provisioned"; readonly grant: Grant }
+  | {
+      readonly status: "login_required" | "pending"
+      readonly loginUrl: string
+      readonly requestedScopes: Grantable
+      /** true when an unexpired flow with the same scopes was shown again instead of starting another. */
+      readonly reused: boolean
+    }
+
+export type StatusResult =
+  | { readonly status: "provisioned"; readonly grant: Grant; readonly justCompleted: boolean }
+  | { readonly status: "pending"; readonly flow: PendingFlow }
+  | { readonly status: "not_initiated"; readonly expired: boolean }
+
+export type UpdateResult =
+  | { readonly status: "unchanged"; readonly previous: Grantable; readonly next: Grantable }
+  | { readonly status: "updated"; readonly previous: Grantable; readonly next: ReadonlyArray<Scopes.Scope> }
+  | {
+      readonly status: "login_required" | "pending"
+      readonly previous: Grantable
+      readonly next: ReadonlyArray<Scopes.Scope>
+      /** Scopes in force until the new login completes (removals apply at once). */
+      readonly interim: Grantable
+      readonly loginUrl: string
+    }
+
+export type RevokeResult =
+  | { readonly status: "not_provisioned"; readonly flowCancelled: boolean }
+  | { readonly status: "revoked"; readonly remoteRevoked: boolean; readonly remoteFailure: string | null }
+
+/** Outcome of one poll of one stored flow, for the tool and the background poller. */
+export type PollOutcome =
+  | { readonly _tag: "Completed"; readonly grant: Grant }
+  | { readonly _tag: "Pending" }
+  | { readonly _tag: "Expired" }
+  | { readonly _tag: "Gone" }
+
+const describeNextcloudFailure = (
+  host: URL,
+  action: string,
+  error: NextcloudTransportError | NextcloudProtocolError
+): NextcloudUnreachable | NextcloudError =>
+  error._tag === "NextcloudTransportError"
+    ? new NextcloudUnreachable({
+        message: `Nextcloud at ${host.origin} ${error.reason === "timeout" ? "did not answer in time" : "could not be reached"} while trying to ${action}.`
+      })
+    : new NextcloudError({
+        message: `Nextcloud at ${host.origin} answered unexpectedly (HTTP ${error.status}: ${error.detail}) while trying to ${action}.`
+      })
+
+export class Provisioning extends Context.Tag("nextcloud-mcp/Provisioning")<
+  Provisioning,
+  Effect.Effect.Success<typeof makeProvisioning>
+>() {
+  static readonly layer = Layer.scoped(
+    Provisioning,
+    Effect.suspend(() => makeProvisioning)
+  )
+}
+
+const makeProvisioning = Effect.gen(function* () {
+  const storage = yield* Storage
+  const loginFlow = yield* LoginFlowClient
+  const ocs = yield* Ocs
+  const cache = yield* ScopeCache
+  const completions = yield* ElicitationCompletions
+  const config = yield* ProvisioningConfig
+  const nc = yield* NextcloudConfig
+  const locks = yield* UserLocks.make
+  /** Every completed flow is published, so waiters wake at once. */
+  const completed = yield* PubSub.unbounded<UserId>()
+
+  const store = <A>(effect: Effect.Effect<A, { readonly _tag: "StorageError"; readonly operation: string; readonly cause: unknown }>) =>
+    effect.pipe(Effect.catchTag("StorageError", (e) => Effect.flip(storageUnavailable(e))))
+
+  const audit = (userId: UserId, event: AuditEvent, detail: Record<string, unknown> = {}) =>
+    Clock.currentTimeMillis.pipe(
+      Effect.flatMap((at) => storage.audit({ at, userId, event, detail })),
+      Effect.catchAll((e) => Effect.logWarning("audit entry not written", { event, operation: e.operation }))
+    )
+
+  const ncFailure = (action: string) => (error: NextcloudTransportError | NextcloudProtocolError) =>
+    Effect.logWarning(`Nextcloud failure: ${action}`, { tag: error._tag, detail: "detail" in error ? error.detail : error.reason }).pipe(
+      Effect.zipRight(Effect.fail(describeNextcloudFailure(nc.host, action, error)))
+    )
+
+  const checkRateLimit = Effect.fn("Provisioning.checkRateLimit")(function* (userId: UserId) {
+    const now = yield* Clock.currentTimeMillis
+    const window = Duration.toMillis(config.flowStartWindow)
+    const starts = yield* store(storage.flowStartsSince(userId, now - window))
+    if (starts.length >= config.flowStartLimit) {
+      const oldest = starts[0] ?? now
+      const retryAfter = Math.max(1, Math.ceil((oldest + window - now) / 1000))
+      yield* audit(userId, "access_denied", { reason: "flow_start_rate_limit" })
+      return yield* new RateLimited({
+        message: `Too many login flows started (${config.flowStartLimit} per ${Duration.format(config.flowStartWindow)}). Try again in ${retryAfter} seconds, or finish the login already shown.`,
+        retry_after_seconds: retryAfter
+      })
+    }
+  })
+
+  /** Start a new flow, store it, record the start. Does not show it. */
+  const startFlow = Effect.fn("Provisioning.startFlow")(function* (
+    userId: UserId,
+    requestedScopes: Grantable,
+    purpose: FlowPurpose
+  ) {
+    yield* checkRateLimit(userId)
+    const initiated = yield* loginFlow.initiate.pipe(Effect.catchAll(ncFailure("start a login flow")))
+    const now = yield* Clock.currentTimeMillis
+    const flow: PendingFlow = {
+      userId,
+      pollToken: initiated.pollToken,
+      pollEndpoint: initiated.pollEndpoint,
+      loginUrl: initiated.loginUrl,
+      requestedScopes,
+      purpose,
+      elicitationId: null,
+      createdAt: now,
+      expiresAt: now + Duration.toMillis(config.flowLifetime)
+    }
+    yield* store(storage.putFlow(flow))
+    yield* store(storage.recordFlowStart(userId, now))
+    yield* audit(userId, "flow_started", { purpose, scopes: requestedScopes })
+    yield* Effect.logInfo("login flow started", { user: userId, purpose })
+    return flow
+  })
+
+  /**
+   * Show the flow's login URL. A decline or cancel abandons the flow (when it
+   * is still the stored one) and fails with the matching tagged error.
+   */
+  const present = Effect.fn("Provisioning.present")(function* (flow: PendingFlow, message: string) {
+    const elicitation = yield* Elicitation
+    const loginUrl = Redacted.value(flow.loginUrl)
+    const shown = yield* elicitation.presentLoginUrl({ loginUrl, message })
+    switch (shown.outcome) {
+      case "declined":
+      case "cancelled": {
+        yield* store(storage.deleteFlow(flow.userId, flow.createdAt))
+        yield* audit(flow.userId, shown.outcome === "declined" ? "flow_declined" : "flow_cancelled", { purpose: flow.purpose })
+        const again = flow.purpose === "update" ? "nc_auth_update_scopes" : "nc_auth_provision_access"
+        return yield* shown.outcome === "declined"
+          ? new LoginDeclined({ message: `The login was declined, so nothing was granted. Call ${again} again to retry.` })
+          : new LoginCancelled({ message: `The login was cancelled, so nothing was granted. Call ${again} again to retry.` })
+      }
+      case "accepted": {
+        if (shown.elicitationId !== null) {
+          yield* store(storage.putFlow({ ...flow, elicitationId: shown.elicitationId }))
+        }
+        return "pending" as const
+      }
+      case "not_shown":
+        return "login_required" as const
+    }
+  })
+
+  const provision = Effect.fn("Provisioning.provision")(function* (userId: UserId, requestedScopes: Grantable) {
+    const decided = yield* locks.withLock(
+      userId,
+      Effect.gen(function* () {
+        const existing = yield* store(storage.getGrant(userId))
+        if (Option.isSome(existing)) return { _tag: "Provisioned" as const, grant: existing.value }
+        const now = yield* Clock.currentTimeMillis
+        const pending = yield* store(storage.getFlow(userId))
+        if (
+          Option.isSome(pending) &&
+          pending.value.expiresAt > now &&
+          pending.value.purpose === "provision" &&
+          sameGrant(pending.value.requestedScopes, requestedScopes)
+        ) {
+          return { _tag: "Flow" as const, flow: pending.value, reused: true }
+        }
+        return { _tag: "Flow" as const, flow: yield* startFlow(userId, requestedScopes, "provision"), reused: false }
+      })
+    )
+    if (decided._tag === "Provisioned") {
+      return { status: "already_provisioned", grant: decided.grant } satisfies ProvisionResult
+    }
+    const loginUrl = Redacted.value(decided.flow.loginUrl)
+    const status = yield* present(
+      decided.flow,
+      `Open this link to let this assistant use your Nextcloud (${Scopes.format(requestedScopes)}):\n${loginUrl}`
+    )
+    return {
+      status,
+      loginUrl,
+      requestedScopes,
+      reused: decided.reused
+    } satisfies ProvisionResult
+  })
+
+  /** Verify fresh credentials and learn the Nextcloud user id; transient failures leave it unknown. */
+  const verify = (credentials: CompletedFlow) =>
+    ocs.currentUser({ loginName: credentials.loginName, appPassword: credentials.appPassword }).pipe(
+      Effect.map((user) => user.id as string | null),
+      Effect.catchAll((error) =>
+        Effect.logWarning("could not verify new app password; user id left unknown", { tag: error._tag }).pipe(
+          Effect.as(null)
+        )
+      )
+    )
+
+  const revokeQuietly = (grant: { readonly loginName: string; readonly appPassword: Redacted.Redacted<string> }, why: string) =>
+    ocs.revokeAppPassword({ loginName: grant.loginName, appPassword: grant.appPassword }).pipe(
+      Effect.as(true),
+      Effect.catchAll((error) =>
+        Effect.logWarning(`app password not revoked at Nextcloud (${why})`, { tag: error._tag }).pipe(Effect.as(false))
+      )
+    )
+
+  /** Store what a successful poll returned. Called with the user's lock held. */
+  const complete = Effect.fn("Provisioning.complete")(function* (flow: PendingFlow, credentials: CompletedFlow) {
+    const ncUserId = yield* verify(credentials)
+    const now = yield* Clock.currentTimeMillis
+    const grant: Grant = {
+      userId: flow.userId,
+      loginName: credentials.loginName,
+      ncUserId,
+      appPassword: credentials.appPassword,
+      scopes: flow.requestedScopes,
+      createdAt: now,
+      updatedAt: now
+    }
+    const previous = yield* storage.completeFlow(grant).pipe(
+      Effect.tapError(() =>
+        revokeQuietly(credentials, "storing it failed").pipe(
+          Effect.tap((revoked) => audit(flow.userId, "orphan_revoked", { remote_revoked: revoked }))
+        )
+      ),
+      Effect.catchTag("StorageError", (e) => Effect.flip(storageUnavailable(e)))
+    )
+    yield* cache.invalidate(flow.userId)
+    yield* audit(flow.userId, "flow_completed", { purpose: flow.purpose })
+    yield* audit(flow.userId, "grant_stored", { login_name: grant.loginName, scopes: grant.scopes })
+    yield* Effect.logInfo("app password stored", { user: flow.userId, purpose: flow.purpose })
+    if (Option.isSome(previous) && Redacted.value(previous.value.appPassword) !== Redacted.value(grant.appPassword)) {
+      const revoked = yield* revokeQuietly(previous.value, "replaced by a new login")
+      yield* audit(flow.userId, "grant_revoked", { reason: "replaced", remote_revoked: revoked })
+    }
+    if (flow.elicitationId !== null) yield* completions.complete(flow.elicitationId)
+    yield* PubSub.publish(completed, flow.userId)
+    return grant
+  })
+
+  /**
+   * Poll the user's stored flow once. Serialised per user, and re-reads the
+   * flow under the lock so two pollers cannot both consume the one-shot answer.
+   */
+  const pollFlow = Effect.fn("Provisioning.pollFlow")(function* (userId: UserId) {
+    return yield* locks.withLock(
+      userId,
+      Effect.gen(function* () {
+        const flow = yield* store(storage.getFlow(userId))
+        if (Option.isNone(flow)) return { _tag: "Gone" } as PollOutcome
+        const now = yield* Clock.currentTimeMillis
+        if (now >= flow.value.expiresAt) return { _tag: "Expired" } as PollOutcome
+        const result = yield* loginFlow
+          .poll(flow.value.pollEndpoint, flow.value.pollToken)
+          .pipe(Effect.catchAll(ncFailure("check the login flow (it is still pending)")))
+        if (result._tag === "Pending") return { _tag: "Pending" } as PollOutcome
+        return { _tag: "Completed", grant: yield* complete(flow.value, result.credentials) } as PollOutcome
+      })
+    )
+  })
+
+  /** Remove an expired flow and say so once. */
+  const expire = (flow: PendingFlow) =>
+    Effect.gen(function* () {
+      const removed = yield* store(storage.deleteFlow(flow.userId, flow.createdAt))
+      if (removed) yield* audit(flow.userId, "flow_expired", { purpose: flow.purpose })
+      return removed
+    })
+
+  const status = Effect.fn("Provisioning.status")(function* (userId: UserId) {
+    const grant = yield* store(storage.getGrant(userId))
+    const flow = yield* store(storage.getFlow(userId))
+    if (Option.isNone(flow)) {
+      return Option.isSome(grant)
+        ? ({ status: "provisioned", grant: grant.value, justCompleted: false } satisfies StatusResult)
+        : ({ status: "not_initiated", expired: false } satisfies StatusResult)
+    }
+    const now = yield* Clock.currentTimeMillis
+    if (now >= flow.value.expiresAt) {
+      yield* expire(flow.value)
+      return Option.isSome(grant)
+        ? ({ status: "provisioned", grant: grant.value, justCompleted: false } satisfies StatusResult)
+        : ({ status: "not_initiated", expired: true } satisfies StatusResult)
+    }
+    const outcome = yield* pollFlow(userId)
+    switch (outcome._tag) {
+      case "Completed":
+        return { status: "provisioned", grant: outcome.grant, justCompleted: true } satisfies StatusResult
+      case "Pending":
+        // A scope update in progress: the current grant stays in force meanwhile.
+        return Option.isSome(grant)
+          ? ({ status: "provisioned", grant: grant.value, justCompleted: false } satisfies StatusResult)
+          : ({ status: "pending", flow: flow.value } satisfies StatusResult)
+      case "Expired":
+        yield* expire(flow.value)
+        return Option.isSome(grant)
+          ? ({ status: "provisioned", grant: grant.value, justCompleted: false } satisfies StatusResult)
+          : ({ status: "not_initiated", expired: true } satisfies StatusResult)
+      case "Gone": {
+        // Completed (or abandoned) by another caller while we waited for the lock.
+        const now = yield* store(storage.getGrant(userId))
+        return Option.isSome(now)
+          ? ({ status: "provisioned", grant: now.value, justCompleted: true } satisfies StatusResult)
+          : ({ status: "not_initiated", expired: false } satisfies StatusResult)
+      }
+    }
+  })
+
+  /**
+   * Wait up to `wait` for the user's pending flow to complete (woken by
+   * whoever completes it), reporting progress every `tick`.
+   */
+  const awaitCompletion = Effect.fn("Provisioning.awaitCompletion")(function* (
+    userId: UserId,
+    wait: Duration.Duration,
+    onTick: (elapsed: Duration.Duration) => Effect.Effect<void>
+  ) {
+    const subscription = yield* PubSub.subscribe(completed)
+    const start = yield* Clock.currentTimeMillis
+    const mine = Queue.take(subscription).pipe(Effect.repeat({ until: (u) => u === userId }), Effect.asVoid)
+    const ticker = Effect.gen(function* () {
+      const now = yield* Clock.currentTimeMillis
+      yield* onTick(Duration.millis(now - start))
+    }).pipe(Effect.repeat(Schedule.spaced("1 second")), Effect.asVoid)
+    return yield* Effect.raceFirst(mine.pipe(Effect.as(true)), Effect.zipRight(ticker, Effect.never).pipe(Effect.as(false))).pipe(
+      Effect.timeoutTo({ duration: wait, onTimeout: () => false, onSuccess: (done) => done })
+    )
+  }, Effect.scoped)
+
+  const updateScopes = Effect.fn("Provisioning.updateScopes")(function* (
+    userId: UserId,
+    add: ReadonlyArray<Scopes.Scope>,
+    remove: ReadonlyArray<Scopes.Scope>
+  ) {
+    const decided = yield* locks.withLock(
+      userId,
+      Effect.gen(function* () {
+        const found = yield* store(storage.getGrant(userId))
+        if (Option.isNone(found)) {
+          return yield* new ProvisioningRequired({ message: provisioningRequiredMessage })
+        }
+        const grant = found.value
+        const current = Scopes.expand(grant.scopes)
+        const afterRemove = Scopes.difference(current, remove)
+        const target = Scopes.union(afterRemove, add)
+        if (target.length === 0) {
+          return yield* new InvalidScopes({
+            message: "That would remove every scope. To give up access entirely, call nc_auth_revoke_access.",
+            invalid_scopes: []
+          })
+        }
+        if (Scopes.equals(target, current)) {
+          return { status: "unchanged", previous: grant.scopes, next: grant.scopes } as const
+        }
+        const now = yield* Clock.currentTimeMillis
+        const narrowed = !Scopes.equals(afterRemove, current)
+        if (narrowed) {
+          yield* store(storage.updateScopes(userId, afterRemove, now))
+          yield* cache.invalidate(userId)
+          yield* audit(userId, "grant_narrowed", { from: grant.scopes, to: afterRemove })
+        }
+        if (Scopes.isSubset(target, current)) {
+          return { status: "updated", previous: grant.scopes, next: target } as const
+        }
+        const flow = yield* startFlow(userId, target, "update")
+        return {
+          status: "flow",
+          previous: grant.scopes,
+          next: target,
+          interim: narrowed ? afterRemove : grant.scopes,
+          flow
+        } as const
+      })
+    )
+    if (decided.status !== "flow") return decided satisfies UpdateResult
+    const loginUrl = Redacted.value(decided.flow.loginUrl)
+    const shown = yield* present(
+      decided.flow,
+      `Adding ${Scopes.difference(decided.next, Scopes.expand(decided.interim)).join(", ")} needs a new approval in Nextcloud. Open this link:\n${loginUrl}`
+    )
+    return {
+      status: shown,
+      previous: decided.previous,
+      next: decided.next,
+      interim: decided.interim,
+      loginUrl
+    } satisfies UpdateResult
+  })
+
+  const revoke = Effect.fn("Provisioning.revoke")(function* (userId: UserId) {
+    return yield* locks.withLock(
+      userId,
+      Effect.gen(function* () {
+        const flowRemoved = yield* store(storage.deleteFlow(userId))
+        const found = yield* store(storage.getGrant(userId))
+        if (Option.isNone(found)) {
+          return { status: "not_provisioned", flowCancelled: flowRemoved } satisfies RevokeResult
+        }
+        const grant = found.value
+        const remote = yield* ocs.revokeAppPassword({ loginName: grant.loginName, appPassword: grant.appPassword }).pipe(
+          Effect.as(null),
+          Effect.catchAll((error) =>
+            Effect.logWarning("app password not revoked at Nextcloud", { tag: error._tag }).pipe(
+              Effect.as(describeNextcloudFailure(nc.host, "revoke the app password", error).message)
+            )
+          )
+        )
+        yield* store(storage.deleteGrant(userId, grant.createdAt))
+        yield* cache.invalidate(userId)
+        yield* audit(userId, "grant_revoked", { reason: "requested", remote_revoked: remote === null })
+        return { status: "revoked", remoteRevoked: remote === null, remoteFailure: remote } satisfies RevokeResult
+      })
+    )
+  })
+
+  /**
+   * Nextcloud answered 401 to this grant's app password: it was revoked or has
+   * expired. Forget it (unless it was replaced meanwhile) and ask for a new login.
+   */
+  const reportUnauthorized = Effect.fn("Provisioning.reportUnauthorized")(function* (grant: Grant) {
+    const deleted = yield* store(storage.deleteGrant(grant.userId, grant.createdAt))
+    yield* cache.invalidate(grant.userId)
+    if (Option.isSome(deleted)) {
+      yield* audit(grant.userId, "grant_stale", { login_name: grant.loginName })
+      yield* Effect.logWarning("stored app password rejected by Nextcloud; removed", { user: grant.userId })
+    }
+    return yield* new ProvisioningRequired({
+      message:
+        "Nextcloud no longer accepts the stored app password (it was revoked or has expired), so it was removed. Call nc_auth_provision_access to sign in again."
+    })
+  })
+
+  return {
+    provision,
+    status,
+    pollFlow,
+    expire,
+    awaitCompletion,
+    updateScopes,
+    revoke,
+    reportUnauthorized
+  } as const
+})
+
+const sameGrant = (a: Grantable, b: Grantable) => (a === null || b === null ? a === b : Scopes.equals(a, b))
