@@ -1,0 +1,62 @@
+/**
+ * One-line composition of `Storage` for the application.
+ *
+ * - {@link layer}: SQLite file (or `:memory:`) + a 32-byte key.
+ * - {@link layerFromKeyText}: the CONTRACT §2 rules for `NC_MCP_DB` /
+ *   `NC_MCP_ENCRYPTION_KEY`: the key text when given, otherwise the key file
+ *   `<db>.key` (created with mode 0600 on first use); a `:memory:` database
+ *   without a key gets a random one for the life of the process. Whether a
+ *   missing key is acceptable (stdio) or an error (http) is the caller's call.
+ */
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodePath from "@effect/platform-node/NodePath"
+import { Effect, Layer, type Redacted } from "effect"
+import { Cipher, type CipherError } from "./Cipher.js"
+import { type EncryptionKeyError, generateKey, loadOrCreateKeyFile, parseKey } from "./EncryptionKey.js"
+import * as SqliteStorage from "./SqliteStorage.js"
+import type { Storage, StorageError } from "./Storage.js"
+
+export type StorageLayerError = StorageError | CipherError | EncryptionKeyError
+
+/** `Storage` on `filename`, encrypting secrets with `key`. */
+export const layer = (options: {
+  readonly filename: string
+  readonly key: Redacted.Redacted<Uint8Array>
+  readonly busyTimeoutMs?: number
+}): Layer.Layer<Storage, StorageError | CipherError> =>
+  SqliteStorage.layer(
+    options.busyTimeoutMs === undefined
+      ? { filename: options.filename }
+      : { filename: options.filename, busyTimeoutMs: options.busyTimeoutMs }
+  ).pipe(Layer.provide(Cipher.layer(options.key)))
+
+/** Where the generated key of a database file lives. */
+export const keyFilePath = (filename: string): string => `${filename}.key`
+
+/** The key from its text if given, else from (or into) `<filename>.key`. */
+export const resolveKey = (options: {
+  readonly filename: string
+  readonly keyText: Redacted.Redacted<string> | undefined
+}): Effect.Effect<Redacted.Redacted<Uint8Array>, EncryptionKeyError> => {
+  if (options.keyText !== undefined) return parseKey(options.keyText)
+  if (options.filename === ":memory:") return generateKey
+  return loadOrCreateKeyFile(keyFilePath(options.filename)).pipe(
+    Effect.provide(Layer.merge(NodeFileSystem.layer, NodePath.layer))
+  )
+}
+
+/** `Storage` on `filename` with the key resolved by {@link resolveKey}. */
+export const layerFromKeyText = (options: {
+  readonly filename: string
+  readonly keyText: Redacted.Redacted<string> | undefined
+  readonly busyTimeoutMs?: number
+}): Layer.Layer<Storage, StorageLayerError> =>
+  Layer.unwrapEffect(
+    Effect.map(resolveKey(options), (key) =>
+      layer(
+        options.busyTimeoutMs === undefined
+          ? { filename: options.filename, key }
+          : { filename: options.filename, key, busyTimeoutMs: options.busyTimeoutMs }
+      )
+    )
+  )

@@ -1,0 +1,10 @@
+/**
+ * Schema migrations, applied in id order by `@effect/sql`'s Migrator and
+ * recorded in `effect_sql_migrations`. Append new ones; never edit applied ones.
+ */
+import * as Migrator from "@effect/sql/Migrator"
+import m0001 from "./0001_initial.js"
+
+export const loader = Migrator.fromRecord({
+  "0001_initial": m0001
+})

@@ -1,0 +1,366 @@
+/**
+ * Behavioural contract of `StorageShape`, independent of the backend.
+ *
+ * `makeLayer` must return a layer over a fresh, empty store each time it is
+ * called (every test gets its own).
+ */
+import { describe, expect, it, layer } from "@effect/vitest"
+import { Effect, FastCheck, type Layer, Option, Redacted } from "effect"
+import { Storage } from "../../src/storage/Storage.js"
+import {
+  arbFlow,
+  arbGrant,
+  arbScopes,
+  arbTime,
+  arbUserId,
+  flow,
+  grant,
+  plainFlow,
+  plainGrant,
+  TWENTY_MINUTES,
+  uid
+} from "./fixtures.js"
+
+const arbTimes = FastCheck.array(arbTime, { maxLength: 10 })
+
+export const storageSuite = (name: string, makeLayer: () => Layer.Layer<Storage, unknown>): void => {
+  const run = <A, E>(effect: Effect.Effect<A, E, Storage>) => Effect.provide(effect, makeLayer())
+
+  describe(`${name}: grants`, () => {
+    it.effect("an unknown user has no grant", () =>
+      run(
+        Effect.gen(function* () {
+          const storage = yield* Storage
+          expect(Option.isNone(yield* storage.getGrant(uid("nobody")))).toBe(true)
+        })
+      ))
+
+    it.effect("putGrant stores the grant and reports no previous one", () =>
+      run(
+        Effect.gen(function* () {
+          const storage = yield* Storage
+          const g = grant("alice", { ncUserId: "alice-nc", scopes: ["files.read"] })
+          expect(Option.isNone(yield* storage.putGrant(g))).toBe(true)
+          const stored = yield* storage.getGrant(g.userId)
+          expect(Option.map(stored, plainGrant)).toEqual(Option.some(plainGrant(g)))
+        })
+      ))
+
+    it.effect("putGrant replaces and returns the grant it replaced", () =>
+      run(
+        Effect.gen(function* () {
+          const storage = yield* Storage
+          const first = grant("alice", { scopes: null })
+          const second = grant("alice", { loginName: "alice2", scopes: ["deck.read"], createdAt: 2_000, updatedAt: 2_000 })
+          yield* storage.putGrant(first)
+          const previous = yield* storage.putGrant(second)
+          expect(Option.map(previous, plainGrant)).toEqual(Option.some(plainGrant(first)))
+          expect(Option.map(yield* storage.getGrant(first.userId), plainGrant)).toEqual(Option.some(plainGrant(second)))
+        })
+      ))
+
+    it.effect("grants of different users are independent", () =>
+      run(
+        Effect.gen(function* () {
+          const storage = yield* Storage
+          const a = grant("a")
+          const b = grant("b")
+          yield* storage.putGrant(a)
+          yield* storage.putGrant(b)
+          yield* storage.deleteGrant(a.userId)
+          expect(Option.isNone(yield* storage.getGrant(a.userId))).toBe(true)
+          expect(Option.map(yield* storage.getGrant(b.userId), plainGrant)).toEqual(Option.some(plainGrant(b)))
+        })
+      ))
+
+    it.effect("updateScopes changes scopes and updatedAt, false without a grant", () =>
+      run(
+        Effect.gen(function* () {
+          const storage = yield* Storage
+          const g = grant("alice", { scopes: null })
+          expect(yield* storage.updateScopes(g.userId, ["notes.read"], 5_000)).toBe(false)
+          yield* storage.putGrant(g)
+          expect(yield* storage.updateScopes(g.userId, ["notes.read"], 5_000)).toBe(true)
+          const narrowed = Option.getOrThrow(yield* storage.getGrant(g.userId))
+          expect(narrowed.scopes).toEqual(["notes.read"])
+          expect(narrowed.updatedAt).toBe(5_000)
+          expect(narrowed.createdAt).toBe(g.createdAt)
+          expect(Redacted.value(narrowed.appPassword)).toBe(Redacted.value(g.appPassword))
+          expect(yield* storage.updateScopes(g.userId, [], 6_000)).toBe(true)
+          expect(Option.getOrThrow(yield* storage.getGrant(g.userId)).scopes).toEqual([])
+          expect(yield* storage.updateScopes(g.userId, null, 7_000)).toBe(true)
+          expect(Option.getOrThrow(yield* storage.getGrant(g.userId)).scopes).toBeNull()
+        })
+      ))
+
+    it.effect("setNcUserId sets the Nextcloud user id, false without a grant", () =>
+      run(
+        Effect.gen(function* () {
+          const storage = yield* Storage
+          const g = grant("alice")
+          expect(yield* storage.setNcUserId(g.userId, "nc-alice", 3_000)).toBe(false)
+          yield* storage.putGrant(g)
+          expect(yield* storage.setNcUserId(g.userId, "nc-alice", 3_000)).toBe(true)
+          const stored = Option.getOrThrow(yield* storage.getGrant(g.userId))
+          expect(stored.ncUserId).toBe("nc-alice")
+          expect(stored.updatedAt).toBe(3_000)
+          expect(stored.scopes).toEqual(g.scopes)
+        })
+      ))
+
+    it.effect("deleteGrant returns the deleted grant, none when absent", () =>
+      run(
+        Effect.gen(function* () {
+          const storage = yield* Storage
+          const g = grant("alice")
+          expect(Option.isNone(yield* storage.deleteGrant(g.userId))).toBe(true)
+          yield* storage.putGrant(g)
+          expect(Option.map(yield* storage.deleteGrant(g.userId), plainGrant)).toEqual(Option.some(plainGrant(g)))
+          expect(Option.isNone(yield* storage.getGrant(g.userId))).toBe(true)
+        })
+      ))
+
+    it.effect("deleteGrant with onlyCreatedAt leaves a grant that replaced it", () =>
+      run(
+        Effect.gen(function* () {
+          const storage = yield* Storage
+          const old = grant("alice", { createdAt: 1_000 })
+          const replacement = grant("alice", { createdAt: 2_000, updatedAt: 2_000 })
+          yield* storage.putGrant(old)
+          yield* storage.putGrant(replacement)
+          expect(Option.isNone(yield* storage.deleteGrant(old.userId, old.createdAt))).toBe(true)
+          expect(Option.map(yield* storage.getGrant(old.userId), plainGrant)).toEqual(
+            Option.some(plainGrant(replacement))
+          )
+          const deleted = yield* storage.deleteGrant(old.userId, replacement.createdAt)
+          expect(Option.map(deleted, plainGrant)).toEqual(Option.some(plainGrant(replacement)))
+          expect(Option.isNone(yield* storage.getGrant(old.userId))).toBe(true)
+        })
+      ))
+  })
+
+  describe(`${name}: login flows`, () => {
+    it.effect("putFlow / getFlow round trip; putFlow replaces", () =>
+      run(
+        Effect.gen(function* () {
+          const storage = yield* Storage
+          const f1 = flow("alice", { requestedScopes: ["notes.read"], elicitationId: "el-1" })
+          expect(Option.isNone(yield* storage.getFlow(f1.userId))).toBe(true)
+          yield* storage.putFlow(f1)
+          expect(Option.map(yield* storage.getFlow(f1.userId), plainFlow)).toEqual(Option.some(plainFlow(f1)))
+          const f2 = flow("alice", { purpose: "update", createdAt: 9_000 })
+          yield* storage.putFlow(f2)
+          expect(Option.map(yield* storage.getFlow(f1.userId), plainFlow)).toEqual(Option.some(plainFlow(f2)))
+        })
+      ))
+
+    it.effect("deleteFlow reports whether a row went; onlyCreatedAt guards a newer flow", () =>
+      run(
+        Effect.gen(function* () {
+          const storage = yield* Storage
+          const old = flow("alice", { createdAt: 1_000 })
+          const newer = flow("alice", { createdAt: 2_000 })
+          expect(yield* storage.deleteFlow(old.userId)).toBe(false)
+          yield* storage.putFlow(old)
+          yield* storage.putFlow(newer)
+          expect(yield* storage.deleteFlow(old.userId, old.createdAt)).toBe(false)
+          expect(Option.map(yield* storage.getFlow(old.userId), plainFlow)).toEqual(Option.some(plainFlow(newer)))
+          expect(yield* storage.deleteFlow(old.userId, newer.createdAt)).toBe(true)
+          expect(Option.isNone(yield* storage.getFlow(old.userId))).toBe(true)
+          yield* storage.putFlow(old)
+          expect(yield* storage.deleteFlow(old.userId)).toBe(true)
+          expect(yield* storage.deleteFlow(old.userId)).toBe(false)
+        })
+      ))
+
+    it.effect("completeFlow stores the grant and removes the flow together", () =>
+      run(
+        Effect.gen(function* () {
+          const storage = yield* Storage
+          const previous = grant("alice", { scopes: ["notes.read"] })
+          const f = flow("alice", { purpose: "update" })
+          const other = flow("bob")
+          yield* storage.putGrant(previous)
+          yield* storage.putFlow(f)
+          yield* storage.putFlow(other)
+          const g = grant("alice", { scopes: null, createdAt: 5_000, updatedAt: 5_000 })
+          const replaced = yield* storage.completeFlow(g)
+          expect(Option.map(replaced, plainGrant)).toEqual(Option.some(plainGrant(previous)))
+          expect(Option.map(yield* storage.getGrant(g.userId), plainGrant)).toEqual(Option.some(plainGrant(g)))
+          expect(Option.isNone(yield* storage.getFlow(g.userId))).toBe(true)
+          expect(Option.isSome(yield* storage.getFlow(other.userId))).toBe(true)
+        })
+      ))
+
+    it.effect("completeFlow without a previous grant or pending flow still stores the grant", () =>
+      run(
+        Effect.gen(function* () {
+          const storage = yield* Storage
+          const g = grant("carol")
+          expect(Option.isNone(yield* storage.completeFlow(g))).toBe(true)
+          expect(Option.map(yield* storage.getGrant(g.userId), plainGrant)).toEqual(Option.some(plainGrant(g)))
+        })
+      ))
+
+    it.effect("listActiveFlows: unexpired at now, oldest first, at most limit", () =>
+      run(
+        Effect.gen(function* () {
+          const storage = yield* Storage
+          const now = 100_000
+          const flows = [
+            flow("d", { createdAt: 40_000, expiresAt: now + 1 }),
+            flow("a", { createdAt: 10_000, expiresAt: now + TWENTY_MINUTES }),
+            flow("expired", { createdAt: 5_000, expiresAt: now - 1 }),
+            flow("edge", { createdAt: 6_000, expiresAt: now }),
+            flow("c", { createdAt: 30_000, expiresAt: now + 10 }),
+            flow("b", { createdAt: 20_000, expiresAt: now + 10 })
+          ]
+          yield* Effect.forEach(flows, storage.putFlow)
+          const all = yield* storage.listActiveFlows(now, 100)
+          expect(all.map((f) => f.userId)).toEqual(["a", "b", "c", "d"])
+          expect(all.map(plainFlow)).toEqual(
+            ["a", "b", "c", "d"].map((u) => plainFlow(flows.find((f) => f.userId === u)!))
+          )
+          expect((yield* storage.listActiveFlows(now, 2)).map((f) => f.userId)).toEqual(["a", "b"])
+          expect(yield* storage.listActiveFlows(now, 0)).toEqual([])
+          expect(yield* storage.listActiveFlows(now + TWENTY_MINUTES, 10)).toEqual([])
+        })
+      ))
+
+    it.effect("deleteExpiredFlows removes flows that expired before the time and counts them", () =>
+      run(
+        Effect.gen(function* () {
+          const storage = yield* Storage
+          yield* storage.putFlow(flow("a", { expiresAt: 10 }))
+          yield* storage.putFlow(flow("b", { expiresAt: 20 }))
+          yield* storage.putFlow(flow("c", { expiresAt: 30 }))
+          expect(yield* storage.deleteExpiredFlows(20)).toBe(1)
+          expect(Option.isNone(yield* storage.getFlow(uid("a")))).toBe(true)
+          expect(Option.isSome(yield* storage.getFlow(uid("b")))).toBe(true)
+          expect(yield* storage.deleteExpiredFlows(31)).toBe(2)
+          expect(yield* storage.deleteExpiredFlows(1_000)).toBe(0)
+        })
+      ))
+  })
+
+  describe(`${name}: history`, () => {
+    it.effect("flowStartsSince: the user's starts at or after since, oldest first", () =>
+      run(
+        Effect.gen(function* () {
+          const storage = yield* Storage
+          const alice = uid("alice")
+          yield* storage.recordFlowStart(alice, 300)
+          yield* storage.recordFlowStart(alice, 100)
+          yield* storage.recordFlowStart(alice, 200)
+          yield* storage.recordFlowStart(alice, 200)
+          yield* storage.recordFlowStart(uid("bob"), 250)
+          expect(yield* storage.flowStartsSince(alice, 0)).toEqual([100, 200, 200, 300])
+          expect(yield* storage.flowStartsSince(alice, 200)).toEqual([200, 200, 300])
+          expect(yield* storage.flowStartsSince(alice, 301)).toEqual([])
+          expect(yield* storage.flowStartsSince(uid("bob"), 0)).toEqual([250])
+          expect(yield* storage.flowStartsSince(uid("nobody"), 0)).toEqual([])
+        })
+      ))
+
+    it.effect("auditLog: newest first, per user or all, at most limit, details kept", () =>
+      run(
+        Effect.gen(function* () {
+          const storage = yield* Storage
+          const alice = uid("alice")
+          const bob = uid("bob")
+          yield* storage.audit({ at: 1, userId: alice, event: "flow_started", detail: { scopes: ["notes.read"] } })
+          yield* storage.audit({ at: 2, userId: bob, event: "grant_stored", detail: {} })
+          yield* storage.audit({
+            at: 3,
+            userId: alice,
+            event: "grant_narrowed",
+            detail: { from: null, to: ["notes.read"], nested: { n: 1, ok: true } }
+          })
+          yield* storage.audit({ at: 3, userId: alice, event: "access_denied", detail: { reason: "scope" } })
+          const aliceLog = yield* storage.auditLog(alice, 10)
+          expect(aliceLog).toEqual([
+            { at: 3, userId: alice, event: "access_denied", detail: { reason: "scope" } },
+            { at: 3, userId: alice, event: "grant_narrowed", detail: { from: null, to: ["notes.read"], nested: { n: 1, ok: true } } },
+            { at: 1, userId: alice, event: "flow_started", detail: { scopes: ["notes.read"] } }
+          ])
+          expect((yield* storage.auditLog(null, 10)).map((e) => e.event)).toEqual([
+            "access_denied",
+            "grant_narrowed",
+            "grant_stored",
+            "flow_started"
+          ])
+          expect((yield* storage.auditLog(null, 2)).map((e) => e.at)).toEqual([3, 3])
+          expect(yield* storage.auditLog(uid("nobody"), 10)).toEqual([])
+          expect(yield* storage.auditLog(alice, 0)).toEqual([])
+        })
+      ))
+
+    it.effect("pruneHistory drops audit entries and flow starts older than the time", () =>
+      run(
+        Effect.gen(function* () {
+          const storage = yield* Storage
+          const alice = uid("alice")
+          yield* Effect.forEach([10, 20, 30], (at) => storage.audit({ at, userId: alice, event: "flow_started", detail: {} }))
+          yield* Effect.forEach([10, 20, 30], (at) => storage.recordFlowStart(alice, at))
+          expect(yield* storage.pruneHistory(20)).toBe(1)
+          expect((yield* storage.auditLog(alice, 10)).map((e) => e.at)).toEqual([30, 20])
+          expect(yield* storage.flowStartsSince(alice, 0)).toEqual([20, 30])
+          expect(yield* storage.pruneHistory(1_000)).toBe(2)
+          expect(yield* storage.auditLog(alice, 10)).toEqual([])
+          expect(yield* storage.flowStartsSince(alice, 0)).toEqual([])
+        })
+      ))
+  })
+
+  layer(makeLayer())(`${name}: properties`, (it) => {
+    it.effect.prop("a stored grant reads back as given", { g: arbGrant }, ({ g }) =>
+      Effect.gen(function* () {
+        const storage = yield* Storage
+        yield* storage.putGrant(g)
+        expect(Option.map(yield* storage.getGrant(g.userId), plainGrant)).toEqual(Option.some(plainGrant(g)))
+      })
+    )
+
+    it.effect.prop("a stored flow reads back as given", { f: arbFlow }, ({ f }) =>
+      Effect.gen(function* () {
+        const storage = yield* Storage
+        yield* storage.putFlow(f)
+        expect(Option.map(yield* storage.getFlow(f.userId), plainFlow)).toEqual(Option.some(plainFlow(f)))
+      })
+    )
+
+    it.effect.prop(
+      "updateScopes stores any scope set, null included",
+      { g: arbGrant, scopes: arbScopes, at: arbTime },
+      ({ at, g, scopes }) =>
+        Effect.gen(function* () {
+          const storage = yield* Storage
+          yield* storage.putGrant(g)
+          expect(yield* storage.updateScopes(g.userId, scopes, at)).toBe(true)
+          const stored = Option.getOrThrow(yield* storage.getGrant(g.userId))
+          expect(stored.scopes).toEqual(scopes)
+          expect(stored.updatedAt).toBe(at)
+        })
+    )
+
+    it.effect.prop("completeFlow leaves the grant and no flow", { g: arbGrant, f: arbFlow }, ({ f, g }) =>
+      Effect.gen(function* () {
+        const storage = yield* Storage
+        yield* storage.putFlow({ ...f, userId: g.userId })
+        yield* storage.completeFlow(g)
+        expect(Option.map(yield* storage.getGrant(g.userId), plainGrant)).toEqual(Option.some(plainGrant(g)))
+        expect(Option.isNone(yield* storage.getFlow(g.userId))).toBe(true)
+      })
+    )
+
+    it.effect.prop("flowStartsSince returns sorted times at or after since", { u: arbUserId, times: arbTimes, since: arbTime }, ({ since, times, u }) =>
+      Effect.gen(function* () {
+        const storage = yield* Storage
+        const before = yield* storage.flowStartsSince(u, 0)
+        yield* Effect.forEach(times, (t) => storage.recordFlowStart(u, t))
+        const all = [...before, ...times].sort((a, b) => a - b)
+        expect(yield* storage.flowStartsSince(u, since)).toEqual(all.filter((t) => t >= since))
+      })
+    )
+  })
+}
