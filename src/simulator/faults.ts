@@ -1,0 +1,120 @@
+/**
+ * Fault injection and request counting, as one middleware around every
+ * route except the `/__sim` hooks (so a test can always clear what it set).
+ *
+ * A fault applies to the next N matching requests (`times`), or until it is
+ * cleared. With `phase: "before"` (default) the request never reaches the
+ * simulated Nextcloud, so no state changes; with `phase: "after"` the request
+ * is handled (a poll consumes its flow, a rotate re-keys) and only the answer
+ * is replaced: the "it happened but the response got lost" case.
+ */
+import { HttpServerRequest, HttpServerResponse, type HttpApp } from "@effect/platform"
+import { NodeHttpServerRequest } from "@effect/platform-node"
+import { Effect, Schema } from "effect"
+import { pathOf, ROUTE_KEYS, routeKey, type RouteKey } from "./routeKeys.js"
+import type { SimState } from "./state.js"
+
+export const FaultKind = Schema.Union(
+  /** Wait this long, then answer normally. */
+  Schema.TaggedStruct("Latency", { millis: Schema.Number.pipe(Schema.int(), Schema.nonNegative()) }),
+  /** Answer with this status (an HTML error page). */
+  Schema.TaggedStruct("Status", { status: Schema.Number.pipe(Schema.int(), Schema.between(400, 599)) }),
+  /** 200 with a JSON content type and a truncated JSON body. */
+  Schema.TaggedStruct("MalformedJson", {}),
+  /** Destroy the socket without answering. */
+  Schema.TaggedStruct("Drop", {})
+)
+export type FaultKind = typeof FaultKind.Type
+
+export const FaultTarget = Schema.Union(
+  Schema.Literal(...ROUTE_KEYS),
+  Schema.Struct({ pathPrefix: Schema.String })
+)
+export type FaultTarget = typeof FaultTarget.Type
+
+export const FaultSpec = Schema.Struct({
+  target: FaultTarget,
+  fault: FaultKind,
+  /** Apply to the next N matching requests; omitted = until cleared. */
+  times: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.positive())),
+  phase: Schema.optional(Schema.Literal("before", "after"))
+})
+export type FaultSpec = typeof FaultSpec.Type
+
+export interface FaultEntry {
+  readonly id: string
+  readonly spec: FaultSpec
+  /** Remaining applications; null = until cleared. */
+  remaining: number | null
+}
+
+export interface FaultInfo {
+  readonly id: string
+  readonly spec: FaultSpec
+  readonly remaining: number | null
+}
+
+/** Constructors for the fault kinds. */
+export const Fault = {
+  latency: (millis: number): FaultKind => ({ _tag: "Latency", millis }),
+  status: (status: number): FaultKind => ({ _tag: "Status", status }),
+  malformedJson: (): FaultKind => ({ _tag: "MalformedJson" }),
+  drop: (): FaultKind => ({ _tag: "Drop" })
+} as const
+
+const matches = (target: FaultTarget, key: RouteKey, path: string): boolean =>
+  typeof target === "string" ? target === key : path.startsWith(target.pathPrefix)
+
+/** Take one application of the first matching fault, if any. */
+const takeFault = (state: SimState, key: RouteKey, path: string): FaultEntry | undefined => {
+  const entry = state.faults.find((f) => matches(f.spec.target, key, path))
+  if (entry === undefined) return undefined
+  if (entry.remaining !== null) {
+    entry.remaining--
+    if (entry.remaining <= 0) state.faults = state.faults.filter((f) => f !== entry)
+  }
+  return entry
+}
+
+const MALFORMED_JSON = "{\"poll\":{\"token\":\"abc\",\"endpoint\":"
+
+const statusPage = (status: number): HttpServerResponse.HttpServerResponse =>
+  HttpServerResponse.html(`<!DOCTYPE html><html><head><title>${status}</title></head><body><h1>Error ${status}</h1></body></html>`).pipe(
+    HttpServerResponse.setStatus(status)
+  )
+
+/** Close the connection without an answer; the server then interrupts this request's fiber. */
+const dropConnection = Effect.gen(function* () {
+  const request = yield* HttpServerRequest.HttpServerRequest
+  yield* Effect.sync(() => NodeHttpServerRequest.toIncomingMessage(request).socket.destroy())
+  return yield* Effect.never
+})
+
+export const withTraffic =
+  (state: SimState) =>
+  <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
+    Effect.gen(function* () {
+      const request = yield* HttpServerRequest.HttpServerRequest
+      const path = pathOf(request.url)
+      const key = routeKey(request.method, path)
+      if (key === "hooks") return yield* app
+      const entry = yield* Effect.sync(() => {
+        state.counters.requests[key] = (state.counters.requests[key] ?? 0) + 1
+        return takeFault(state, key, path)
+      })
+      if (entry === undefined) return yield* app
+      const fault = entry.spec.fault
+      if (fault._tag === "Latency") {
+        yield* Effect.sleep(fault.millis)
+        return yield* app
+      }
+      if (entry.spec.phase === "after") yield* app
+      switch (fault._tag) {
+        case "Status":
+          return statusPage(fault.status)
+        case "MalformedJson":
+          return HttpServerResponse.text(MALFORMED_JSON, { contentType: "application/json; charset=utf-8" })
+        case "Drop":
+          return yield* dropConnection
+      }
+    })

@@ -1,0 +1,156 @@
+/**
+ * OCS v2 routes the product uses (loginflow-v2.md §4): who am I, delete /
+ * rotate the app password in use, and convert a real password into an app
+ * password. Order of checks as in Nextcloud: brute-force throttle, login
+ * from the Authorization header (401/997 on failure), CSRF (412 without
+ * `OCS-APIRequest: true`), then the route's own login requirement.
+ */
+import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { Effect } from "effect"
+import { mintAppPassword, revokeRecord, rotateRecord, type AuthResult } from "./accounts.js"
+import { requestAuth } from "./auth.js"
+import { header, searchParams } from "./http.js"
+import { now, type SimState } from "./state.js"
+
+type OcsFormat = "json" | "xml"
+
+const formatOf = (request: HttpServerRequest.HttpServerRequest): OcsFormat => {
+  const format = searchParams(request).get("format")
+  if (format === "json") return "json"
+  if (format === "xml") return "xml"
+  return (header(request, "accept") ?? "").includes("application/json") ? "json" : "xml"
+}
+
+const xmlEscape = (s: string): string => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+
+const toXml = (value: unknown): string => {
+  if (value === null || value === undefined) return ""
+  if (Array.isArray(value)) return value.map((v) => `<element>${toXml(v)}</element>`).join("")
+  if (typeof value === "object") {
+    return Object.entries(value as Record<string, unknown>).map(([k, v]) => `<${k}>${toXml(v)}</${k}>`).join("")
+  }
+  return xmlEscape(String(value))
+}
+
+interface OcsReply {
+  readonly httpStatus: number
+  readonly statuscode: number
+  readonly message: string
+  readonly data: unknown
+  readonly headers?: Record<string, string>
+}
+
+const ok = (data: unknown): OcsReply => ({ httpStatus: 200, statuscode: 200, message: "OK", data })
+const failure = (httpStatus: number, statuscode: number, message: string): OcsReply => ({
+  httpStatus,
+  statuscode,
+  message,
+  data: [],
+  ...(httpStatus === 401 ? { headers: { "WWW-Authenticate": 'Basic realm="Authorisation Required"' } } : {})
+})
+
+const render = (format: OcsFormat, reply: OcsReply): HttpServerResponse.HttpServerResponse => {
+  const meta = {
+    status: reply.statuscode === 200 ? "ok" : "failure",
+    statuscode: reply.statuscode,
+    message: reply.message,
+    totalitems: "",
+    itemsperpage: ""
+  }
+  const body =
+    format === "json"
+      ? HttpServerResponse.text(JSON.stringify({ ocs: { meta, data: reply.data } }), {
+          status: reply.httpStatus,
+          contentType: "application/json; charset=utf-8"
+        })
+      : HttpServerResponse.text(
+          `<?xml version="1.0"?>\n<ocs><meta>${toXml(meta)}</meta><data>${toXml(reply.data)}</data></ocs>\n`,
+          { status: reply.httpStatus, contentType: "application/xml; charset=utf-8" }
+        )
+  return reply.headers === undefined ? body : HttpServerResponse.setHeaders(body, reply.headers)
+}
+
+type LoggedIn = Extract<AuthResult, { readonly _tag: "AppPassword" | "LoginPassword" }>
+
+const notLoggedIn = failure(401, 997, "Current user is not logged in")
+const noAppPassword = failure(403, 403, "no app password in use")
+
+/** Wrap an OCS handler with Nextcloud's checks; the handler sees a logged-in user. */
+const ocsRoute = (state: SimState, handler: (auth: LoggedIn) => Effect.Effect<OcsReply>) =>
+  Effect.gen(function* () {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const format = formatOf(request)
+    const auth = yield* requestAuth(state, request)
+    if (auth._tag === "Throttled") return render(format, failure(429, 429, "Reached maximum delay"))
+    if (auth._tag === "Failed") return render(format, failure(401, 997, "Unauthorised"))
+    const bearer = (header(request, "authorization") ?? "").toLowerCase().startsWith("bearer ")
+    if (header(request, "ocs-apirequest")?.toLowerCase() !== "true" && !bearer) {
+      return HttpServerResponse.text(JSON.stringify({ message: "CSRF check failed" }), {
+        status: 412,
+        contentType: "application/json; charset=utf-8"
+      })
+    }
+    if (auth._tag === "Anonymous") return render(format, notLoggedIn)
+    return render(format, yield* handler(auth))
+  })
+
+const currentUser = (state: SimState) =>
+  ocsRoute(state, (auth) =>
+    Effect.succeed(
+      ok({
+        id: auth.user.userId,
+        displayname: auth.user.displayName,
+        "display-name": auth.user.displayName,
+        email: auth.user.email,
+        enabled: true
+      })
+    )
+  )
+
+const deleteAppPassword = (state: SimState) =>
+  ocsRoute(state, (auth) =>
+    auth._tag !== "AppPassword"
+      ? Effect.succeed(noAppPassword)
+      : Effect.flatMap(now(state), (at) =>
+          Effect.sync(() => {
+            revokeRecord(state, auth.record, at)
+            return ok([])
+          })
+        )
+  )
+
+const rotateAppPassword = (state: SimState) =>
+  ocsRoute(state, (auth) =>
+    auth._tag !== "AppPassword"
+      ? Effect.succeed(noAppPassword)
+      : Effect.map(rotateRecord(state, auth.record), (apppassword) => ok({ apppassword }))
+  )
+
+const getAppPassword = (state: SimState) =>
+  Effect.gen(function* () {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const name = header(request, "user-agent") ?? ""
+    return yield* ocsRoute(state, (auth) =>
+      auth._tag === "AppPassword"
+        ? Effect.succeed(failure(403, 403, "You cannot request an new apppassword with an apppassword"))
+        : Effect.map(
+            mintAppPassword(state, { userId: auth.user.userId, loginName: auth.user.loginName, name, format: "long" }),
+            (record) => ok({ apppassword: record.password })
+          )
+    )
+  })
+
+const unknownOcs = (state: SimState) =>
+  Effect.gen(function* () {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    return render(formatOf(request), failure(404, 998, "Invalid query, please check the syntax. API specifications are here: http://www.freedesktop.org/wiki/Specifications/open-collaboration-services."))
+  })
+
+export const ocsRoutes = (state: SimState): HttpRouter.HttpRouter =>
+  HttpRouter.empty.pipe(
+    HttpRouter.get("/ocs/v2.php/cloud/user", currentUser(state)),
+    HttpRouter.del("/ocs/v2.php/core/apppassword", deleteAppPassword(state)),
+    HttpRouter.post("/ocs/v2.php/core/apppassword/rotate", rotateAppPassword(state)),
+    HttpRouter.get("/ocs/v2.php/core/getapppassword", getAppPassword(state)),
+    HttpRouter.all("/ocs/*", unknownOcs(state))
+  )

@@ -1,0 +1,59 @@
+/**
+ * The simulator for plain async code: `await startSimulator()`, call hooks
+ * as Promises, `await sim.close()`. Hook failures reject with the
+ * `SimulatorHookError` itself.
+ */
+import { Cause, Effect, Exit, Scope } from "effect"
+import type { SimulatorControl } from "./control.js"
+import { make, type SimulatorOptions } from "./Simulator.js"
+
+/** Effect-returning methods become Promise-returning; Effect values become zero-argument methods. */
+export type Promisified<T> = {
+  readonly [K in keyof T]: T[K] extends (...args: infer A) => Effect.Effect<infer X, infer _E, never>
+    ? (...args: A) => Promise<X>
+    : T[K] extends Effect.Effect<infer X, infer _E, never>
+      ? () => Promise<X>
+      : T[K]
+}
+
+export type PromiseSimulator = Promisified<SimulatorControl> & {
+  readonly url: string
+  /** Stop the server and drop open connections. */
+  readonly close: () => Promise<void>
+}
+
+/** Run an Effect; reject with its typed failure (not a wrapped FiberFailure). */
+export const runToPromise = <A, E>(effect: Effect.Effect<A, E>): Promise<A> =>
+  Effect.runPromiseExit(effect).then((exit) =>
+    Exit.isSuccess(exit) ? exit.value : Promise.reject(Cause.squash(exit.cause))
+  )
+
+export const promisify = <T extends object>(api: T): Promisified<T> => {
+  const out: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(api)) {
+    if (typeof value === "function") {
+      out[key] = (...args: ReadonlyArray<unknown>) =>
+        runToPromise((value as (...a: ReadonlyArray<unknown>) => Effect.Effect<unknown, unknown>)(...args))
+    } else if (Effect.isEffect(value)) {
+      out[key] = () => runToPromise(value as Effect.Effect<unknown, unknown>)
+    } else {
+      out[key] = value
+    }
+  }
+  return out as Promisified<T>
+}
+
+export const startSimulator = async (options: SimulatorOptions = {}): Promise<PromiseSimulator> => {
+  const scope = Effect.runSync(Scope.make())
+  const started = await Effect.runPromiseExit(Scope.extend(make(options), scope))
+  if (Exit.isFailure(started)) {
+    await Effect.runPromise(Scope.close(scope, started))
+    return Promise.reject(Cause.squash(started.cause))
+  }
+  const { url, ...control } = started.value
+  return {
+    ...promisify<SimulatorControl>(control),
+    url,
+    close: () => Effect.runPromise(Scope.close(scope, Exit.void))
+  }
+}
