@@ -102,7 +102,12 @@ export const make = (options: SimulatorOptions = {}): Effect.Effect<SimulatorHan
     state.config.serverUrl = resolve(options.serverUrl, url)
 
     const router = HttpRouter.concatAll(loginFlowRoutes(state), ocsRoutes(state), hookRoutes(state, control))
-    const app = withTraffic(state)(Effect.catchTag(router, "RouteNotFound", () => Effect.succeed(notFound)))
+    const app = withTraffic(state)(
+      Effect.catchTag(router, "RouteNotFound", () => Effect.succeed(notFound)).pipe(
+        // Login tokens are 128 characters; the router's default limit for a path parameter is 100.
+        HttpRouter.withRouterConfig({ maxParamLength: 1024 })
+      )
+    )
     yield* server.serve(app)
     yield* Effect.logDebug(`simulated Nextcloud listening on ${url}`)
     return { url, ...control }
