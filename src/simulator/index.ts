@@ -8,6 +8,7 @@ export {
   SimulatorStartError
 } from "./Simulator.js"
 export { type PromiseSimulator, type Promisified, startSimulator } from "./promise.js"
+export { connectSimulator, type RemoteSimulator } from "./remote.js"
 export { DEFAULT_SIMULATOR_PORT, runSimulator } from "./main.js"
 export type {
   AppPasswordInfo,

@@ -1,0 +1,108 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
+import { Fault, type PromiseSimulator, startSimulator } from "../../src/simulator/index.js"
+import { basic, initFlow, ocs, pollForm } from "./helpers.js"
+
+/** The failure a fetch rejects with when the connection is dropped. */
+const outcome = (request: Promise<Response>): Promise<number | "dropped"> =>
+  request.then(
+    (r) => r.status,
+    () => "dropped" as const
+  )
+
+describe("fault injection", () => {
+  let sim: PromiseSimulator
+  beforeAll(async () => {
+    sim = await startSimulator()
+  })
+  afterEach(() => sim.clearFaults())
+  afterAll(() => sim.close())
+
+  it("latency delays the answer, which is otherwise normal", async () => {
+    await sim.injectFault({ target: "init", fault: Fault.latency(60), times: 1 })
+    const started = performance.now()
+    const flow = await initFlow(sim.url)
+    expect(performance.now() - started).toBeGreaterThanOrEqual(55)
+    expect(flow.poll.token).toHaveLength(128)
+  })
+
+  it("a 5xx status for the next N requests, without touching state", async () => {
+    const flow = await initFlow(sim.url)
+    await sim.grant({ flow: flow.login, userId: "alice" })
+    await sim.injectFault({ target: "poll", fault: Fault.status(503), times: 2 })
+    expect((await pollForm(flow.poll.endpoint, flow.poll.token)).status).toBe(503)
+    expect((await pollForm(flow.poll.endpoint, flow.poll.token)).status).toBe(503)
+    expect((await pollForm(flow.poll.endpoint, flow.poll.token)).status).toBe(200)
+    expect(await sim.listFaults()).toEqual([])
+  })
+
+  it("malformed JSON: 200 with a JSON content type and a broken body", async () => {
+    const flow = await initFlow(sim.url)
+    await sim.grant({ flow: flow.login, userId: "alice" })
+    await sim.injectFault({ target: "poll", fault: Fault.malformedJson(), times: 1 })
+    const response = await pollForm(flow.poll.endpoint, flow.poll.token)
+    expect(response.status).toBe(200)
+    expect(response.headers.get("content-type")).toContain("application/json")
+    const text = await response.text()
+    expect(() => JSON.parse(text)).toThrow()
+    // The flow was not consumed.
+    expect((await pollForm(flow.poll.endpoint, flow.poll.token)).status).toBe(200)
+  })
+
+  it("drop destroys the connection without an answer", async () => {
+    await sim.injectFault({ target: "init", fault: Fault.drop(), times: 1 })
+    expect(await outcome(fetch(`${sim.url}/index.php/login/v2`, { method: "POST" }))).toBe("dropped")
+    expect(await outcome(fetch(`${sim.url}/index.php/login/v2`, { method: "POST" }))).toBe(200)
+  })
+
+  it("phase 'after': the poll consumes the flow but the answer is lost", async () => {
+    const flow = await initFlow(sim.url)
+    await sim.grant({ flow: flow.login, userId: "alice" })
+    await sim.injectFault({ target: "poll", fault: Fault.drop(), times: 1, phase: "after" })
+    expect(await outcome(pollForm(flow.poll.endpoint, flow.poll.token))).toBe("dropped")
+    expect((await pollForm(flow.poll.endpoint, flow.poll.token)).status).toBe(404)
+    expect((await sim.counters()).successfulPolls).toBeGreaterThanOrEqual(1)
+  })
+
+  it("a fault without a count lasts until cleared", async () => {
+    const id = await sim.injectFault({ target: "ocs.user", fault: Fault.status(500) })
+    for (let i = 0; i < 3; i++) expect((await ocs(sim.url, "/cloud/user")).status).toBe(500)
+    await sim.clearFaults(id)
+    expect((await ocs(sim.url, "/cloud/user")).status).toBe(401)
+  })
+
+  it("targets OCS app-password deletion without affecting other routes", async () => {
+    const created = await sim.createAppPassword({ userId: "alice", format: "long" })
+    const auth = basic("alice", created.password)
+    await sim.injectFault({ target: "ocs.apppassword.delete", fault: Fault.status(502), times: 1 })
+    expect((await ocs(sim.url, "/cloud/user", { authorization: auth })).status).toBe(200)
+    expect((await ocs(sim.url, "/core/apppassword", { method: "DELETE", authorization: auth })).status).toBe(502)
+    expect(await sim.appPasswordStatus(created.password)).toBe("alive")
+    expect((await ocs(sim.url, "/core/apppassword", { method: "DELETE", authorization: auth })).status).toBe(200)
+    expect(await sim.appPasswordStatus(created.password)).toBe("revoked")
+  })
+
+  it("targets any path prefix", async () => {
+    await sim.injectFault({ target: { pathPrefix: "/ocs/" }, fault: Fault.status(503), times: 2 })
+    expect((await ocs(sim.url, "/cloud/user")).status).toBe(503)
+    expect((await ocs(sim.url, "/core/apppassword", { method: "DELETE" })).status).toBe(503)
+    expect((await ocs(sim.url, "/cloud/user")).status).toBe(401)
+  })
+
+  it("never applies to the /__sim hooks", async () => {
+    await sim.injectFault({ target: { pathPrefix: "/" }, fault: Fault.drop() })
+    const listed = await fetch(`${sim.url}/__sim/faults`)
+    expect(listed.status).toBe(200)
+    expect(await outcome(fetch(`${sim.url}/index.php/login/v2`, { method: "POST" }))).toBe("dropped")
+  })
+
+  it("counts every arriving request per route, faulted ones included", async () => {
+    await sim.resetCounters()
+    await sim.injectFault({ target: "poll", fault: Fault.status(500), times: 1 })
+    await pollForm(`${sim.url}/index.php/login/v2/poll`, "t")
+    await pollForm(`${sim.url}/login/v2/poll`, "t")
+    await ocs(sim.url, "/cloud/user")
+    const counters = await sim.counters()
+    expect(counters.requests).toEqual({ poll: 2, "ocs.user": 1 })
+    expect(counters.polls).toBe(1)
+  })
+})
