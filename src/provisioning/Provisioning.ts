@@ -362,6 +362,8 @@ const makeProvisioning = Effect.gen(function* () {
     onTick: (elapsed: Duration.Duration) => Effect.Effect<void>
   ) {
     const subscription = yield* PubSub.subscribe(completed)
+    // It may have completed between the caller's last look and the subscription.
+    if (Option.isNone(yield* store(storage.getFlow(userId)))) return true
     const start = yield* Clock.currentTimeMillis
     const mine = Queue.take(subscription).pipe(Effect.repeat({ until: (u) => u === userId }), Effect.asVoid)
     const ticker = Effect.gen(function* () {

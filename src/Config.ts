@@ -1,0 +1,162 @@
+/**
+ * Configuration from the environment (CONTRACT §2). One place lists every
+ * variable with its default and meaning; `--help` prints the same list.
+ * Errors name the variable.
+ */
+import * as os from "node:os"
+import * as path from "node:path"
+import { Config, ConfigError, Duration, Either, LogLevel, Option, type Redacted } from "effect"
+
+export interface EnvVar {
+  readonly name: string
+  readonly default: string
+  readonly description: string
+}
+
+/** For `--help` and the README. */
+export const ENVIRONMENT: ReadonlyArray<EnvVar> = [
+  { name: "NEXTCLOUD_HOST", default: "(required)", description: "Base URL the server uses to reach Nextcloud (may be internal)." },
+  { name: "NEXTCLOUD_PUBLIC_URL", default: "= NEXTCLOUD_HOST", description: "Origin users' browsers reach Nextcloud at; login URLs are put on it." },
+  { name: "NEXTCLOUD_VERIFY_SSL", default: "true", description: "false accepts self-signed certificates (warns at startup)." },
+  { name: "NC_MCP_DB", default: "$XDG_DATA_HOME/nextcloud-mcp/nextcloud-mcp.db", description: "SQLite file; created with its folder if missing." },
+  { name: "NC_MCP_DATABASE_URL", default: "(unset)", description: "postgres://… selects PostgreSQL storage instead of SQLite." },
+  { name: "NC_MCP_ENCRYPTION_KEY", default: "stdio: generated into <db>.key; http: required", description: "32 random bytes, base64 or base64url; encrypts secrets at rest." },
+  { name: "NC_MCP_USER", default: "the OS user name", description: "Identity of the single local user in stdio mode." },
+  { name: "NC_MCP_OIDC_ISSUER", default: "http: required", description: "Issuer whose JWTs are accepted." },
+  { name: "NC_MCP_OIDC_JWKS_URL", default: "from discovery", description: "JWKS URL of the issuer." },
+  { name: "NC_MCP_AUDIENCE", default: "<NC_MCP_PUBLIC_URL>/mcp", description: "Required `aud` of access tokens." },
+  { name: "NC_MCP_PUBLIC_URL", default: "http://<host>:<port>", description: "This server's public origin." },
+  { name: "NC_MCP_LOG_LEVEL", default: "info", description: "debug, info, warn or error (logs go to stderr)." },
+  { name: "NC_MCP_POLL_INTERVAL_SECONDS", default: "5", description: "How often pending logins are polled in the background." },
+  { name: "NC_MCP_MAX_POLLS_PER_SECOND", default: "10", description: "Upper bound on background polls towards Nextcloud." },
+  { name: "NC_MCP_FLOW_START_LIMIT", default: "5", description: "Login flows one user may start per hour." },
+  { name: "NC_MCP_AUDIT_RETENTION_DAYS", default: "90", description: "Audit log entries older than this are deleted." }
+]
+
+const defaultDbPath = (): string => {
+  const dataHome = process.env["XDG_DATA_HOME"]
+  const base = dataHome !== undefined && dataHome !== "" ? dataHome : path.join(os.homedir(), ".local", "share")
+  return path.join(base, "nextcloud-mcp", "nextcloud-mcp.db")
+}
+
+const defaultUser = (): string => {
+  const fromEnv = process.env["USER"] ?? process.env["LOGNAME"]
+  if (fromEnv !== undefined && fromEnv !== "") return fromEnv
+  return Either.getOrElse(
+    Either.try(() => os.userInfo().username),
+    () => "local"
+  )
+}
+
+const httpUrl = (name: string) =>
+  Config.url(name).pipe(
+    Config.validate({
+      message: "must be an http:// or https:// URL",
+      validation: (url) => url.protocol === "http:" || url.protocol === "https:"
+    })
+  )
+
+const positive = (name: string, fallback: number) =>
+  Config.number(name).pipe(
+    Config.validate({ message: "must be a positive number", validation: (n) => Number.isFinite(n) && n > 0 }),
+    Config.withDefault(fallback)
+  )
+
+export interface NextcloudSettings {
+  readonly host: URL
+  readonly publicUrl: URL
+  readonly verifySsl: boolean
+}
+
+export const nextcloudSettings: Config.Config<NextcloudSettings> = Config.all({
+  host: httpUrl("NEXTCLOUD_HOST").pipe(Config.withDescription("Base URL the server uses to reach Nextcloud")),
+  publicUrl: Config.option(httpUrl("NEXTCLOUD_PUBLIC_URL")),
+  verifySsl: Config.boolean("NEXTCLOUD_VERIFY_SSL").pipe(Config.withDefault(true))
+}).pipe(
+  Config.map(({ host, publicUrl, verifySsl }) => ({
+    host: stripTrailingSlash(host),
+    publicUrl: stripTrailingSlash(Option.getOrElse(publicUrl, () => host)),
+    verifySsl
+  }))
+)
+
+export interface StorageSettings {
+  readonly dbPath: string
+  readonly databaseUrl: Option.Option<Redacted.Redacted<string>>
+  readonly encryptionKey: Option.Option<Redacted.Redacted<string>>
+}
+
+export const storageSettings: Config.Config<StorageSettings> = Config.all({
+  dbPath: Config.string("NC_MCP_DB").pipe(
+    Config.validate({ message: "must not be empty", validation: (s) => s.trim() !== "" }),
+    Config.orElse(() => Config.sync(defaultDbPath))
+  ),
+  databaseUrl: Config.option(
+    Config.redacted("NC_MCP_DATABASE_URL").pipe(Config.withDescription("postgres:// URL"))
+  ),
+  encryptionKey: Config.option(Config.redacted("NC_MCP_ENCRYPTION_KEY"))
+})
+
+export const logLevel: Config.Config<LogLevel.LogLevel> = Config.literal("debug", "info", "warn", "error")(
+  "NC_MCP_LOG_LEVEL"
+).pipe(
+  Config.withDefault("info" as const),
+  Config.map((level) =>
+    level === "debug" ? LogLevel.Debug : level === "info" ? LogLevel.Info : level === "warn" ? LogLevel.Warning : LogLevel.Error
+  )
+)
+
+export const stdioUser: Config.Config<string> = Config.string("NC_MCP_USER").pipe(
+  Config.validate({ message: "must not be empty", validation: (s) => s.trim() !== "" }),
+  Config.orElse(() => Config.sync(defaultUser))
+)
+
+export interface LifecycleSettings {
+  readonly pollInterval: Duration.Duration
+  readonly maxPollsPerSecond: number
+  readonly flowStartLimit: number
+  readonly auditRetention: Duration.Duration
+}
+
+export const lifecycleSettings: Config.Config<LifecycleSettings> = Config.all({
+  pollInterval: positive("NC_MCP_POLL_INTERVAL_SECONDS", 5).pipe(Config.map((s) => Duration.millis(s * 1000))),
+  maxPollsPerSecond: positive("NC_MCP_MAX_POLLS_PER_SECOND", 10),
+  flowStartLimit: positive("NC_MCP_FLOW_START_LIMIT", 5).pipe(Config.map(Math.floor)),
+  auditRetention: positive("NC_MCP_AUDIT_RETENTION_DAYS", 90).pipe(Config.map((d) => Duration.days(d)))
+})
+
+const stripTrailingSlash = (url: URL): URL => {
+  const copy = new URL(url.href)
+  copy.pathname = copy.pathname.replace(/\/+$/, "")
+  copy.search = ""
+  copy.hash = ""
+  return copy
+}
+
+/** One readable line for a configuration error: the variable and what is wrong. */
+export const describeConfigError = (error: ConfigError.ConfigError): string => {
+  const leaves: Array<string> = []
+  const walk = (e: ConfigError.ConfigError): void => {
+    switch (e._op) {
+      case "And":
+      case "Or":
+        walk(e.left)
+        walk(e.right)
+        return
+      case "MissingData":
+        leaves.push(`${e.path.join("_") || "configuration"} is required but not set`)
+        return
+      case "InvalidData":
+        leaves.push(`${e.path.join("_") || "configuration"}: ${e.message}`)
+        return
+      case "SourceUnavailable":
+      case "Unsupported":
+        leaves.push(`${e.path.join("_") || "configuration"}: ${e.message}`)
+        return
+    }
+  }
+  walk(error)
+  return Array.from(new Set(leaves)).join("; ")
+}
+
+export const isConfigError = ConfigError.isConfigError

@@ -1,0 +1,72 @@
+/**
+ * The layer graph shared by every entrypoint. stdio and http differ only in
+ * who the caller is and the transport; embedding programs can assemble the
+ * same graph with their own Storage or Nextcloud layers.
+ */
+import * as os from "node:os"
+import { Duration, Layer, Logger, type LogLevel } from "effect"
+import { ElicitationCompletions } from "./auth/Elicitation.js"
+import { ScopeCache } from "./auth/ScopeCache.js"
+import type { LifecycleSettings, NextcloudSettings } from "./Config.js"
+import { NextcloudLive } from "./nextcloud/layer.js"
+import type { LoginFlowClient } from "./nextcloud/LoginFlowClient.js"
+import type { Ocs } from "./nextcloud/Ocs.js"
+import { NextcloudConfig } from "./nextcloud/NextcloudConfig.js"
+import { PollerLive } from "./provisioning/Poller.js"
+import { Provisioning } from "./provisioning/Provisioning.js"
+import { ProvisioningConfig, type ProvisioningConfigShape } from "./provisioning/ProvisioningConfig.js"
+import type { Storage } from "./storage/Storage.js"
+import { SERVER_VERSION } from "./mcp/server.js"
+
+export const userAgent = (): string => `nextcloud-mcp/${SERVER_VERSION} (${os.hostname()})`
+
+export const nextcloudConfigLayer = (settings: NextcloudSettings): Layer.Layer<NextcloudConfig> =>
+  Layer.succeed(NextcloudConfig, {
+    host: settings.host,
+    publicUrl: settings.publicUrl,
+    verifySsl: settings.verifySsl,
+    userAgent: userAgent(),
+    requestTimeout: Duration.seconds(15)
+  })
+
+export const provisioningConfigLayer = (settings: LifecycleSettings): Layer.Layer<ProvisioningConfig> =>
+  ProvisioningConfig.layer({
+    pollInterval: settings.pollInterval,
+    maxPollsPerSecond: settings.maxPollsPerSecond,
+    flowStartLimit: settings.flowStartLimit,
+    auditRetention: settings.auditRetention
+  } satisfies Partial<ProvisioningConfigShape>)
+
+/** Everything the tools need: provisioning and its services, plus the background poller. */
+export type AppServices = Provisioning | ScopeCache | ElicitationCompletions | Storage
+
+/**
+ * The core graph over a given Storage and Nextcloud client layer. `poller:
+ * false` leaves completion to `nc_auth_check_status` alone (tests).
+ */
+export const coreLayer = <E1, R1, E2, R2>(options: {
+  readonly storage: Layer.Layer<Storage, E1, R1>
+  readonly nextcloud: Layer.Layer<NextcloudConfig | LoginFlowClient | Ocs, E2, R2>
+  readonly provisioning: Layer.Layer<ProvisioningConfig>
+  readonly poller?: boolean
+}) => {
+  const base = Layer.mergeAll(
+    ScopeCache.layer(),
+    ElicitationCompletions.layer,
+    options.provisioning,
+    options.nextcloud
+  ).pipe(Layer.provideMerge(options.storage))
+  const provisioning = Provisioning.layer.pipe(Layer.provideMerge(base))
+  return options.poller === false ? provisioning : PollerLive.pipe(Layer.provideMerge(provisioning))
+}
+
+/** The live Nextcloud clients for the given settings. */
+export const nextcloudLayer = (settings: NextcloudSettings) =>
+  NextcloudLive.pipe(Layer.provideMerge(nextcloudConfigLayer(settings)))
+
+/** Logs to stderr only (stdout is the MCP channel in stdio mode), at the configured level. */
+export const stderrLogger = (level: LogLevel.LogLevel) =>
+  Layer.merge(
+    Logger.replace(Logger.defaultLogger, Logger.withConsoleError(Logger.logfmtLogger)),
+    Logger.minimumLogLevel(level)
+  )

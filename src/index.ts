@@ -1,0 +1,46 @@
+/**
+ * Embedding API: the layers, tool values and schemas of nextcloud-mcp, to build
+ * the server inside another Effect program (with its own CurrentUser, Storage
+ * or Nextcloud layers).
+ */
+export * as Scopes from "./domain/Scope.js"
+export * from "./domain/Errors.js"
+export { UserId } from "./domain/Ids.js"
+export { CurrentUser, type CurrentUserShape } from "./auth/CurrentUser.js"
+export { ScopeCache, type ScopeCacheShape } from "./auth/ScopeCache.js"
+export { requireScopes } from "./auth/Policy.js"
+export {
+  Elicitation,
+  ElicitationCompletions,
+  type ElicitationShape,
+  type LoginUrlOutcome,
+  type PresentedLogin
+} from "./auth/Elicitation.js"
+export { Progress, type ProgressShape } from "./mcp/Progress.js"
+export { Provisioning } from "./provisioning/Provisioning.js"
+export { ProvisioningConfig, defaultProvisioningConfig } from "./provisioning/ProvisioningConfig.js"
+export { PollerLive, makePoller } from "./provisioning/Poller.js"
+export {
+  Storage,
+  StorageError,
+  type StorageShape,
+  type Grant,
+  type PendingFlow,
+  type AuditEntry,
+  type AuditEvent
+} from "./storage/Storage.js"
+export * as StorageLayers from "./storage/layer.js"
+export { SqliteStorage } from "./storage/SqliteStorage.js"
+export { Cipher } from "./storage/Cipher.js"
+export { LoginFlowClient, NextcloudProtocolError, NextcloudTransportError } from "./nextcloud/LoginFlowClient.js"
+export { Ocs, NextcloudUnauthorized } from "./nextcloud/Ocs.js"
+export { NextcloudConfig } from "./nextcloud/NextcloudConfig.js"
+export { NextcloudLive } from "./nextcloud/layer.js"
+export * as Tool from "./tools/Tool.js"
+export { toolJsonSchema } from "./tools/jsonSchema.js"
+export * as AuthTools from "./tools/auth.js"
+export { allTools } from "./tools/registry.js"
+export { makeMcpServer, listing, visibleTools, type McpServerOptions, type RequestServices } from "./mcp/server.js"
+export { serveStdio } from "./mcp/stdio.js"
+export { coreLayer, nextcloudLayer, nextcloudConfigLayer, provisioningConfigLayer, stderrLogger, type AppServices } from "./app.js"
+export * as Simulator from "./simulator/index.js"

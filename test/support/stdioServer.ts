@@ -1,0 +1,100 @@
+/**
+ * The real server process over stdio, driven by the MCP SDK Client, against
+ * the simulated Nextcloud on 127.0.0.1.
+ */
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import * as path from "node:path"
+import { Client } from "@modelcontextprotocol/sdk/client/index.js"
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
+import {
+  type CallToolResult,
+  type ClientCapabilities,
+  ElicitRequestSchema,
+  type ElicitResult,
+  ElicitationCompleteNotificationSchema
+} from "@modelcontextprotocol/sdk/types.js"
+
+export const MAIN = path.resolve(import.meta.dirname, "../../dist/main.js")
+
+export const tempDir = (prefix = "ncmcp-"): { readonly dir: string; readonly cleanup: () => void } => {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix))
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) }
+}
+
+/** The structured result of a tool, loosely typed for assertions. */
+export interface ToolOutput {
+  readonly status: string
+  readonly success: boolean
+  readonly message: string
+  readonly error_code?: string
+  readonly login_url: string
+  readonly requested_scopes?: ReadonlyArray<string> | null
+  readonly [field: string]: unknown
+}
+
+export type ToolResult = CallToolResult & { readonly structuredContent: ToolOutput }
+
+export type ElicitAnswer = "accept" | "decline" | "cancel"
+
+export interface StdioSession {
+  readonly client: Client
+  readonly stderr: () => string
+  /** Elicitation requests the server sent, in order. */
+  readonly elicitations: Array<{ readonly mode: string; readonly message: string; readonly url?: string }>
+  readonly completedElicitations: Array<string>
+  readonly call: (name: string, args?: Record<string, unknown>) => Promise<ToolResult>
+  readonly close: () => Promise<void>
+  readonly pid: () => number | null
+}
+
+export interface StartOptions {
+  readonly env: Record<string, string>
+  readonly capabilities?: ClientCapabilities
+  /** Answers to elicitation requests, consumed in order (default "cancel" when exhausted). */
+  readonly answers?: Array<ElicitAnswer>
+}
+
+export const startStdio = async (options: StartOptions): Promise<StdioSession> => {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [MAIN, "stdio"],
+    env: { PATH: process.env["PATH"] ?? "", NC_MCP_LOG_LEVEL: "debug", ...options.env },
+    stderr: "pipe"
+  })
+  let stderr = ""
+  transport.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString("utf8")
+  })
+  const client = new Client({ name: "test-client", version: "0.0.1" }, { capabilities: options.capabilities ?? {} })
+  const elicitations: StdioSession["elicitations"] = []
+  const completedElicitations: Array<string> = []
+  const answers = [...(options.answers ?? [])]
+  if (options.capabilities?.elicitation !== undefined) {
+    client.setRequestHandler(ElicitRequestSchema, async (request): Promise<ElicitResult> => {
+      const params = request.params
+      elicitations.push({
+        mode: params.mode ?? "form",
+        message: params.message,
+        ...(params.mode === "url" ? { url: params.url } : {})
+      })
+      const action = answers.shift() ?? "cancel"
+      if (action === "accept" && params.mode !== "url") return { action, content: { acknowledged: true } }
+      return { action }
+    })
+    client.setNotificationHandler(ElicitationCompleteNotificationSchema, async (n) => {
+      completedElicitations.push(n.params.elicitationId)
+    })
+  }
+  await client.connect(transport)
+  return {
+    client,
+    stderr: () => stderr,
+    elicitations,
+    completedElicitations,
+    call: async (name, args = {}) =>
+      (await client.callTool({ name, arguments: args })) as ToolResult,
+    close: () => client.close(),
+    pid: () => transport.pid
+  }
+}
