@@ -43,7 +43,7 @@ export const isScope = (s: string): s is Scope => scopeSet.has(s)
 export const isIdentityScope = (s: string): s is IdentityScope => identitySet.has(s)
 
 /** `notes:read`, ` Notes.Read ` → `notes.read`; anything else is returned trimmed for the error message. */
-export const normaliseOne = (raw: string): string => raw.trim().toLowerCase().replace(":", ".")
+export const normaliseOne = (raw: string): string => raw.trim().toLowerCase().replaceAll(":", ".")
 
 export interface ScopeParse {
   readonly scopes: ReadonlyArray<Scope>
