@@ -26,7 +26,8 @@ export class ScopeCache extends Context.Tag("nextcloud-mcp/ScopeCache")<ScopeCac
         timeToLive: (exit) => (Exit.isSuccess(exit) ? ttl : Duration.zero)
       })
       return ScopeCache.of({
-        get: (userId) => cache.get(userId),
+        // A zero TTL still serves the failure until the clock moves (expiry is `now > expiresAt`), so drop it.
+        get: (userId) => cache.get(userId).pipe(Effect.tapError(() => cache.invalidate(userId))),
         invalidate: (userId) => cache.invalidate(userId),
         invalidateAll: cache.invalidateAll
       })
