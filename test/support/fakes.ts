@@ -1,0 +1,47 @@
+/**
+ * Fakes for unit tests: service implementations that provide only the
+ * methods a test needs; any other method is a defect naming itself, so a test
+ * notices when the code under test starts using something unexpected.
+ */
+import { Effect, Layer } from "effect"
+import { LoginFlowClient, type LoginFlowClientShape } from "../../src/nextcloud/LoginFlowClient.js"
+import { Ocs, type OcsShape } from "../../src/nextcloud/Ocs.js"
+import { Storage, type StorageShape } from "../../src/storage/Storage.js"
+
+const unexpected = (service: string, method: string) => Effect.dieMessage(`unexpected call: ${service}.${method}`)
+
+/** Fill every method the partial leaves out with a defect (functions and plain Effect values alike). */
+const complete = <S extends object>(service: string, methods: ReadonlyArray<keyof S & string>, values: ReadonlyArray<keyof S & string>, partial: Partial<S>): S => {
+  const out: Record<string, unknown> = { ...partial }
+  for (const m of methods) if (!(m in out)) out[m] = () => unexpected(service, m)
+  for (const v of values) if (!(v in out)) out[v] = unexpected(service, v)
+  return out as S
+}
+
+const storageMethods: ReadonlyArray<keyof StorageShape & string> = [
+  "getGrant",
+  "putGrant",
+  "completeFlow",
+  "updateScopes",
+  "setNcUserId",
+  "deleteGrant",
+  "getFlow",
+  "putFlow",
+  "deleteFlow",
+  "listActiveFlows",
+  "deleteExpiredFlows",
+  "recordFlowStart",
+  "flowStartsSince",
+  "audit",
+  "auditLog",
+  "pruneHistory"
+]
+
+export const fakeStorage = (partial: Partial<StorageShape>): Layer.Layer<Storage> =>
+  Layer.succeed(Storage, complete<StorageShape>("Storage", storageMethods, [], partial))
+
+export const fakeLoginFlow = (partial: Partial<LoginFlowClientShape>): Layer.Layer<LoginFlowClient> =>
+  Layer.succeed(LoginFlowClient, complete<LoginFlowClientShape>("LoginFlowClient", ["poll"], ["initiate"], partial))
+
+export const fakeOcs = (partial: Partial<OcsShape>): Layer.Layer<Ocs> =>
+  Layer.succeed(Ocs, complete<OcsShape>("Ocs", ["currentUser", "revokeAppPassword"], [], partial))
