@@ -48,6 +48,14 @@ const defaultUser = (): string => {
   )
 }
 
+const stripTrailingSlash = (url: URL): URL => {
+  const copy = new URL(url.href)
+  copy.pathname = copy.pathname.replace(/\/+$/, "")
+  copy.search = ""
+  copy.hash = ""
+  return copy
+}
+
 const httpUrl = (name: string) =>
   Config.url(name).pipe(
     Config.validate({
@@ -111,6 +119,47 @@ export const stdioUser: Config.Config<string> = Config.string("NC_MCP_USER").pip
   Config.orElse(() => Config.sync(defaultUser))
 )
 
+/** What http mode needs beyond the common settings (CONTRACT §2, §4). */
+export interface HttpSettings {
+  /** Exactly as configured: it is compared with the tokens' `iss` claim verbatim. */
+  readonly issuer: string
+  readonly jwksUrl: Option.Option<URL>
+  /** Unset = `<public URL>/mcp`, known only once the port is bound. */
+  readonly audience: Option.Option<string>
+  /** Unset = `http://<host>:<port>` of the bound address. */
+  readonly publicUrl: Option.Option<URL>
+  readonly encryptionKey: Redacted.Redacted<string>
+}
+
+const notBlank = (name: string) =>
+  Config.string(name).pipe(Config.validate({ message: "must not be empty", validation: (s) => s.trim() !== "" }))
+
+export const httpSettings: Config.Config<HttpSettings> = Config.all({
+  issuer: notBlank("NC_MCP_OIDC_ISSUER").pipe(
+    Config.validate({
+      message: "must be the issuer's http:// or https:// URL",
+      validation: (s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol)
+    })
+  ),
+  jwksUrl: Config.option(httpUrl("NC_MCP_OIDC_JWKS_URL")),
+  audience: Config.option(notBlank("NC_MCP_AUDIENCE")),
+  publicUrl: Config.option(httpUrl("NC_MCP_PUBLIC_URL")).pipe(Config.map(Option.map(stripTrailingSlash))),
+  encryptionKey: Config.option(Config.redacted("NC_MCP_ENCRYPTION_KEY")).pipe(
+    Config.mapOrFail((key) =>
+      Option.match(key, {
+        onSome: Either.right,
+        onNone: () =>
+          Either.left(
+            ConfigError.InvalidData(
+              ["NC_MCP_ENCRYPTION_KEY"],
+              "required in http mode (32 random bytes, base64; e.g. `openssl rand -base64 32`)"
+            )
+          )
+      })
+    )
+  )
+})
+
 export interface LifecycleSettings {
   readonly pollInterval: Duration.Duration
   readonly maxPollsPerSecond: number
@@ -124,14 +173,6 @@ export const lifecycleSettings: Config.Config<LifecycleSettings> = Config.all({
   flowStartLimit: positive("NC_MCP_FLOW_START_LIMIT", 5).pipe(Config.map(Math.floor)),
   auditRetention: positive("NC_MCP_AUDIT_RETENTION_DAYS", 90).pipe(Config.map((d) => Duration.days(d)))
 })
-
-const stripTrailingSlash = (url: URL): URL => {
-  const copy = new URL(url.href)
-  copy.pathname = copy.pathname.replace(/\/+$/, "")
-  copy.search = ""
-  copy.hash = ""
-  return copy
-}
 
 /** One readable line for a configuration error: the variable and what is wrong. */
 export const describeConfigError = (error: ConfigError.ConfigError): string => {

@@ -11,6 +11,7 @@ import { coreLayer, nextcloudLayer, provisioningConfigLayer, stderrLogger } from
 import * as AppConfig from "./Config.js"
 import type { UserId } from "./domain/Ids.js"
 import { SERVER_VERSION } from "./mcp/server.js"
+import { serveHttp } from "./mcp/http.js"
 import { serveStdio } from "./mcp/stdio.js"
 import { runSimulator } from "./simulator/main.js"
 import * as StorageLayer from "./storage/layer.js"
@@ -50,6 +51,7 @@ const startup = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, Star
         if (tagged._tag === "CipherError")
           return failStartup("the encryption key does not decrypt the stored secrets; check NC_MCP_ENCRYPTION_KEY")
         if (tagged._tag === "SimulatorStartError") return failStartup(tagged.message ?? "the simulator could not start")
+        if (tagged._tag === "ServeError") return failStartup("could not listen on the requested address and port (in use, or not allowed)")
       }
       return Effect.die(error)
     })
@@ -97,6 +99,52 @@ const stdio = Command.make("stdio", {}, () =>
   )
 )
 
+const httpHost = Options.text("host").pipe(
+  Options.withDefault("127.0.0.1"),
+  Options.withDescription("Address to listen on (0.0.0.0 for every interface, e.g. behind a reverse proxy in a container).")
+)
+
+const httpPort = Options.integer("port").pipe(
+  Options.withDefault(8000),
+  Options.withDescription("Port to listen on; 0 picks a free one (the address is logged).")
+)
+
+const http = Command.make("http", { host: httpHost, port: httpPort }, ({ host, port }) =>
+  Effect.gen(function* () {
+    if (!Number.isInteger(port) || port < 0 || port > 65535) return yield* failStartup("--port must be between 0 and 65535")
+    const nextcloud = yield* startup(AppConfig.nextcloudSettings)
+    const settings = yield* startup(AppConfig.httpSettings)
+    const storage = yield* startup(AppConfig.storageSettings)
+    const lifecycle = yield* startup(AppConfig.lifecycleSettings)
+    yield* warnIfInsecure(nextcloud)
+    const app = coreLayer({
+      storage: storageFromSettings({ ...storage, encryptionKey: Option.some(settings.encryptionKey) }),
+      nextcloud: nextcloudLayer(nextcloud),
+      provisioning: provisioningConfigLayer(lifecycle)
+    })
+    const runtime = yield* startup(Layer.toRuntime(app))
+    yield* startup(
+      serveHttp({
+        host,
+        port,
+        issuer: settings.issuer,
+        jwksUrl: settings.jwksUrl,
+        audience: settings.audience,
+        publicUrl: settings.publicUrl,
+        tools: allTools,
+        runtime
+      })
+    )
+    return yield* Effect.never
+  }).pipe(Effect.scoped)
+).pipe(
+  Command.withDescription(
+    withEnvironmentHelp(
+      "Serve MCP Streamable HTTP at /mcp for many users. Every request needs a bearer JWT from NC_MCP_OIDC_ISSUER; its `sub` is the user. GET /healthz answers without auth; OAuth protected resource metadata is at /.well-known/oauth-protected-resource/mcp."
+    )
+  )
+)
+
 const simulatePort = Options.integer("port").pipe(
   Options.withDefault(8080),
   Options.withDescription("Port on 127.0.0.1 for the simulated Nextcloud.")
@@ -116,7 +164,7 @@ const root = Command.make("nextcloud-mcp").pipe(
       "An MCP server that lets AI assistants work in your Nextcloud without you pasting a password: access is granted through Nextcloud Login Flow v2, per user and per scope."
     )
   ),
-  Command.withSubcommands([stdio, simulate])
+  Command.withSubcommands([stdio, http, simulate])
 )
 
 const cli = Command.run(root, { name: "nextcloud-mcp", version: SERVER_VERSION })
