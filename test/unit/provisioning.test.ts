@@ -1,0 +1,328 @@
+// Own file: TestClock drives the 20-minute flow deadline.
+/**
+ * The Provisioning service over real (in-memory, encrypted) SQLite storage and
+ * a scripted Nextcloud: flow deadlines, the scope cache, declined logins,
+ * transient poll failures, widening and narrowing.
+ */
+import { randomBytes } from "node:crypto"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Exit, Layer, Option, Redacted, TestClock } from "effect"
+import { CurrentUser } from "../../src/auth/CurrentUser.js"
+import { Elicitation, ElicitationCompletions, type LoginUrlOutcome } from "../../src/auth/Elicitation.js"
+import { requireScopes } from "../../src/auth/Policy.js"
+import { ScopeCache } from "../../src/auth/ScopeCache.js"
+import { UserId } from "../../src/domain/Ids.js"
+import type { Scope } from "../../src/domain/Scope.js"
+import { Progress } from "../../src/mcp/Progress.js"
+import { Provisioning } from "../../src/provisioning/Provisioning.js"
+import { ProvisioningConfig } from "../../src/provisioning/ProvisioningConfig.js"
+import * as StorageLayers from "../../src/storage/layer.js"
+import { Storage } from "../../src/storage/Storage.js"
+import { checkStatus } from "../../src/tools/auth.js"
+import { runTool } from "../../src/tools/Tool.js"
+import { type FakeNextcloud, makeFakeNextcloud } from "../support/fakeNextcloud.js"
+
+const alice = UserId.make("alice-local")
+
+const servicesFor = (nc: FakeNextcloud) => {
+  const storage = StorageLayers.layer({ filename: ":memory:", key: Redacted.make(new Uint8Array(randomBytes(32))) })
+  const base = Layer.mergeAll(ScopeCache.layer(), ElicitationCompletions.layer, ProvisioningConfig.layer(), nc.layer).pipe(
+    Layer.provideMerge(storage)
+  )
+  return Provisioning.layer.pipe(
+    Layer.provideMerge(base),
+    Layer.provideMerge(
+      Layer.mergeAll(Layer.succeed(CurrentUser, { userId: alice, tokenScopes: null }), Elicitation.none, Progress.none)
+    )
+  )
+}
+
+type Services = Layer.Layer.Success<ReturnType<typeof servicesFor>>
+
+/** Each test gets its own database and fake Nextcloud. */
+const withServices = <A, E>(body: (nc: FakeNextcloud) => Effect.Effect<A, E, Services>) =>
+  Effect.suspend(() => {
+    const nc = makeFakeNextcloud()
+    return body(nc).pipe(Effect.provide(servicesFor(nc)))
+  })
+
+/** The person's answer to the login prompt. */
+const answering = (outcome: LoginUrlOutcome, elicitationId: string | null = null) =>
+  Effect.provide(
+    Layer.succeed(Elicitation, {
+      presentLoginUrl: () => Effect.succeed({ outcome, elicitationId: outcome === "accepted" ? elicitationId : null })
+    })
+  )
+
+const provision = (scopes: ReadonlyArray<Scope> | null) =>
+  Effect.flatMap(Provisioning, (p) => p.provision(alice, scopes))
+
+const loginUrlOf = (r: { readonly status: string }) => {
+  if (!("loginUrl" in r) || typeof r.loginUrl !== "string") throw new Error(`no login URL in ${r.status}`)
+  return r.loginUrl
+}
+
+const statusNow = Effect.flatMap(Provisioning, (p) => p.status(alice))
+
+/** Provision `scopes` and complete the login; returns the app password. */
+const provisioned = (nc: FakeNextcloud, scopes: ReadonlyArray<Scope> | null) =>
+  Effect.gen(function* () {
+    const started = yield* provision(scopes)
+    const password = nc.grant(loginUrlOf(started))
+    const done = yield* statusNow
+    expect(done.status).toBe("provisioned")
+    return password
+  })
+
+const storedGrant = Effect.flatMap(Storage, (s) => s.getGrant(alice))
+const storedFlow = Effect.flatMap(Storage, (s) => s.getFlow(alice))
+
+describe("flow deadline", () => {
+  it.effect("pending at 19:59.999, expired (not_initiated, expired: true) at 20:00", () =>
+    withServices((nc) =>
+      Effect.gen(function* () {
+        const started = yield* provision(["notes.read"])
+        expect(started.status).toBe("login_required")
+        yield* TestClock.adjust("1199999 millis")
+        const before = yield* statusNow
+        expect(before.status).toBe("pending")
+        const polls = nc.counts.poll
+        expect(polls).toBeGreaterThan(0)
+
+        yield* TestClock.adjust("1 millis")
+        expect(yield* statusNow).toEqual({ status: "not_initiated", expired: true })
+        // Nextcloud is not asked about a flow past its deadline.
+        expect(nc.counts.poll).toBe(polls)
+
+        const viaTool = yield* runTool(checkStatus, {})
+        expect(viaTool.isError ?? false).toBe(false)
+        expect(viaTool.structuredContent).toMatchObject({ status: "not_initiated", success: true })
+        expect(String(viaTool.structuredContent?.["message"])).toMatch(/expired/)
+
+        // A login approved after the deadline does not provision anything.
+        nc.grant(loginUrlOf(started))
+        expect((yield* statusNow).status).toBe("not_initiated")
+        expect(Option.isNone(yield* storedGrant)).toBe(true)
+      })
+    )
+  )
+
+  it.effect("a new provision after expiry starts a fresh flow", () =>
+    withServices((nc) =>
+      Effect.gen(function* () {
+        const first = yield* provision(null)
+        yield* TestClock.adjust("20 minutes")
+        const second = yield* provision(null)
+        expect(loginUrlOf(second)).not.toBe(loginUrlOf(first))
+        expect(nc.counts.initiate).toBe(2)
+        nc.grant(loginUrlOf(second))
+        expect((yield* statusNow).status).toBe("provisioned")
+      })
+    )
+  )
+})
+
+describe("scope cache and completion", () => {
+  it.effect("a scope check right after completion sees the new grant, without waiting for the TTL", () =>
+    withServices((nc) =>
+      Effect.gen(function* () {
+        // Caches "no grant" for alice.
+        const before = yield* Effect.flip(requireScopes("notes.read"))
+        expect(before._tag).toBe("ProvisioningRequired")
+        const started = yield* provision(["notes.read"])
+        nc.grant(loginUrlOf(started))
+        expect((yield* statusNow).status).toBe("provisioned")
+        const grant = yield* requireScopes("notes.read")
+        expect(grant.scopes).toEqual(["notes.read"])
+        const lacking = yield* Effect.flip(requireScopes("notes.write"))
+        expect(lacking).toMatchObject({ _tag: "InsufficientScope", missing_scopes: ["notes.write"] })
+      })
+    )
+  )
+
+  it.effect("an accepted URL elicitation is told when the login completes", () =>
+    withServices((nc) =>
+      Effect.gen(function* () {
+        const completions = yield* ElicitationCompletions
+        let notified = 0
+        yield* completions.register("el-1", Effect.sync(() => void notified++))
+        const started = yield* provision(null).pipe(answering("accepted", "el-1"))
+        expect(started.status).toBe("pending")
+        expect(notified).toBe(0)
+        nc.grant(loginUrlOf(started))
+        expect((yield* statusNow).status).toBe("provisioned")
+        expect(notified).toBe(1)
+      })
+    )
+  )
+})
+
+describe("declined and cancelled logins", () => {
+  for (const [outcome, tag] of [
+    ["declined", "LoginDeclined"],
+    ["cancelled", "LoginCancelled"]
+  ] as const) {
+    it.effect(`${outcome}: the flow is removed and nothing is pending`, () =>
+      withServices(() =>
+        Effect.gen(function* () {
+          const error = yield* Effect.flip(provision(["notes.read"]).pipe(answering(outcome)))
+          expect(error._tag).toBe(tag)
+          expect(Option.isNone(yield* storedFlow)).toBe(true)
+          expect(yield* statusNow).toEqual({ status: "not_initiated", expired: false })
+        })
+      )
+    )
+
+    it.effect(`${outcome} while widening: the new flow goes, the current grant stays`, () =>
+      withServices((nc) =>
+        Effect.gen(function* () {
+          yield* provisioned(nc, ["notes.read"])
+          const p = yield* Provisioning
+          const error = yield* Effect.flip(p.updateScopes(alice, ["files.read"], []).pipe(answering(outcome)))
+          expect(error._tag).toBe(tag)
+          expect(Option.isNone(yield* storedFlow)).toBe(true)
+          const status = yield* statusNow
+          expect(status.status === "provisioned" && status.grant.scopes).toEqual(["notes.read"])
+          expect(nc.revoked).toEqual([])
+        })
+      )
+    )
+  }
+})
+
+describe("transient poll failures", () => {
+  for (const [fault, tag] of [
+    ["timeout", "NextcloudUnreachable"],
+    ["unreachable", "NextcloudUnreachable"],
+    ["502", "NextcloudError"],
+    ["malformed", "NextcloudError"]
+  ] as const) {
+    it.effect(`${fault} keeps the flow pending; the next poll completes it`, () =>
+      withServices((nc) =>
+        Effect.gen(function* () {
+          const started = yield* provision(null)
+          nc.grant(loginUrlOf(started))
+          nc.failPolls(fault, 2)
+          for (let i = 0; i < 2; i++) {
+            const exit = yield* Effect.exit(statusNow)
+            expect(Exit.isFailure(exit) && exit.cause._tag === "Fail" && exit.cause.error._tag).toBe(tag)
+            expect(Option.isSome(yield* storedFlow)).toBe(true)
+          }
+          const done = yield* statusNow
+          expect(done.status === "provisioned" && done.justCompleted).toBe(true)
+          expect(Option.isNone(yield* storedFlow)).toBe(true)
+        })
+      )
+    )
+  }
+
+  it.effect("a failure just before the deadline is not mistaken for expiry", () =>
+    withServices((nc) =>
+      Effect.gen(function* () {
+        yield* provision(null)
+        yield* TestClock.adjust("19 minutes")
+        nc.failPolls("502")
+        yield* Effect.exit(statusNow)
+        expect((yield* statusNow).status).toBe("pending")
+      })
+    )
+  )
+})
+
+describe("changing scopes", () => {
+  it.effect("widening needs a login; on completion the new password replaces the old, which is revoked", () =>
+    withServices((nc) =>
+      Effect.gen(function* () {
+        const oldPassword = yield* provisioned(nc, ["notes.read"])
+        const p = yield* Provisioning
+        const widened = yield* p.updateScopes(alice, ["calendar.read"], [])
+        expect(widened).toMatchObject({
+          status: "login_required",
+          previous: ["notes.read"],
+          next: ["calendar.read", "notes.read"]
+        })
+        // The current grant stays in force meanwhile.
+        const meanwhile = yield* statusNow
+        expect(meanwhile.status === "provisioned" && meanwhile.grant.scopes).toEqual(["notes.read"])
+        expect(Exit.isFailure(yield* Effect.exit(requireScopes("calendar.read")))).toBe(true)
+        expect(nc.revoked).toEqual([])
+
+        const newPassword = nc.grant(loginUrlOf(widened))
+        const after = yield* statusNow
+        expect(after.status === "provisioned" && after.grant.scopes).toEqual(["calendar.read", "notes.read"])
+        const stored = yield* storedGrant
+        expect(Option.map(stored, (g) => Redacted.value(g.appPassword))).toEqual(Option.some(newPassword))
+        expect(nc.revoked).toEqual([oldPassword])
+        // Visible to scope checks at once.
+        expect((yield* requireScopes("calendar.read")).scopes).toEqual(["calendar.read", "notes.read"])
+      })
+    )
+  )
+
+  it.effect("narrowing takes effect at once, with no login and no new password", () =>
+    withServices((nc) =>
+      Effect.gen(function* () {
+        yield* provisioned(nc, ["files.read", "notes.read", "notes.write"])
+        // Warm the cache with the wide grant.
+        yield* requireScopes("notes.write")
+        const initiated = nc.counts.initiate
+        const p = yield* Provisioning
+        const narrowed = yield* p.updateScopes(alice, [], ["notes.write"])
+        expect(narrowed).toEqual({
+          status: "updated",
+          previous: ["files.read", "notes.read", "notes.write"],
+          next: ["files.read", "notes.read"]
+        })
+        expect(nc.counts.initiate).toBe(initiated)
+        expect(Option.map(yield* storedGrant, (g) => g.scopes)).toEqual(Option.some(["files.read", "notes.read"]))
+        const denied = yield* Effect.flip(requireScopes("notes.write"))
+        expect(denied).toMatchObject({ _tag: "InsufficientScope", missing_scopes: ["notes.write"] })
+        expect(nc.revoked).toEqual([])
+      })
+    )
+  )
+
+  it.effect("narrowing an unrestricted grant lists the remaining scopes", () =>
+    withServices((nc) =>
+      Effect.gen(function* () {
+        yield* provisioned(nc, null)
+        const p = yield* Provisioning
+        const narrowed = yield* p.updateScopes(alice, [], ["news.write"])
+        expect(narrowed.status).toBe("updated")
+        expect(narrowed.next).toHaveLength(19)
+        expect(narrowed.next).not.toContain("news.write")
+      })
+    )
+  )
+
+  it.effect("removing and adding at once: the removal applies now, the addition after the login", () =>
+    withServices((nc) =>
+      Effect.gen(function* () {
+        yield* provisioned(nc, ["notes.read", "notes.write"])
+        const p = yield* Provisioning
+        const changed = yield* p.updateScopes(alice, ["files.read"], ["notes.write"])
+        expect(changed).toMatchObject({
+          status: "login_required",
+          interim: ["notes.read"],
+          next: ["files.read", "notes.read"]
+        })
+        expect(Exit.isFailure(yield* Effect.exit(requireScopes("notes.write")))).toBe(true)
+        nc.grant(loginUrlOf(changed))
+        yield* statusNow
+        expect((yield* requireScopes("files.read")).scopes).toEqual(["files.read", "notes.read"])
+      })
+    )
+  )
+
+  it.effect("removing every scope is refused", () =>
+    withServices((nc) =>
+      Effect.gen(function* () {
+        yield* provisioned(nc, ["notes.read"])
+        const p = yield* Provisioning
+        const error = yield* Effect.flip(p.updateScopes(alice, [], ["notes.read"]))
+        expect(error._tag).toBe("InvalidScopes")
+        expect((yield* requireScopes("notes.read")).scopes).toEqual(["notes.read"])
+      })
+    )
+  )
+})
