@@ -49,6 +49,8 @@ export interface TokenVerifierConfig {
   /** Skip discovery and use this key set. */
   readonly jwksUrl: Option.Option<URL>
   readonly clockToleranceSeconds?: number
+  /** Least time between two JWKS fetches caused by unknown `kid`s (default 30 s). */
+  readonly keySetCooldownSeconds?: number
 }
 
 export const DEFAULT_CLOCK_TOLERANCE_SECONDS = 60
@@ -61,8 +63,8 @@ const Discovery = Schema.Struct({ issuer: Schema.String, jwks_uri: Schema.String
 
 type KeySet = ReturnType<typeof createRemoteJWKSet>
 
-const remoteKeySet = (url: URL): KeySet =>
-  createRemoteJWKSet(url, { timeoutDuration: 5_000, cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 })
+const remoteKeySet = (url: URL, cooldownSeconds: number): KeySet =>
+  createRemoteJWKSet(url, { timeoutDuration: 5_000, cooldownDuration: cooldownSeconds * 1000, cacheMaxAge: 10 * 60_000 })
 
 const discover = (issuer: string) =>
   Effect.gen(function* () {
@@ -121,7 +123,8 @@ const clientIdOf = (payload: JWTPayload, sub: string): string => {
 export const make = (config: TokenVerifierConfig): Effect.Effect<TokenVerifierShape, never, HttpClient.HttpClient> =>
   Effect.gen(function* () {
     const http = yield* HttpClient.HttpClient
-    const configured = Option.map(config.jwksUrl, remoteKeySet)
+    const cooldown = config.keySetCooldownSeconds ?? 30
+    const configured = Option.map(config.jwksUrl, (url) => remoteKeySet(url, cooldown))
     const keys = yield* SynchronizedRef.make<Option.Option<KeySet>>(configured)
     const keySet = SynchronizedRef.modifyEffect(keys, (current) =>
       Option.match(current, {
@@ -130,7 +133,7 @@ export const make = (config: TokenVerifierConfig): Effect.Effect<TokenVerifierSh
           discover(config.issuer).pipe(
             Effect.provideService(HttpClient.HttpClient, http),
             Effect.map((url) => {
-              const set = remoteKeySet(url)
+              const set = remoteKeySet(url, cooldown)
               return [set, Option.some(set)] as const
             })
           )
