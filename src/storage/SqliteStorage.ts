@@ -20,6 +20,9 @@
  *   re-provision or disconnect. `getGrant`/`getFlow` fail on such rows, and
  *   `listActiveFlows` skips them with a warning.
  * - `auditLog` returns entries newest first.
+ * - Flow leases (`claimFlows`) are one `UPDATE … RETURNING` over the oldest
+ *   claimable rows: SQLite runs it under the database write lock, so two
+ *   processes never lease the same row. Replacing a flow clears its lease.
  */
 import { FileSystem, Path } from "@effect/platform"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
@@ -112,6 +115,8 @@ const Since = Schema.Struct({ userId: UserId, since: Millis })
 const ScopesUpdate = Schema.Struct({ userId: UserId, scopes: ScopesColumn, at: Millis })
 const NcUserIdUpdate = Schema.Struct({ userId: UserId, ncUserId: Schema.String, at: Millis })
 const ActiveFlows = Schema.Struct({ now: Millis, limit: Schema.Int })
+const Claim = Schema.Struct({ owner: Schema.String, now: Millis, until: Millis, limit: Schema.Int })
+const Release = Schema.Struct({ userId: UserId, owner: Schema.String })
 const AuditQuery = Schema.Struct({ userId: Schema.NullOr(UserId), limit: Schema.Int })
 
 // ---------------------------------------------------------------------------
@@ -196,7 +201,9 @@ export const make: Effect.Effect<StorageShape, never, SqlClient.SqlClient | Ciph
           purpose = excluded.purpose,
           elicitation_id = excluded.elicitation_id,
           created_at = excluded.created_at,
-          expires_at = excluded.expires_at`
+          expires_at = excluded.expires_at,
+          lease_owner = NULL,
+          lease_until = NULL`
   })
   const deleteFlowRow = SqlSchema.findAll({
     Request: ByUser,
@@ -211,6 +218,25 @@ export const make: Effect.Effect<StorageShape, never, SqlClient.SqlClient | Ciph
     Result: FlowRow,
     execute: ({ limit, now }) =>
       sql`SELECT * FROM login_flows WHERE expires_at > ${now} ORDER BY created_at ASC, user_id ASC LIMIT ${limit}`
+  })
+  const claimRows = SqlSchema.findAll({
+    Request: Claim,
+    Result: FlowRow,
+    execute: ({ limit, now, owner, until }) =>
+      sql`UPDATE login_flows SET lease_owner = ${owner}, lease_until = ${until}
+        WHERE user_id IN (
+          SELECT user_id FROM login_flows
+          WHERE expires_at > ${now}
+            AND (lease_owner IS NULL OR lease_until IS NULL OR lease_until <= ${now} OR lease_owner = ${owner})
+          ORDER BY created_at ASC, user_id ASC LIMIT ${limit})
+        RETURNING *`
+  })
+  const releaseRow = SqlSchema.findAll({
+    Request: Release,
+    Result: KeyRow,
+    execute: ({ owner, userId }) =>
+      sql`UPDATE login_flows SET lease_owner = NULL, lease_until = NULL
+        WHERE user_id = ${userId} AND lease_owner = ${owner} RETURNING user_id`
   })
   const deleteExpiredRows = SqlSchema.findAll({
     Request: Millis,
@@ -412,11 +438,10 @@ export const make: Effect.Effect<StorageShape, never, SqlClient.SqlClient | Ciph
     Effect.mapError(storageError("deleteFlow"))
   )
 
-  const listActiveFlows = Effect.fn("Storage.listActiveFlows")(
-    function* (now: number, limit: number) {
-      if (limit <= 0) return []
-      const rows = yield* findActiveFlows({ now, limit: Math.floor(limit) })
-      const flows = yield* Effect.forEach(rows, (row) =>
+  /** Decrypt rows, leaving out (with a warning) those whose secrets no longer decrypt. */
+  const readableFlows = (rows: ReadonlyArray<FlowRow>) =>
+    Effect.map(
+      Effect.forEach(rows, (row) =>
         rowToFlow(row).pipe(
           Effect.asSome,
           Effect.catchAll((e) =>
@@ -426,10 +451,39 @@ export const make: Effect.Effect<StorageShape, never, SqlClient.SqlClient | Ciph
             )
           )
         )
-      )
-      return flows.flatMap(Option.toArray)
+      ),
+      (flows) => flows.flatMap(Option.toArray)
+    )
+
+  const listActiveFlows = Effect.fn("Storage.listActiveFlows")(
+    function* (now: number, limit: number) {
+      if (limit <= 0) return []
+      const rows = yield* findActiveFlows({ now, limit: Math.floor(limit) })
+      return yield* readableFlows(rows)
     },
     Effect.mapError(storageError("listActiveFlows"))
+  )
+
+  const claimFlows = Effect.fn("Storage.claimFlows")(
+    function* (owner: string, now: number, leaseMs: number, limit: number) {
+      if (limit <= 0) return []
+      const rows = yield* claimRows({ owner, now, until: now + Math.max(0, leaseMs), limit: Math.floor(limit) }).pipe(
+        sql.withTransaction
+      )
+      // RETURNING has no defined order.
+      const ordered = [...rows].sort((a, b) =>
+        a.created_at !== b.created_at ? a.created_at - b.created_at : a.user_id < b.user_id ? -1 : a.user_id > b.user_id ? 1 : 0
+      )
+      return yield* readableFlows(ordered)
+    },
+    Effect.mapError(storageError("claimFlows"))
+  )
+
+  const releaseFlow = Effect.fn("Storage.releaseFlow")(
+    function* (userId: UserId, owner: string) {
+      return (yield* releaseRow({ userId, owner })).length > 0
+    },
+    Effect.mapError(storageError("releaseFlow"))
   )
 
   const deleteExpiredFlows = Effect.fn("Storage.deleteExpiredFlows")(
@@ -489,6 +543,8 @@ export const make: Effect.Effect<StorageShape, never, SqlClient.SqlClient | Ciph
     deleteFlow,
     listActiveFlows,
     deleteExpiredFlows,
+    claimFlows,
+    releaseFlow,
     recordFlowStart,
     flowStartsSince,
     audit,

@@ -105,6 +105,26 @@ export interface StorageShape {
   /** Delete flows that expired before `before`; returns how many. */
   readonly deleteExpiredFlows: (before: number) => Effect.Effect<number, StorageError>
 
+  /**
+   * Lease up to `limit` flows still active at `now` (`expiresAt > now`) to
+   * `owner` until `now + leaseMs`, oldest first, and return them. A flow is
+   * claimable when it has no lease, its lease ran out (`until <= now`), or
+   * `owner` already holds it (the claim renews the lease). Atomic across
+   * processes sharing the database: while a lease holds, no other owner gets
+   * the flow, so one replica polls it at a time; a replica that dies holding
+   * leases loses them when they run out. `putFlow` replacing a flow clears
+   * its lease; `getFlow`/`listActiveFlows` ignore leases. Flows whose secrets
+   * cannot be decrypted are leased but left out of the result, with a warning.
+   */
+  readonly claimFlows: (
+    owner: string,
+    now: number,
+    leaseMs: number,
+    limit: number
+  ) => Effect.Effect<ReadonlyArray<PendingFlow>, StorageError>
+  /** End `owner`'s lease on the user's flow; false when `owner` does not hold it. */
+  readonly releaseFlow: (userId: UserId, owner: string) => Effect.Effect<boolean, StorageError>
+
   /** Record that the user started a flow (for rate limiting). */
   readonly recordFlowStart: (userId: UserId, at: number) => Effect.Effect<void, StorageError>
   /** Flow starts by the user at or after `since`, oldest first (their times). */

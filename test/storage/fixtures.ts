@@ -95,3 +95,24 @@ export const plainFlow = (f: PendingFlow) => ({
   pollToken: Redacted.value(f.pollToken),
   loginUrl: Redacted.value(f.loginUrl)
 })
+
+// --- backends whose text columns cannot hold NUL (PostgreSQL) --------------
+
+/** NUL replaced by U+2400 (same length, so a user id stays non-empty). */
+export const noNul = (s: string): string => s.replaceAll("\u0000", "\u2400")
+
+const noNulOrNull = (s: string | null): string | null => (s === null ? null : noNul(s))
+
+export const grantWithoutNul = (g: Grant): Grant => ({
+  ...g,
+  userId: uid(noNul(g.userId)),
+  loginName: noNul(g.loginName),
+  ncUserId: noNulOrNull(g.ncUserId)
+})
+
+export const flowWithoutNul = (f: PendingFlow): PendingFlow => ({
+  ...f,
+  userId: uid(noNul(f.userId)),
+  pollEndpoint: noNul(f.pollEndpoint),
+  elicitationId: noNulOrNull(f.elicitationId)
+})

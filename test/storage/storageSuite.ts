@@ -3,6 +3,9 @@
  *
  * `makeLayer` must return a layer over a fresh, empty store each time it is
  * called (every test gets its own).
+ *
+ * `nulInText: false` keeps NUL characters out of the generated plaintext
+ * columns, for backends whose text type cannot hold them (PostgreSQL).
  */
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Effect, FastCheck, type Layer, Option, Redacted } from "effect"
@@ -14,7 +17,10 @@ import {
   arbTime,
   arbUserId,
   flow,
+  flowWithoutNul,
   grant,
+  grantWithoutNul,
+  noNul,
   plainFlow,
   plainGrant,
   TWENTY_MINUTES,
@@ -23,8 +29,20 @@ import {
 
 const arbTimes = FastCheck.array(arbTime, { maxLength: 10 })
 
-export const storageSuite = (name: string, makeLayer: () => Layer.Layer<Storage, unknown>): void => {
+export interface StorageSuiteOptions {
+  readonly nulInText?: boolean
+}
+
+export const storageSuite = (
+  name: string,
+  makeLayer: () => Layer.Layer<Storage, unknown>,
+  options: StorageSuiteOptions = {}
+): void => {
   const run = <A, E>(effect: Effect.Effect<A, E, Storage>) => Effect.provide(effect, makeLayer())
+  const nul = options.nulInText ?? true
+  const arbG = nul ? arbGrant : arbGrant.map(grantWithoutNul)
+  const arbF = nul ? arbFlow : arbFlow.map(flowWithoutNul)
+  const arbU = nul ? arbUserId : arbUserId.map((u) => uid(noNul(u)))
 
   describe(`${name}: grants`, () => {
     it.effect("an unknown user has no grant", () =>
@@ -243,6 +261,93 @@ export const storageSuite = (name: string, makeLayer: () => Layer.Layer<Storage,
       ))
   })
 
+  describe(`${name}: flow leases`, () => {
+    const LEASE = 30_000
+    const now = 100_000
+    const ids = (flows: ReadonlyArray<{ readonly userId: string }>) => flows.map((f) => f.userId)
+
+    it.effect("claimFlows leases unexpired flows oldest first and returns them as stored", () =>
+      run(
+        Effect.gen(function* () {
+          const storage = yield* Storage
+          const flows = [
+            flow("b", { createdAt: 20_000, expiresAt: now + 10, requestedScopes: ["notes.read"], elicitationId: "el" }),
+            flow("a", { createdAt: 10_000, expiresAt: now + TWENTY_MINUTES, purpose: "update" }),
+            flow("expired", { createdAt: 5_000, expiresAt: now })
+          ]
+          yield* Effect.forEach(flows, storage.putFlow)
+          const claimed = yield* storage.claimFlows("replica-1", now, LEASE, 10)
+          expect(claimed.map(plainFlow)).toEqual([plainFlow(flows[1]!), plainFlow(flows[0]!)])
+          expect(yield* storage.claimFlows("replica-1", now, LEASE, 0)).toEqual([])
+          // Leases do not hide flows from reads.
+          expect(ids(yield* storage.listActiveFlows(now, 10))).toEqual(["a", "b"])
+          expect(Option.isSome(yield* storage.getFlow(uid("a")))).toBe(true)
+        })
+      ))
+
+    it.effect("another owner gets no leased flow until the lease runs out", () =>
+      run(
+        Effect.gen(function* () {
+          const storage = yield* Storage
+          yield* storage.putFlow(flow("a", { createdAt: 10_000, expiresAt: now + TWENTY_MINUTES }))
+          yield* storage.putFlow(flow("b", { createdAt: 20_000, expiresAt: now + TWENTY_MINUTES }))
+          expect(ids(yield* storage.claimFlows("one", now, LEASE, 1))).toEqual(["a"])
+          expect(ids(yield* storage.claimFlows("two", now + 1, LEASE, 10))).toEqual(["b"])
+          expect(yield* storage.claimFlows("three", now + LEASE - 1, LEASE, 10)).toEqual([])
+          // At now + LEASE the first lease has run out; the second (taken at now + 1) holds.
+          expect(ids(yield* storage.claimFlows("three", now + LEASE, LEASE, 10))).toEqual(["a"])
+          expect(yield* storage.claimFlows("one", now + LEASE, LEASE, 10)).toEqual([])
+        })
+      ))
+
+    it.effect("the holder renews its lease by claiming again", () =>
+      run(
+        Effect.gen(function* () {
+          const storage = yield* Storage
+          yield* storage.putFlow(flow("a", { createdAt: 10_000, expiresAt: now + TWENTY_MINUTES }))
+          expect(ids(yield* storage.claimFlows("one", now, LEASE, 10))).toEqual(["a"])
+          expect(ids(yield* storage.claimFlows("one", now + LEASE - 1, LEASE, 10))).toEqual(["a"])
+          expect(yield* storage.claimFlows("two", now + LEASE, LEASE, 10)).toEqual([])
+          expect(ids(yield* storage.claimFlows("two", now + 2 * LEASE - 1, LEASE, 10))).toEqual(["a"])
+        })
+      ))
+
+    it.effect("releaseFlow frees the holder's lease only", () =>
+      run(
+        Effect.gen(function* () {
+          const storage = yield* Storage
+          const a = flow("a", { createdAt: 10_000, expiresAt: now + TWENTY_MINUTES })
+          expect(yield* storage.releaseFlow(a.userId, "one")).toBe(false)
+          yield* storage.putFlow(a)
+          expect(yield* storage.releaseFlow(a.userId, "one")).toBe(false)
+          yield* storage.claimFlows("one", now, LEASE, 10)
+          expect(yield* storage.releaseFlow(a.userId, "two")).toBe(false)
+          expect(yield* storage.claimFlows("two", now, LEASE, 10)).toEqual([])
+          expect(yield* storage.releaseFlow(a.userId, "one")).toBe(true)
+          expect(yield* storage.releaseFlow(a.userId, "one")).toBe(false)
+          expect(ids(yield* storage.claimFlows("two", now, LEASE, 10))).toEqual(["a"])
+          expect(Option.map(yield* storage.getFlow(a.userId), plainFlow)).toEqual(Option.some(plainFlow(a)))
+        })
+      ))
+
+    it.effect("replacing a flow clears its lease; completing or deleting a leased flow removes it", () =>
+      run(
+        Effect.gen(function* () {
+          const storage = yield* Storage
+          yield* storage.putFlow(flow("a", { createdAt: 10_000, expiresAt: now + TWENTY_MINUTES }))
+          yield* storage.putFlow(flow("b", { createdAt: 10_000, expiresAt: now + TWENTY_MINUTES }))
+          yield* storage.putFlow(flow("c", { createdAt: 10_000, expiresAt: now + TWENTY_MINUTES }))
+          expect(ids(yield* storage.claimFlows("one", now, LEASE, 10))).toEqual(["a", "b", "c"])
+          const replacement = flow("a", { createdAt: 50_000, expiresAt: now + TWENTY_MINUTES })
+          yield* storage.putFlow(replacement)
+          yield* storage.completeFlow(grant("b"))
+          expect(yield* storage.deleteFlow(uid("c"))).toBe(true)
+          const taken = yield* storage.claimFlows("two", now, LEASE, 10)
+          expect(taken.map(plainFlow)).toEqual([plainFlow(replacement)])
+        })
+      ))
+  })
+
   describe(`${name}: history`, () => {
     it.effect("flowStartsSince: the user's starts at or after since, oldest first", () =>
       run(
@@ -313,7 +418,7 @@ export const storageSuite = (name: string, makeLayer: () => Layer.Layer<Storage,
   })
 
   layer(makeLayer())(`${name}: properties`, (it) => {
-    it.effect.prop("a stored grant reads back as given", { g: arbGrant }, ({ g }) =>
+    it.effect.prop("a stored grant reads back as given", { g: arbG }, ({ g }) =>
       Effect.gen(function* () {
         const storage = yield* Storage
         yield* storage.putGrant(g)
@@ -321,7 +426,7 @@ export const storageSuite = (name: string, makeLayer: () => Layer.Layer<Storage,
       })
     )
 
-    it.effect.prop("a stored flow reads back as given", { f: arbFlow }, ({ f }) =>
+    it.effect.prop("a stored flow reads back as given", { f: arbF }, ({ f }) =>
       Effect.gen(function* () {
         const storage = yield* Storage
         yield* storage.putFlow(f)
@@ -331,7 +436,7 @@ export const storageSuite = (name: string, makeLayer: () => Layer.Layer<Storage,
 
     it.effect.prop(
       "updateScopes stores any scope set, null included",
-      { g: arbGrant, scopes: arbScopes, at: arbTime },
+      { g: arbG, scopes: arbScopes, at: arbTime },
       ({ at, g, scopes }) =>
         Effect.gen(function* () {
           const storage = yield* Storage
@@ -343,7 +448,7 @@ export const storageSuite = (name: string, makeLayer: () => Layer.Layer<Storage,
         })
     )
 
-    it.effect.prop("completeFlow leaves the grant and no flow", { g: arbGrant, f: arbFlow }, ({ f, g }) =>
+    it.effect.prop("completeFlow leaves the grant and no flow", { g: arbG, f: arbF }, ({ f, g }) =>
       Effect.gen(function* () {
         const storage = yield* Storage
         yield* storage.putFlow({ ...f, userId: g.userId })
@@ -353,7 +458,7 @@ export const storageSuite = (name: string, makeLayer: () => Layer.Layer<Storage,
       })
     )
 
-    it.effect.prop("flowStartsSince returns sorted times at or after since", { u: arbUserId, times: arbTimes, since: arbTime }, ({ since, times, u }) =>
+    it.effect.prop("flowStartsSince returns sorted times at or after since", { u: arbU, times: arbTimes, since: arbTime }, ({ since, times, u }) =>
       Effect.gen(function* () {
         const storage = yield* Storage
         const before = yield* storage.flowStartsSince(u, 0)

@@ -30,6 +30,8 @@ const storageMethods: ReadonlyArray<keyof StorageShape & string> = [
   "deleteFlow",
   "listActiveFlows",
   "deleteExpiredFlows",
+  "claimFlows",
+  "releaseFlow",
   "recordFlowStart",
   "flowStartsSince",
   "audit",

@@ -4,7 +4,9 @@
  */
 import * as Migrator from "@effect/sql/Migrator"
 import m0001 from "./0001_initial.js"
+import m0002 from "./0002_flow_leases.js"
 
 export const loader = Migrator.fromRecord({
-  "0001_initial": m0001
+  "0001_initial": m0001,
+  "0002_flow_leases": m0002
 })
