@@ -56,6 +56,21 @@ export const response = <const S extends ReadonlyArray<string>, F extends Schema
     ...fields
   })
 
+/**
+ * The input of a tool that takes no arguments. `Schema.Struct({})` would not
+ * do: it accepts any value, extra properties included.
+ */
+export const NoArguments = Schema.Struct({}).pipe(
+  Schema.filter(
+    (args) =>
+      (typeof args === "object" && !Array.isArray(args) && Object.keys(args).length === 0) ||
+      "this tool takes no arguments"
+  )
+).annotations({
+  description: "No arguments",
+  jsonSchema: { type: "object", properties: {}, additionalProperties: false }
+})
+
 const MAX_ISSUE_TEXT = 2_000
 
 export const decodeArguments = <I>(schema: Schema.Schema<I, any>, args: unknown) =>

@@ -277,9 +277,7 @@ export const updateScopes = Tool.make({
 
 // ---------------------------------------------------------------------------
 
-export const RevokeAccessInput = Schema.Struct({}).annotations({
-  jsonSchema: { type: "object", properties: {}, additionalProperties: false }
-})
+export const RevokeAccessInput = Tool.NoArguments
 
 export const RevokeAccessOutput = Tool.response(["revoked", "not_provisioned", "error"], {
   user_id: Schema.optional(Schema.String),
