@@ -56,19 +56,30 @@ const stripTrailingSlash = (url: URL): URL => {
   return copy
 }
 
+/**
+ * A validation on a named variable: the variable name is put around the
+ * validated value (not inside it), so the error names the variable.
+ */
+const named = <A>(name: string, config: Config.Config<A>): Config.Config<A> => Config.nested(config, name)
+
 const httpUrl = (name: string) =>
-  Config.url(name).pipe(
-    Config.validate({
-      message: "must be an http:// or https:// URL",
-      validation: (url) => url.protocol === "http:" || url.protocol === "https:"
-    })
+  named(
+    name,
+    Config.url().pipe(
+      Config.validate({
+        message: "must be an http:// or https:// URL",
+        validation: (url) => url.protocol === "http:" || url.protocol === "https:"
+      })
+    )
   )
 
 const positive = (name: string, fallback: number) =>
-  Config.number(name).pipe(
-    Config.validate({ message: "must be a positive number", validation: (n) => Number.isFinite(n) && n > 0 }),
-    Config.withDefault(fallback)
-  )
+  named(
+    name,
+    Config.number().pipe(
+      Config.validate({ message: "must be a positive number", validation: (n) => Number.isFinite(n) && n > 0 })
+    )
+  ).pipe(Config.withDefault(fallback))
 
 export interface NextcloudSettings {
   readonly host: URL
@@ -131,18 +142,20 @@ export interface HttpSettings {
   readonly encryptionKey: Redacted.Redacted<string>
 }
 
-const notBlank = (name: string) =>
-  Config.string(name).pipe(Config.validate({ message: "must not be empty", validation: (s) => s.trim() !== "" }))
+const nonEmpty = Config.string().pipe(Config.validate({ message: "must not be empty", validation: (s) => s.trim() !== "" }))
 
 export const httpSettings: Config.Config<HttpSettings> = Config.all({
-  issuer: notBlank("NC_MCP_OIDC_ISSUER").pipe(
-    Config.validate({
-      message: "must be the issuer's http:// or https:// URL",
-      validation: (s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol)
-    })
+  issuer: named(
+    "NC_MCP_OIDC_ISSUER",
+    nonEmpty.pipe(
+      Config.validate({
+        message: "must be the issuer's http:// or https:// URL",
+        validation: (s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol)
+      })
+    )
   ),
   jwksUrl: Config.option(httpUrl("NC_MCP_OIDC_JWKS_URL")),
-  audience: Config.option(notBlank("NC_MCP_AUDIENCE")),
+  audience: Config.option(named("NC_MCP_AUDIENCE", nonEmpty)),
   publicUrl: Config.option(httpUrl("NC_MCP_PUBLIC_URL")).pipe(Config.map(Option.map(stripTrailingSlash))),
   encryptionKey: Config.option(Config.redacted("NC_MCP_ENCRYPTION_KEY")).pipe(
     Config.mapOrFail((key) =>
