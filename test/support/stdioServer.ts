@@ -41,7 +41,14 @@ export interface StdioSession {
   readonly client: Client
   readonly stderr: () => string
   /** Elicitation requests the server sent, in order. */
-  readonly elicitations: Array<{ readonly mode: string; readonly message: string; readonly url?: string }>
+  readonly elicitations: Array<{
+    readonly mode: string
+    readonly message: string
+    readonly url?: string
+    readonly elicitationId?: string
+    /** Form mode: the requested schema. */
+    readonly requestedSchema?: unknown
+  }>
   readonly completedElicitations: Array<string>
   readonly call: (name: string, args?: Record<string, unknown>) => Promise<ToolResult>
   readonly close: () => Promise<void>
@@ -76,7 +83,9 @@ export const startStdio = async (options: StartOptions): Promise<StdioSession> =
       elicitations.push({
         mode: params.mode ?? "form",
         message: params.message,
-        ...(params.mode === "url" ? { url: params.url } : {})
+        ...(params.mode === "url"
+          ? { url: params.url, elicitationId: params.elicitationId }
+          : { requestedSchema: params.requestedSchema })
       })
       const action = answers.shift() ?? "cancel"
       if (action === "accept" && params.mode !== "url") return { action, content: { acknowledged: true } }
