@@ -1,0 +1,673 @@
+/**
+ * `Storage` on PostgreSQL (`@effect/sql-pg`), for several server replicas
+ * sharing one database.
+ *
+ * - Same tables and columns as SQLite (./migrations-pg): `bigint` epoch-ms
+ *   times, `jsonb` scopes and audit details, secrets only as `Cipher`
+ *   ciphertexts with the same AADs as SQLite (`grant:app_password:<userId>`,
+ *   `flow:poll_token:<userId>`, `flow:login_url:<userId>`), so rows can move
+ *   between the backends.
+ * - `schema` puts every table in that schema (`search_path`, sent as a
+ *   startup option; created if missing). Without it the URL's default
+ *   `search_path` applies.
+ * - Migrations run in one transaction holding `pg_advisory_xact_lock` for
+ *   the schema, so replicas starting together migrate once and the others
+ *   wait and find the work done.
+ * - Replacing a grant (`putGrant`, `completeFlow`) locks the current row
+ *   (`SELECT … FOR UPDATE`) and updates it, or inserts with
+ *   `ON CONFLICT DO NOTHING` and, when a concurrent insert won, locks and
+ *   replaces that one: the grant reported as replaced is exactly the one
+ *   overwritten, so the caller can revoke its app password. `completeFlow`
+ *   also deletes the flow in the same transaction. Flows are upserted with
+ *   `INSERT … ON CONFLICT … DO UPDATE`, which clears any lease.
+ * - `claimFlows` leases rows picked with `FOR UPDATE SKIP LOCKED`, so
+ *   concurrent claims never wait on, nor share, a flow.
+ * - Errors carry the operation and a reduced cause: the server's error code
+ *   and message, never row details, statement parameters or the connection
+ *   URL's password. Text columns cannot hold NUL characters on PostgreSQL;
+ *   such a value fails with a `StorageError`.
+ * - Same read behaviour as SQLite: replaced/deleted grants that no longer
+ *   decrypt are reported absent, flow listings skip undecryptable rows,
+ *   `auditLog` is newest first.
+ */
+import * as Migrator from "@effect/sql/Migrator"
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as PgClient from "@effect/sql-pg/PgClient"
+import { Cause, Data, Effect, Layer, Option, ParseResult, Redacted, Schema } from "effect"
+import { UserId } from "../domain/Ids.js"
+import { Scope } from "../domain/Scope.js"
+import { Cipher, type CipherError } from "./Cipher.js"
+import { loader } from "./migrations-pg/index.js"
+import {
+  type AuditEntry,
+  type AuditEvent,
+  type FlowPurpose,
+  type Grant,
+  type PendingFlow,
+  Storage,
+  StorageError,
+  type StorageShape
+} from "./Storage.js"
+
+// ---------------------------------------------------------------------------
+// Row schemas (results; `bigint` arrives as text, `jsonb` already parsed)
+
+const Millis = Schema.Union(Schema.Number, Schema.NumberFromString)
+const Scopes = Schema.NullOr(Schema.Array(Scope))
+
+const GrantRow = Schema.Struct({
+  user_id: UserId,
+  login_name: Schema.String,
+  nc_user_id: Schema.NullOr(Schema.String),
+  app_password_enc: Schema.String,
+  scopes: Scopes,
+  created_at: Millis,
+  updated_at: Millis
+})
+type GrantRow = typeof GrantRow.Type
+
+const FLOW_PURPOSES = ["provision", "update"] as const satisfies ReadonlyArray<FlowPurpose>
+
+const FlowRow = Schema.Struct({
+  user_id: UserId,
+  poll_token_enc: Schema.String,
+  poll_endpoint: Schema.String,
+  login_url_enc: Schema.String,
+  requested_scopes: Scopes,
+  purpose: Schema.Literal(...FLOW_PURPOSES),
+  elicitation_id: Schema.NullOr(Schema.String),
+  created_at: Millis,
+  expires_at: Millis
+})
+type FlowRow = typeof FlowRow.Type
+
+const AUDIT_EVENTS = [
+  "flow_started",
+  "flow_completed",
+  "flow_expired",
+  "flow_declined",
+  "flow_cancelled",
+  "grant_stored",
+  "grant_narrowed",
+  "grant_revoked",
+  "grant_stale",
+  "access_denied",
+  "orphan_revoked"
+] as const satisfies ReadonlyArray<AuditEvent>
+// Fails to compile when Storage.ts gains an event missing above.
+const _allAuditEvents: ReadonlyArray<(typeof AUDIT_EVENTS)[number]> = [] as ReadonlyArray<AuditEvent>
+void _allAuditEvents
+
+const AuditRow = Schema.Struct({
+  at: Millis,
+  user_id: UserId,
+  event: Schema.Literal(...AUDIT_EVENTS),
+  detail: Schema.Record({ key: Schema.String, value: Schema.Unknown })
+})
+
+const KeyRow = Schema.Struct({ user_id: UserId })
+const AtRow = Schema.Struct({ at: Millis })
+const CountRow = Schema.Struct({ n: Schema.Number })
+
+const rowsOf = <A, I>(schema: Schema.Schema<A, I>) => {
+  const decode = Schema.decodeUnknown(Schema.Array(schema))
+  return <E, R>(rows: Effect.Effect<ReadonlyArray<unknown>, E, R>) => Effect.flatMap(rows, (r) => decode(r))
+}
+const grantRows = rowsOf(GrantRow)
+const flowRows = rowsOf(FlowRow)
+const keyRows = rowsOf(KeyRow)
+const count = <E, R>(rows: Effect.Effect<ReadonlyArray<unknown>, E, R>) =>
+  Effect.map(rowsOf(CountRow)(rows), (r) => r[0]?.n ?? 0)
+
+/** `jsonb` parameter: SQL NULL for null (not the JSON `null`), else JSON text. */
+const jsonParam = (value: unknown): string | null => (value === null ? null : JSON.stringify(value))
+
+// ---------------------------------------------------------------------------
+// AAD: identical to SqliteStorage, so ciphertexts are portable
+
+const aad = {
+  appPassword: (userId: UserId) => `grant:app_password:${userId}`,
+  pollToken: (userId: UserId) => `flow:poll_token:${userId}`,
+  loginUrl: (userId: UserId) => `flow:login_url:${userId}`
+}
+
+// ---------------------------------------------------------------------------
+// Errors: keep the failure, never the values
+
+/** Replacing a grant kept losing to concurrent writers (practically unreachable). */
+class Contention extends Data.TaggedError("Contention")<{ readonly message: string }> {}
+
+type Failure = { readonly _tag: string }
+
+const stringField = (value: unknown, key: string): string | undefined => {
+  if (typeof value !== "object" || value === null) return undefined
+  const field = (value as Record<string, unknown>)[key]
+  return typeof field === "string" ? field : undefined
+}
+
+/** Remove the URL and its password from a message. */
+const scrubber =
+  (secrets: ReadonlyArray<string>) =>
+  (text: string): string =>
+    secrets.reduce((acc, secret) => (secret.length > 0 ? acc.split(secret).join("***") : acc), text)
+
+const noSecrets = scrubber([])
+
+/**
+ * The driver's error without `detail`/`where`/parameters (they can quote row
+ * values): its code, severity, message and the object it concerns.
+ */
+const reduceDriverError = (cause: unknown, scrub: (s: string) => string): unknown => {
+  if (typeof cause !== "object" || cause === null) return cause === undefined ? undefined : scrub(String(cause))
+  const out: Record<string, string> = {}
+  for (const key of ["name", "code", "severity", "message", "routine", "table", "column", "constraint"]) {
+    const value = stringField(cause, key)
+    if (value !== undefined) out[key] = scrub(value)
+  }
+  return out
+}
+
+const sanitize = (cause: unknown, scrub: (s: string) => string = noSecrets): unknown => {
+  if (cause instanceof StorageError) return cause.cause
+  if (ParseResult.isParseError(cause)) {
+    const paths = ParseResult.ArrayFormatter.formatErrorSync(cause).map((issue) =>
+      issue.path.length === 0 ? "(root)" : issue.path.map(String).join(".")
+    )
+    return { _tag: "ParseError", message: `Stored data did not match its schema at: ${[...new Set(paths)].join(", ")}` }
+  }
+  const tag = stringField(cause, "_tag")
+  if (tag === "SqlError") {
+    return {
+      _tag: "SqlError",
+      message: scrub(stringField(cause, "message") ?? ""),
+      cause: reduceDriverError((cause as { readonly cause?: unknown }).cause, scrub)
+    }
+  }
+  if (tag === "MigrationError") {
+    return {
+      _tag: "MigrationError",
+      reason: stringField(cause, "reason"),
+      message: scrub(stringField(cause, "message") ?? ""),
+      cause: sanitize((cause as { readonly cause?: unknown }).cause, scrub)
+    }
+  }
+  if (tag === "CipherError" || tag === "Contention") return cause
+  return reduceDriverError(cause, scrub)
+}
+
+const storageError = (operation: string) => (cause: Failure) => new StorageError({ operation, cause: sanitize(cause) })
+
+// ---------------------------------------------------------------------------
+
+/** The `StorageShape` over the ambient PostgreSQL `SqlClient` (schema already migrated). */
+export const make: Effect.Effect<StorageShape, never, SqlClient.SqlClient | Cipher> = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const cipher = yield* Cipher
+
+  // --- row <-> domain -----------------------------------------------------
+
+  const grantToRow = (grant: Grant) =>
+    Effect.map(cipher.encrypt(grant.appPassword, aad.appPassword(grant.userId)), (app_password_enc) => ({
+      user_id: grant.userId as string,
+      login_name: grant.loginName,
+      nc_user_id: grant.ncUserId,
+      app_password_enc,
+      scopes: jsonParam(grant.scopes),
+      created_at: grant.createdAt,
+      updated_at: grant.updatedAt
+    }))
+  type GrantWrite = Effect.Effect.Success<ReturnType<typeof grantToRow>>
+
+  const rowToGrant = (row: GrantRow): Effect.Effect<Grant, CipherError> =>
+    Effect.map(cipher.decrypt(row.app_password_enc, aad.appPassword(row.user_id)), (appPassword) => ({
+      userId: row.user_id,
+      loginName: row.login_name,
+      ncUserId: row.nc_user_id,
+      appPassword,
+      scopes: row.scopes,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at
+    }))
+
+  const flowToRow = (flow: PendingFlow) =>
+    Effect.map(
+      Effect.all([
+        cipher.encrypt(flow.pollToken, aad.pollToken(flow.userId)),
+        cipher.encrypt(flow.loginUrl, aad.loginUrl(flow.userId))
+      ]),
+      ([poll_token_enc, login_url_enc]) => ({
+        user_id: flow.userId as string,
+        poll_token_enc,
+        poll_endpoint: flow.pollEndpoint,
+        login_url_enc,
+        requested_scopes: jsonParam(flow.requestedScopes),
+        purpose: flow.purpose as string,
+        elicitation_id: flow.elicitationId,
+        created_at: flow.createdAt,
+        expires_at: flow.expiresAt
+      })
+    )
+
+  const rowToFlow = (row: FlowRow): Effect.Effect<PendingFlow, CipherError> =>
+    Effect.map(
+      Effect.all([
+        cipher.decrypt(row.poll_token_enc, aad.pollToken(row.user_id)),
+        cipher.decrypt(row.login_url_enc, aad.loginUrl(row.user_id))
+      ]),
+      ([pollToken, loginUrl]) => ({
+        userId: row.user_id,
+        pollToken,
+        pollEndpoint: row.poll_endpoint,
+        loginUrl,
+        requestedScopes: row.requested_scopes,
+        purpose: row.purpose,
+        elicitationId: row.elicitation_id,
+        createdAt: row.created_at,
+        expiresAt: row.expires_at
+      })
+    )
+
+  /** A replaced/deleted grant whose secret cannot be decrypted is reported as absent. */
+  const previousGrant = (operation: string) => (row: Option.Option<GrantRow>) =>
+    Option.match(row, {
+      onNone: () => Effect.succeedNone,
+      onSome: (r) =>
+        rowToGrant(r).pipe(
+          Effect.asSome,
+          Effect.catchAll((e) =>
+            Effect.logWarning("Replaced grant could not be decrypted; reporting it as absent").pipe(
+              Effect.annotateLogs({ operation, reason: e.reason }),
+              Effect.as(Option.none<Grant>())
+            )
+          )
+        )
+    })
+
+  /** Decrypt rows, leaving out (with a warning) those whose secrets no longer decrypt. */
+  const readableFlows = (rows: ReadonlyArray<FlowRow>) =>
+    Effect.map(
+      Effect.forEach(rows, (row) =>
+        rowToFlow(row).pipe(
+          Effect.asSome,
+          Effect.catchAll((e) =>
+            Effect.logWarning("Skipping a pending login flow whose secrets cannot be decrypted").pipe(
+              Effect.annotateLogs({ reason: e.reason }),
+              Effect.as(Option.none<PendingFlow>())
+            )
+          )
+        )
+      ),
+      (flows) => flows.flatMap(Option.toArray)
+    )
+
+  // --- statements ---------------------------------------------------------
+
+  const REPLACE_ATTEMPTS = 5
+
+  /**
+   * Replace the user's grant; run inside a transaction. Returns the row it
+   * overwrote. Lock-then-write, because `INSERT … ON CONFLICT DO UPDATE`
+   * cannot return the old row and a `DELETE` + `INSERT` races with a
+   * concurrent insert of the same user.
+   */
+  const replaceGrant = (row: GrantWrite) => {
+    const attempt = (left: number): Effect.Effect<Option.Option<GrantRow>, Failure> =>
+      Effect.gen(function* () {
+        const locked = yield* grantRows(sql`SELECT * FROM grants WHERE user_id = ${row.user_id} FOR UPDATE`)
+        const current = locked[0]
+        if (current !== undefined) {
+          yield* sql`UPDATE grants SET ${sql.update(row, ["user_id"])} WHERE user_id = ${row.user_id}`
+          return Option.some(current)
+        }
+        const inserted = yield* sql`INSERT INTO grants ${sql.insert(row)}
+          ON CONFLICT (user_id) DO NOTHING RETURNING user_id`
+        if (inserted.length > 0) return Option.none()
+        // A concurrent transaction inserted this user's grant first: replace that one.
+        if (left <= 1) return yield* new Contention({ message: "The grant kept changing under concurrent writers" })
+        return yield* attempt(left - 1)
+      })
+    return attempt(REPLACE_ATTEMPTS)
+  }
+
+  const deleteFlowRows = (userId: UserId, onlyCreatedAt: number | null) =>
+    keyRows(
+      onlyCreatedAt === null
+        ? sql`DELETE FROM login_flows WHERE user_id = ${userId} RETURNING user_id`
+        : sql`DELETE FROM login_flows WHERE user_id = ${userId} AND created_at = ${onlyCreatedAt} RETURNING user_id`
+    )
+
+  // --- methods ------------------------------------------------------------
+
+  const getGrant = Effect.fn("Storage.getGrant")(
+    function* (userId: UserId) {
+      const rows = yield* grantRows(sql`SELECT * FROM grants WHERE user_id = ${userId}`)
+      const row = rows[0]
+      return row === undefined ? Option.none() : Option.some(yield* rowToGrant(row))
+    },
+    Effect.mapError(storageError("getGrant"))
+  )
+
+  const putGrant = Effect.fn("Storage.putGrant")(
+    function* (grant: Grant) {
+      const row = yield* grantToRow(grant)
+      const previous = yield* replaceGrant(row).pipe(sql.withTransaction)
+      return yield* previousGrant("putGrant")(previous)
+    },
+    Effect.mapError(storageError("putGrant"))
+  )
+
+  const completeFlow = Effect.fn("Storage.completeFlow")(
+    function* (grant: Grant) {
+      const row = yield* grantToRow(grant)
+      const previous = yield* replaceGrant(row).pipe(
+        Effect.zipLeft(deleteFlowRows(grant.userId, null)),
+        sql.withTransaction
+      )
+      return yield* previousGrant("completeFlow")(previous)
+    },
+    Effect.mapError(storageError("completeFlow"))
+  )
+
+  const updateScopes = Effect.fn("Storage.updateScopes")(
+    function* (userId: UserId, scopes: ReadonlyArray<Scope> | null, at: number) {
+      const rows = yield* keyRows(
+        sql`UPDATE grants SET scopes = ${jsonParam(scopes)}::jsonb, updated_at = ${at}
+          WHERE user_id = ${userId} RETURNING user_id`
+      )
+      return rows.length > 0
+    },
+    Effect.mapError(storageError("updateScopes"))
+  )
+
+  const setNcUserId = Effect.fn("Storage.setNcUserId")(
+    function* (userId: UserId, ncUserId: string, at: number) {
+      const rows = yield* keyRows(
+        sql`UPDATE grants SET nc_user_id = ${ncUserId}, updated_at = ${at} WHERE user_id = ${userId} RETURNING user_id`
+      )
+      return rows.length > 0
+    },
+    Effect.mapError(storageError("setNcUserId"))
+  )
+
+  const deleteGrant = Effect.fn("Storage.deleteGrant")(
+    function* (userId: UserId, onlyCreatedAt?: number) {
+      const rows = yield* grantRows(
+        onlyCreatedAt === undefined
+          ? sql`DELETE FROM grants WHERE user_id = ${userId} RETURNING *`
+          : sql`DELETE FROM grants WHERE user_id = ${userId} AND created_at = ${onlyCreatedAt} RETURNING *`
+      )
+      return yield* previousGrant("deleteGrant")(Option.fromNullable(rows[0]))
+    },
+    Effect.mapError(storageError("deleteGrant"))
+  )
+
+  const getFlow = Effect.fn("Storage.getFlow")(
+    function* (userId: UserId) {
+      const rows = yield* flowRows(sql`SELECT * FROM login_flows WHERE user_id = ${userId}`)
+      const row = rows[0]
+      return row === undefined ? Option.none() : Option.some(yield* rowToFlow(row))
+    },
+    Effect.mapError(storageError("getFlow"))
+  )
+
+  const putFlow = Effect.fn("Storage.putFlow")(
+    function* (flow: PendingFlow) {
+      const row = yield* flowToRow(flow)
+      yield* sql`INSERT INTO login_flows ${sql.insert(row)}
+        ON CONFLICT (user_id) DO UPDATE SET
+          poll_token_enc = EXCLUDED.poll_token_enc,
+          poll_endpoint = EXCLUDED.poll_endpoint,
+          login_url_enc = EXCLUDED.login_url_enc,
+          requested_scopes = EXCLUDED.requested_scopes,
+          purpose = EXCLUDED.purpose,
+          elicitation_id = EXCLUDED.elicitation_id,
+          created_at = EXCLUDED.created_at,
+          expires_at = EXCLUDED.expires_at,
+          lease_owner = NULL,
+          lease_until = NULL`
+    },
+    Effect.mapError(storageError("putFlow"))
+  )
+
+  const deleteFlow = Effect.fn("Storage.deleteFlow")(
+    function* (userId: UserId, onlyCreatedAt?: number) {
+      return (yield* deleteFlowRows(userId, onlyCreatedAt ?? null)).length > 0
+    },
+    Effect.mapError(storageError("deleteFlow"))
+  )
+
+  const listActiveFlows = Effect.fn("Storage.listActiveFlows")(
+    function* (now: number, limit: number) {
+      if (limit <= 0) return []
+      const rows = yield* flowRows(
+        sql`SELECT * FROM login_flows WHERE expires_at > ${now}
+          ORDER BY created_at ASC, user_id ASC LIMIT ${Math.floor(limit)}`
+      )
+      return yield* readableFlows(rows)
+    },
+    Effect.mapError(storageError("listActiveFlows"))
+  )
+
+  const deleteExpiredFlows = Effect.fn("Storage.deleteExpiredFlows")(
+    function* (before: number) {
+      return yield* count(
+        sql`WITH gone AS (DELETE FROM login_flows WHERE expires_at < ${before} RETURNING 1)
+          SELECT count(*)::integer AS n FROM gone`
+      )
+    },
+    Effect.mapError(storageError("deleteExpiredFlows"))
+  )
+
+  const claimFlows = Effect.fn("Storage.claimFlows")(
+    function* (owner: string, now: number, leaseMs: number, limit: number) {
+      if (limit <= 0) return []
+      const until = now + Math.max(0, leaseMs)
+      const rows = yield* flowRows(
+        sql`WITH claimed AS (
+            UPDATE login_flows SET lease_owner = ${owner}, lease_until = ${until}
+            WHERE user_id IN (
+              SELECT user_id FROM login_flows
+              WHERE expires_at > ${now}
+                AND (lease_until IS NULL OR lease_until <= ${now} OR lease_owner = ${owner})
+              ORDER BY created_at ASC, user_id ASC
+              LIMIT ${Math.floor(limit)}
+              FOR UPDATE SKIP LOCKED)
+            RETURNING *)
+          SELECT * FROM claimed ORDER BY created_at ASC, user_id ASC`
+      )
+      return yield* readableFlows(rows)
+    },
+    Effect.mapError(storageError("claimFlows"))
+  )
+
+  const releaseFlow = Effect.fn("Storage.releaseFlow")(
+    function* (userId: UserId, owner: string) {
+      const rows = yield* keyRows(
+        sql`UPDATE login_flows SET lease_owner = NULL, lease_until = NULL
+          WHERE user_id = ${userId} AND lease_owner = ${owner} RETURNING user_id`
+      )
+      return rows.length > 0
+    },
+    Effect.mapError(storageError("releaseFlow"))
+  )
+
+  const recordFlowStart = Effect.fn("Storage.recordFlowStart")(
+    function* (userId: UserId, at: number) {
+      yield* sql`INSERT INTO flow_starts (user_id, at) VALUES (${userId}, ${at})`
+    },
+    Effect.mapError(storageError("recordFlowStart"))
+  )
+
+  const flowStartsSince = Effect.fn("Storage.flowStartsSince")(
+    function* (userId: UserId, since: number) {
+      const rows = yield* rowsOf(AtRow)(
+        sql`SELECT at FROM flow_starts WHERE user_id = ${userId} AND at >= ${since} ORDER BY at ASC`
+      )
+      return rows.map((r) => r.at)
+    },
+    Effect.mapError(storageError("flowStartsSince"))
+  )
+
+  const audit = Effect.fn("Storage.audit")(
+    function* (entry: AuditEntry) {
+      yield* sql`INSERT INTO audit_log (at, user_id, event, detail)
+        VALUES (${entry.at}, ${entry.userId}, ${entry.event}, ${JSON.stringify(entry.detail)}::jsonb)`
+    },
+    Effect.mapError(storageError("audit"))
+  )
+
+  const auditLog = Effect.fn("Storage.auditLog")(
+    function* (userId: UserId | null, limit: number) {
+      if (limit <= 0) return []
+      const rows = yield* rowsOf(AuditRow)(
+        userId === null
+          ? sql`SELECT at, user_id, event, detail FROM audit_log ORDER BY at DESC, id DESC LIMIT ${Math.floor(limit)}`
+          : sql`SELECT at, user_id, event, detail FROM audit_log WHERE user_id = ${userId}
+              ORDER BY at DESC, id DESC LIMIT ${Math.floor(limit)}`
+      )
+      return rows.map((r): AuditEntry => ({ at: r.at, userId: r.user_id, event: r.event, detail: r.detail }))
+    },
+    Effect.mapError(storageError("auditLog"))
+  )
+
+  const pruneHistory = Effect.fn("Storage.pruneHistory")(
+    function* (before: number) {
+      return yield* count(
+        sql`WITH gone AS (DELETE FROM audit_log WHERE at < ${before} RETURNING 1)
+          SELECT count(*)::integer AS n FROM gone`
+      ).pipe(Effect.zipLeft(sql`DELETE FROM flow_starts WHERE at < ${before}`), sql.withTransaction)
+    },
+    Effect.mapError(storageError("pruneHistory"))
+  )
+
+  return Storage.of({
+    getGrant,
+    putGrant,
+    completeFlow,
+    updateScopes,
+    setNcUserId,
+    deleteGrant,
+    getFlow,
+    putFlow,
+    deleteFlow,
+    listActiveFlows,
+    deleteExpiredFlows,
+    claimFlows,
+    releaseFlow,
+    recordFlowStart,
+    flowStartsSince,
+    audit,
+    auditLog,
+    pruneHistory
+  })
+})
+
+// ---------------------------------------------------------------------------
+// Database layer
+
+export interface PgStorageOptions {
+  /** `postgres://` or `postgresql://` URL (libpq-style query parameters allowed). */
+  readonly url: Redacted.Redacted<string>
+  /**
+   * Schema holding the tables (created if missing): lower-case letters,
+   * digits and `_`, starting with a letter or `_`. Default: the URL's
+   * `search_path`.
+   */
+  readonly schema?: string
+  /** Connections in this process's pool (default 10). */
+  readonly maxConnections?: number
+}
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/
+
+/** Advisory-lock namespace of this application ("ncmc"); the second key is the schema. */
+const LOCK_NAMESPACE = 0x6e636d63
+
+const configError = (message: string) => new StorageError({ operation: "connect", cause: { message } })
+
+/** The URL the pool connects with: `search_path` added as a startup option. */
+const connectionUrl = (options: PgStorageOptions): Effect.Effect<Redacted.Redacted<string>, StorageError> =>
+  Effect.gen(function* () {
+    // URL errors quote their input, password included: keep only our message.
+    const url = yield* Effect.try({
+      try: () => new URL(Redacted.value(options.url)),
+      catch: () => configError("The database URL is not a valid URL")
+    })
+    if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
+      return yield* configError(`The database URL must start with postgres:// or postgresql:// (got ${url.protocol}//)`)
+    }
+    if (options.schema === undefined) return options.url
+    if (!SCHEMA_NAME.test(options.schema)) {
+      return yield* configError(
+        "The database schema name must be lower-case letters, digits and _ (at most 63, not starting with a digit)"
+      )
+    }
+    const existing = url.searchParams.get("options")
+    url.searchParams.set("options", `${existing === null ? "" : `${existing} `}-c search_path=${options.schema}`)
+    return Redacted.make(url.toString())
+  })
+
+/** Texts that must never appear in an error: the URL and its password. */
+const urlSecrets = (url: Redacted.Redacted<string>): ReadonlyArray<string> => {
+  const text = Redacted.value(url)
+  const parsed = Option.liftThrowable(() => new URL(text))()
+  const password = Option.match(parsed, { onNone: () => "", onSome: (u) => u.password })
+  const decoded = Option.getOrElse(Option.liftThrowable(decodeURIComponent)(password), () => password)
+  return [text, password, decoded].filter((s) => s.length > 0).sort((a, b) => b.length - a.length)
+}
+
+/** Create the schema if missing, then migrate, under an advisory lock for the schema. */
+const setup = (schema: string | undefined) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    yield* Effect.gen(function* () {
+      yield* sql`SELECT pg_advisory_xact_lock(${LOCK_NAMESPACE}, hashtext(coalesce(${schema ?? null}::text, current_schema()::text, '')))`
+      if (schema !== undefined) {
+        // CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the schema exists.
+        const found = yield* sql`SELECT 1 FROM pg_namespace WHERE nspname = ${schema}`
+        if (found.length === 0) yield* sql`CREATE SCHEMA ${sql(schema)}`
+      }
+      // The Migrator probes for its table with a query that fails when it is
+      // missing, which would abort this transaction: create it first (same
+      // definition as the Migrator's).
+      yield* sql`CREATE TABLE IF NOT EXISTS effect_sql_migrations (
+        migration_id integer PRIMARY KEY,
+        created_at timestamp with time zone NOT NULL DEFAULT now(),
+        name text NOT NULL
+      )`
+      yield* Migrator.make({})({ loader })
+    }).pipe(sql.withTransaction)
+  })
+
+/**
+ * The migrated database: `PgClient` + `SqlClient`. Exposed for tests and
+ * maintenance tasks; the application uses {@link layer}.
+ */
+export const layerClient = (
+  options: PgStorageOptions
+): Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, StorageError> => {
+  const scrub = scrubber(urlSecrets(options.url))
+  const fail = (operation: string) => (cause: Cause.Cause<unknown>) => {
+    const error = Cause.squash(cause)
+    return Layer.fail(
+      error instanceof StorageError ? error : new StorageError({ operation, cause: sanitize(error, scrub) })
+    )
+  }
+  const client = Layer.unwrapEffect(
+    Effect.map(connectionUrl(options), (url) =>
+      PgClient.layer({
+        url,
+        applicationName: "nextcloud-mcp",
+        ...(options.maxConnections === undefined ? {} : { maxConnections: options.maxConnections })
+      })
+    )
+  ).pipe(Layer.catchAllCause(fail("connect")))
+  const migrated = Layer.effectDiscard(setup(options.schema)).pipe(Layer.catchAllCause(fail("migrate")))
+  return migrated.pipe(Layer.provideMerge(client))
+}
+
+/** `Storage` on the PostgreSQL database at `url` (tables in `schema` if given). */
+export const layer = (options: PgStorageOptions): Layer.Layer<Storage, StorageError, Cipher> =>
+  Layer.effect(Storage, make).pipe(Layer.provide(layerClient(options)))
+
+export const PgStorage = { make, layer, layerClient } as const
