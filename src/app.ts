@@ -10,7 +10,9 @@ import { ScopeCache } from "./auth/ScopeCache.js"
 import type { LifecycleSettings, NextcloudSettings } from "./Config.js"
 import { NextcloudLive } from "./nextcloud/layer.js"
 import type { LoginFlowClient } from "./nextcloud/LoginFlowClient.js"
+import type { Notes } from "./nextcloud/Notes.js"
 import type { Ocs } from "./nextcloud/Ocs.js"
+import type { WebDav } from "./nextcloud/WebDav.js"
 import { NextcloudConfig } from "./nextcloud/NextcloudConfig.js"
 import { PollerLive } from "./provisioning/Poller.js"
 import { Provisioning } from "./provisioning/Provisioning.js"
@@ -37,8 +39,8 @@ export const provisioningConfigLayer = (settings: LifecycleSettings): Layer.Laye
     auditRetention: settings.auditRetention
   } satisfies Partial<ProvisioningConfigShape>)
 
-/** Everything the tools need: provisioning and its services, plus the background poller. */
-export type AppServices = Provisioning | ScopeCache | ElicitationCompletions | Storage
+/** Everything the tools need: provisioning and its services, the data clients, plus the background poller. */
+export type AppServices = Provisioning | ScopeCache | ElicitationCompletions | Storage | Ocs | Notes | WebDav
 
 /**
  * The core graph over a given Storage and Nextcloud client layer. `poller:
@@ -46,7 +48,7 @@ export type AppServices = Provisioning | ScopeCache | ElicitationCompletions | S
  */
 export const coreLayer = <E1, R1, E2, R2>(options: {
   readonly storage: Layer.Layer<Storage, E1, R1>
-  readonly nextcloud: Layer.Layer<NextcloudConfig | LoginFlowClient | Ocs, E2, R2>
+  readonly nextcloud: Layer.Layer<NextcloudConfig | LoginFlowClient | Ocs | Notes | WebDav, E2, R2>
   readonly provisioning: Layer.Layer<ProvisioningConfig>
   readonly poller?: boolean
 }) => {

@@ -35,10 +35,37 @@ export { Cipher } from "./storage/Cipher.js"
 export { LoginFlowClient, NextcloudProtocolError, NextcloudTransportError } from "./nextcloud/LoginFlowClient.js"
 export { Ocs, NextcloudUnauthorized } from "./nextcloud/Ocs.js"
 export { NextcloudConfig } from "./nextcloud/NextcloudConfig.js"
-export { NextcloudLive } from "./nextcloud/layer.js"
+export { NextcloudLive, type NextcloudClients } from "./nextcloud/layer.js"
+export {
+  Notes,
+  NotesLive,
+  Note,
+  NoteSummary,
+  type NotesShape,
+  type NotesPage,
+  type NoteInput,
+  type ListNotesOptions
+} from "./nextcloud/Notes.js"
+export {
+  WebDav,
+  WebDavLive,
+  NextcloudBodyTooLarge,
+  davUrl,
+  type WebDavShape,
+  type DavAccount,
+  type DavEntry,
+  type FileContent,
+  type WriteOptions,
+  type WriteResult
+} from "./nextcloud/WebDav.js"
+export * from "./nextcloud/davErrors.js"
+export { parseMultistatus, type DavResource } from "./nextcloud/davMultistatus.js"
 export * as Tool from "./tools/Tool.js"
 export { toolJsonSchema } from "./tools/jsonSchema.js"
 export * as AuthTools from "./tools/auth.js"
+export * as NotesTools from "./tools/notes.js"
+export * as FilesTools from "./tools/files.js"
+export { normalisePath, displayPath } from "./tools/paths.js"
 export { allTools } from "./tools/registry.js"
 export { makeMcpServer, listing, visibleTools, type McpServerOptions, type RequestServices } from "./mcp/server.js"
 export { serveStdio } from "./mcp/stdio.js"

@@ -54,6 +54,31 @@ export class Conflict extends Schema.TaggedError<Conflict>()("Conflict", {
   message: Schema.String
 }) {}
 
+/** Nextcloud refused a write because the user's storage quota is used up (HTTP 507). */
+export class QuotaExceeded extends Schema.TaggedError<QuotaExceeded>()("QuotaExceeded", {
+  message: Schema.String
+}) {}
+
+/** The file or note is locked in Nextcloud (HTTP 423), e.g. open in an editor or being synced. */
+export class Locked extends Schema.TaggedError<Locked>()("Locked", {
+  message: Schema.String
+}) {}
+
+/** Nextcloud does not let this user do that (HTTP 403), e.g. a read-only shared note. */
+export class PermissionDenied extends Schema.TaggedError<PermissionDenied>()("PermissionDenied", {
+  message: Schema.String
+}) {}
+
+/** A file is too large to be returned as text by a tool. */
+export class FileTooLarge extends Schema.TaggedError<FileTooLarge>()("FileTooLarge", {
+  message: Schema.String
+}) {}
+
+/** A file's content is not UTF-8 text (binary data cannot be returned as text). */
+export class NotTextFile extends Schema.TaggedError<NotTextFile>()("NotTextFile", {
+  message: Schema.String
+}) {}
+
 export class InternalError extends Schema.TaggedError<InternalError>()("InternalError", {
   message: Schema.String
 }) {}
@@ -70,6 +95,11 @@ export type ToolError =
   | LoginCancelled
   | NotFound
   | Conflict
+  | QuotaExceeded
+  | Locked
+  | PermissionDenied
+  | FileTooLarge
+  | NotTextFile
   | InternalError
 
 export const internalError = () =>

@@ -8,7 +8,7 @@
  * time (and latency faults wait on `TestClock` too).
  */
 import { createServer } from "node:http"
-import { HttpRouter } from "@effect/platform"
+import { HttpRouter, HttpServerRequest } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Context, Data, Effect, Layer, type Scope } from "effect"
 import { makeControl, type SimulatorControl } from "./control.js"
@@ -16,8 +16,11 @@ import { withTraffic } from "./faults.js"
 import { hookRoutes } from "./hooks.js"
 import { htmlPage } from "./http.js"
 import { loginFlowRoutes } from "./loginflow.js"
+import { notesRoutes } from "./notes.js"
 import { ocsRoutes } from "./ocs.js"
+import { pathOf } from "./routeKeys.js"
 import { DEFAULT_USERS, makeState, type SimUserInput } from "./state.js"
+import { davApp, isDavPath } from "./webdav.js"
 
 export interface SimulatorOptions {
   /** Default 0: an ephemeral port. */
@@ -101,12 +104,15 @@ export const make = (options: SimulatorOptions = {}): Effect.Effect<SimulatorHan
     state.config.externalBaseUrl = resolve(options.externalBaseUrl, url)
     state.config.serverUrl = resolve(options.serverUrl, url)
 
-    const router = HttpRouter.concatAll(loginFlowRoutes(state), ocsRoutes(state), hookRoutes(state, control))
+    const router = HttpRouter.concatAll(loginFlowRoutes(state), ocsRoutes(state), notesRoutes(state), hookRoutes(state, control))
+    const routed = Effect.catchTag(router, "RouteNotFound", () => Effect.succeed(notFound)).pipe(
+      // Login tokens are 128 characters; the router's default limit for a path parameter is 100.
+      HttpRouter.withRouterConfig({ maxParamLength: 1024 })
+    )
+    // WebDAV methods (PROPFIND, MKCOL, MOVE) are not router methods: DAV paths get their own dispatcher.
+    const dav = davApp(state)
     const app = withTraffic(state)(
-      Effect.catchTag(router, "RouteNotFound", () => Effect.succeed(notFound)).pipe(
-        // Login tokens are 128 characters; the router's default limit for a path parameter is 100.
-        HttpRouter.withRouterConfig({ maxParamLength: 1024 })
-      )
+      Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => (isDavPath(pathOf(request.url)) ? dav : routed))
     )
     yield* server.serve(app)
     yield* Effect.logDebug(`simulated Nextcloud listening on ${url}`)

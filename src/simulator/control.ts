@@ -12,6 +12,8 @@ import {
   revokeRecord
 } from "./accounts.js"
 import type { FaultInfo, FaultSpec } from "./faults.js"
+import { makeNotesControl, type NotesControl } from "./notes.js"
+import { type DavControl, makeDavControl } from "./webdav.js"
 import {
   denyFlow,
   type FlowInfo,
@@ -72,7 +74,7 @@ export interface CreateAppPassword {
 
 export type ConfigPatch = Partial<SimConfig>
 
-export interface SimulatorControl {
+export interface SimulatorControl extends NotesControl, DavControl {
   /** "Grant access" in the browser as this user. Fails if the flow is unknown, expired, not pending or the client is not allowed. */
   readonly grant: (input: GrantAsUser) => Effect.Effect<GrantResult, SimulatorHookError>
   /** "Alternative log in using app password": hands the existing password to the flow. */
@@ -221,6 +223,8 @@ export const makeControl = (state: SimState): SimulatorControl => {
   })
 
   return {
+    ...makeNotesControl(state),
+    ...makeDavControl(state),
     grant,
     grantWithAppPassword,
     deny,

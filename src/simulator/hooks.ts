@@ -49,6 +49,24 @@ const ConfigBody = Schema.Struct({
   instanceName: exact(Schema.String)
 })
 const Empty = Schema.Struct({})
+const NoteBody = Schema.Struct({
+  userId: Schema.String,
+  title: Schema.optional(Schema.String),
+  content: Schema.optional(Schema.String),
+  category: Schema.optional(Schema.String),
+  favorite: Schema.optional(Schema.Boolean),
+  readonly: Schema.optional(Schema.Boolean),
+  modified: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.nonNegative()))
+})
+const SeedFileBody = Schema.Struct({
+  userId: Schema.String,
+  path: Schema.String,
+  content: Schema.optional(Schema.String),
+  base64: Schema.optional(Schema.String),
+  size: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.between(0, 512 * 1024 * 1024)))
+})
+const PathBody = Schema.Struct({ userId: Schema.String, path: Schema.String })
+const QuotaBody = Schema.Struct({ userId: Schema.String, bytes: Schema.NullOr(Schema.Number.pipe(Schema.int(), Schema.nonNegative())) })
 
 const STATUS: Record<SimulatorHookErrorReason, number> = {
   UnknownFlow: 404,
@@ -60,6 +78,7 @@ const STATUS: Record<SimulatorHookErrorReason, number> = {
   InvalidAppPassword: 403,
   UnknownAppPassword: 404,
   UnknownFault: 404,
+  UnknownPath: 404,
   InvalidRequest: 400
 }
 
@@ -106,7 +125,16 @@ const ENDPOINTS = [
   "POST   /__sim/counters/reset",
   "GET    /__sim/config                           current settings",
   "POST   /__sim/config                           {externalBaseUrl?, indexPhp?, serverUrl?, allowedUserAgents?, bruteForceMaxAttempts?, instanceName?}",
-  "POST   /__sim/brute-force/reset"
+  "POST   /__sim/brute-force/reset",
+  "GET    /__sim/users/{userId}/notes             a user's notes (Notes API)",
+  "POST   /__sim/notes                            {userId, title?, content?, category?, favorite?, readonly?, modified?}",
+  "GET    /__sim/users/{userId}/files             a user's files and folders (WebDAV)",
+  "POST   /__sim/files                            {userId, path, content? | base64? | size?} (folders created on the way)",
+  "POST   /__sim/files/read                       {userId, path} -> {content, base64, size, etag, ...}",
+  "POST   /__sim/folders                          {userId, path}",
+  "POST   /__sim/quota                            {userId, bytes|null} (PUT beyond it: 507)",
+  "POST   /__sim/locks                            {userId, path} (writes: 423)",
+  "POST   /__sim/locks/release                    {userId, path}"
 ] as const
 
 export const hookEndpoints: ReadonlyArray<string> = ENDPOINTS
@@ -133,7 +161,21 @@ export const hookRoutes = (state: SimState, control: SimulatorControl): HttpRout
       "/__sim/app-passwords/status",
       hook(AppPasswordBody, (input) => Effect.map(control.appPasswordStatus(input.appPassword), (status) => ({ status })))
     ),
-    HttpRouter.concat(clockFaultAndConfigRoutes(control))
+    HttpRouter.concat(clockFaultAndConfigRoutes(control)),
+    HttpRouter.concat(dataRoutes(control))
+  )
+
+const dataRoutes = (control: SimulatorControl): HttpRouter.HttpRouter =>
+  HttpRouter.empty.pipe(
+    HttpRouter.get("/__sim/users/:userId/notes", hook(Empty, (_, params) => control.listNotes(params["userId"] ?? ""))),
+    HttpRouter.post("/__sim/notes", hook(NoteBody, (input) => control.seedNote(input), 201)),
+    HttpRouter.get("/__sim/users/:userId/files", hook(Empty, (_, params) => control.listFiles(params["userId"] ?? ""))),
+    HttpRouter.post("/__sim/files", hook(SeedFileBody, (input) => control.seedFile(input), 201)),
+    HttpRouter.post("/__sim/files/read", hook(PathBody, (input) => control.readFile(input))),
+    HttpRouter.post("/__sim/folders", hook(PathBody, (input) => control.seedFolder(input), 201)),
+    HttpRouter.post("/__sim/quota", hook(QuotaBody, (input) => control.setQuota(input))),
+    HttpRouter.post("/__sim/locks", hook(PathBody, (input) => control.lockPath(input))),
+    HttpRouter.post("/__sim/locks/release", hook(PathBody, (input) => control.unlockPath(input)))
   )
 
 const clockFaultAndConfigRoutes = (control: SimulatorControl): HttpRouter.HttpRouter =>

@@ -31,3 +31,5 @@ export {
   type SimUserInput
 } from "./state.js"
 export { hookEndpoints } from "./hooks.js"
+export type { NoteInfo, NotesControl, SeedNote } from "./notes.js"
+export type { DavControl, FileContentInfo, FileInfo, PathRef, SeedFile } from "./webdav.js"

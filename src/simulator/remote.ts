@@ -22,6 +22,7 @@ const REASONS: ReadonlyArray<SimulatorHookErrorReason> = [
   "InvalidAppPassword",
   "UnknownAppPassword",
   "UnknownFault",
+  "UnknownPath",
   "InvalidRequest"
 ]
 
@@ -59,6 +60,15 @@ export const connectSimulator = (simulatorUrl: string): RemoteSimulator => {
     counters: () => call("GET", "/counters"),
     resetCounters: () => call("POST", "/counters/reset").then(done),
     configure: (patch) => call("POST", "/config", patch),
-    resetBruteForce: () => call("POST", "/brute-force/reset").then(done)
+    resetBruteForce: () => call("POST", "/brute-force/reset").then(done),
+    seedNote: (input) => call("POST", "/notes", input),
+    listNotes: (userId) => call("GET", `/users/${encodeURIComponent(userId)}/notes`),
+    seedFile: (input) => call("POST", "/files", input),
+    seedFolder: (input) => call("POST", "/folders", input),
+    readFile: (input) => call("POST", "/files/read", input),
+    listFiles: (userId) => call("GET", `/users/${encodeURIComponent(userId)}/files`),
+    setQuota: (input) => call("POST", "/quota", input).then(done),
+    lockPath: (input) => call("POST", "/locks", input).then(done),
+    unlockPath: (input) => call("POST", "/locks/release", input).then(done)
   }
 }

@@ -12,6 +12,19 @@ export const ROUTE_KEYS = [
   "ocs.apppassword.rotate",
   "ocs.getapppassword",
   "ocs.other",
+  "notes.list",
+  "notes.get",
+  "notes.create",
+  "notes.update",
+  "notes.delete",
+  "notes.other",
+  "dav.propfind",
+  "dav.get",
+  "dav.put",
+  "dav.mkcol",
+  "dav.move",
+  "dav.delete",
+  "dav.other",
   "hooks",
   "other"
 ] as const
@@ -41,6 +54,31 @@ export const routeKey = (method: string, rawPath: string): RouteKey => {
     if (ocsPath === "/core/apppassword/rotate" && method === "POST") return "ocs.apppassword.rotate"
     if (ocsPath === "/core/getapppassword" && method === "GET") return "ocs.getapppassword"
     return "ocs.other"
+  }
+  if (path === "/apps/notes/api/v1/notes") {
+    return method === "GET" ? "notes.list" : method === "POST" ? "notes.create" : "notes.other"
+  }
+  if (path.startsWith("/apps/notes/api/v1/notes/")) {
+    return method === "GET" ? "notes.get" : method === "PUT" ? "notes.update" : method === "DELETE" ? "notes.delete" : "notes.other"
+  }
+  if (path.startsWith("/remote.php/dav/files/")) {
+    switch (method) {
+      case "PROPFIND":
+        return "dav.propfind"
+      case "GET":
+      case "HEAD":
+        return "dav.get"
+      case "PUT":
+        return "dav.put"
+      case "MKCOL":
+        return "dav.mkcol"
+      case "MOVE":
+        return "dav.move"
+      case "DELETE":
+        return "dav.delete"
+      default:
+        return "dav.other"
+    }
   }
   return "other"
 }

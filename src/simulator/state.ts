@@ -6,6 +6,8 @@
 import { Clock, Data, Effect } from "effect"
 import type { AppPasswordFormat } from "./tokens.js"
 import type { FaultEntry } from "./faults.js"
+import type { SimNote } from "./notes.js"
+import type { DavNode } from "./webdav.js"
 
 /** Flows live 1200 s from init (`LoginFlowV2Mapper::lifetime`). */
 export const FLOW_LIFETIME_MS = 1_200_000
@@ -124,6 +126,14 @@ export interface SimState {
   /** Login token → poll token. */
   readonly loginTokens: Map<string, string>
   readonly failedLogins: Map<string, number>
+  /** Notes per uid (Notes API). */
+  readonly notes: Map<string, Map<number, SimNote>>
+  /** Files per uid: relative path ("" = root, "a/b") → node (WebDAV). */
+  readonly files: Map<string, Map<string, DavNode>>
+  /** Storage quota per uid, bytes; absent = unlimited. */
+  readonly quotas: Map<string, number>
+  /** Locked paths, `${uid}\u0000${relative path}`. */
+  readonly locks: Set<string>
   faults: Array<FaultEntry>
   clockOffsetMs: number
   nextId: number
@@ -140,6 +150,7 @@ export type SimulatorHookErrorReason =
   | "InvalidAppPassword"
   | "UnknownAppPassword"
   | "UnknownFault"
+  | "UnknownPath"
   | "InvalidRequest"
 
 /** A hook could not do what was asked (e.g. granting a flow that does not exist). */
@@ -166,6 +177,10 @@ export const makeState = (config: SimConfig, users: ReadonlyArray<SimUserInput>)
   flows: new Map(),
   loginTokens: new Map(),
   failedLogins: new Map(),
+  notes: new Map(),
+  files: new Map(),
+  quotas: new Map(),
+  locks: new Set(),
   faults: [],
   clockOffsetMs: 0,
   nextId: 1,

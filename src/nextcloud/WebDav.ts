@@ -1,0 +1,294 @@
+/**
+ * The user's files over WebDAV (`/remote.php/dav/files/<uid>/…`): Basic auth
+ * with the login name, paths under the Nextcloud user id (which can differ
+ * from the login name).
+ *
+ * Paths are given as segments relative to the user's root; each segment is
+ * percent-encoded here, one by one, so a name can never add or remove a
+ * level. PROPFIND and GET are retried on transport failures and 5xx; writes
+ * are not. A 401 is never retried.
+ */
+import { HttpClient, HttpClientRequest, type HttpMethod } from "@effect/platform"
+import { Context, Data, Duration, Effect, Either, Layer, Stream } from "effect"
+import { type DataCallError, refusal } from "./davErrors.js"
+import { type DavResource, hrefSegments, parseMultistatus, unquoteEtag } from "./davMultistatus.js"
+import { exchange, fromHttpClientError, isTransient, type NextcloudResponse, retrySchedule, underBase } from "./http.js"
+import { NextcloudProtocolError, NextcloudTransportError } from "./LoginFlowClient.js"
+import { NextcloudConfig } from "./NextcloudConfig.js"
+import { type Credentials, NextcloudUnauthorized } from "./Ocs.js"
+
+export interface DavAccount extends Credentials {
+  /** The Nextcloud user id (`/ocs/v2.php/cloud/user` `data.id`). */
+  readonly userId: string
+}
+
+export interface DavEntry {
+  /** Segments relative to the user's root (`[]` = the root). */
+  readonly path: ReadonlyArray<string>
+  /** Last segment ("" for the root). */
+  readonly name: string
+  readonly isCollection: boolean
+  readonly size: number | null
+  /** Epoch milliseconds. */
+  readonly modified: number | null
+  readonly etag: string | null
+  readonly contentType: string | null
+}
+
+export interface FileContent {
+  readonly bytes: Uint8Array
+  readonly etag: string | null
+  readonly contentType: string | null
+}
+
+export interface WriteOptions {
+  /** Only overwrite if the file still has this etag. */
+  readonly ifMatch?: string
+  /** Only create: fail with `NextcloudPreconditionFailed` if something exists there. */
+  readonly createOnly?: boolean
+  readonly contentType?: string
+}
+
+export interface WriteResult {
+  /** 201: the file is new; 204: an existing file was overwritten. */
+  readonly created: boolean
+  readonly etag: string | null
+}
+
+/** A GET answer was larger than the caller allowed; `size` when Nextcloud announced it. */
+export class NextcloudBodyTooLarge extends Data.TaggedError("NextcloudBodyTooLarge")<{
+  readonly operation: string
+  readonly size: number | null
+  readonly limit: number
+}> {}
+
+export interface WebDavShape {
+  /** PROPFIND: depth 0 = the resource only; 1 = it and its direct children. The resource comes first. */
+  readonly list: (
+    account: DavAccount,
+    path: ReadonlyArray<string>,
+    depth: 0 | 1
+  ) => Effect.Effect<ReadonlyArray<DavEntry>, DataCallError>
+  /** GET, refusing bodies over `maxBytes` without reading them to the end. */
+  readonly read: (
+    account: DavAccount,
+    path: ReadonlyArray<string>,
+    maxBytes: number
+  ) => Effect.Effect<FileContent, DataCallError | NextcloudBodyTooLarge>
+  readonly write: (
+    account: DavAccount,
+    path: ReadonlyArray<string>,
+    content: string | Uint8Array,
+    options?: WriteOptions
+  ) => Effect.Effect<WriteResult, DataCallError>
+  readonly mkdir: (account: DavAccount, path: ReadonlyArray<string>) => Effect.Effect<void, DataCallError>
+  /** MOVE with `Overwrite: T|F`; `overwritten` when an existing target was replaced (204). */
+  readonly move: (
+    account: DavAccount,
+    from: ReadonlyArray<string>,
+    to: ReadonlyArray<string>,
+    overwrite: boolean
+  ) => Effect.Effect<{ readonly overwritten: boolean }, DataCallError>
+  readonly remove: (account: DavAccount, path: ReadonlyArray<string>) => Effect.Effect<void, DataCallError>
+}
+
+export class WebDav extends Context.Tag("nextcloud-mcp/WebDav")<WebDav, WebDavShape>() {}
+
+const PROPFIND_BODY =
+  '<?xml version="1.0" encoding="UTF-8"?>\n' +
+  '<d:propfind xmlns:d="DAV:" xmlns:oc="http://owncloud.org/ns"><d:prop>' +
+  "<d:resourcetype/><d:getcontentlength/><d:getlastmodified/><d:getetag/><d:getcontenttype/><oc:size/>" +
+  "</d:prop></d:propfind>"
+
+const method = (name: string) => HttpClientRequest.make(name as HttpMethod.HttpMethod)
+
+const filesRoot = (userId: string) => `remote.php/dav/files/${encodeURIComponent(userId)}`
+
+/** The URL of a path under the user's root (a trailing slash for the root itself). */
+export const davUrl = (host: URL, userId: string, path: ReadonlyArray<string>): URL =>
+  underBase(host, `${filesRoot(userId)}/${path.map(encodeURIComponent).join("/")}`)
+
+const checked = (operation: string, expected: ReadonlyArray<number>) =>
+  (response: NextcloudResponse): Effect.Effect<NextcloudResponse, DataCallError> => {
+    if (expected.includes(response.status)) return Effect.succeed(response)
+    if (response.status === 401) return Effect.fail(new NextcloudUnauthorized({ operation }))
+    return Effect.fail(refusal(operation, response.status))
+  }
+
+const retryReads = <A, E extends { readonly _tag: string }>(effect: Effect.Effect<A, E>) =>
+  effect.pipe(
+    Effect.retry({
+      schedule: retrySchedule,
+      while: (error) => isTransient(error as { readonly _tag: string; readonly status?: number })
+    })
+  )
+
+/** Map multistatus resources onto paths relative to the user's root. */
+export const entriesOf = (
+  operation: string,
+  root: ReadonlyArray<string>,
+  resources: ReadonlyArray<DavResource>
+): Either.Either<ReadonlyArray<DavEntry>, NextcloudProtocolError> => {
+  const entries: Array<DavEntry> = []
+  for (const resource of resources) {
+    const inRoot =
+      resource.segments.length >= root.length && root.every((segment, i) => resource.segments[i] === segment)
+    if (!inRoot) {
+      return Either.left(new NextcloudProtocolError({ operation, status: 207, detail: "an href lies outside the user's files" }))
+    }
+    const path = resource.segments.slice(root.length)
+    entries.push({
+      path,
+      name: path[path.length - 1] ?? "",
+      isCollection: resource.isCollection,
+      size: resource.size,
+      modified: resource.modified,
+      etag: resource.etag,
+      contentType: resource.contentType
+    })
+  }
+  return Either.right(entries)
+}
+
+const header = (response: NextcloudResponse | { readonly headers: Readonly<Record<string, string>> }, name: string) => {
+  const value = response.headers[name]
+  return value === undefined || value === "" ? null : value
+}
+
+export const WebDavLive: Layer.Layer<WebDav, never, HttpClient.HttpClient | NextcloudConfig> = Layer.effect(
+  WebDav,
+  Effect.gen(function* () {
+    const client = yield* HttpClient.HttpClient
+    const config = yield* NextcloudConfig
+
+    const authed = (account: DavAccount) => HttpClientRequest.basicAuth(account.loginName, account.appPassword)
+    const send = (operation: string, request: HttpClientRequest.HttpClientRequest) =>
+      exchange(client, operation, config.requestTimeout)(request)
+    const url = (account: DavAccount, path: ReadonlyArray<string>) => davUrl(config.host, account.userId, path)
+
+    const list = Effect.fn("WebDav.list")(function* (account: DavAccount, path: ReadonlyArray<string>, depth: 0 | 1) {
+      const operation = "WebDav.list"
+      const request = method("PROPFIND")(url(account, path)).pipe(
+        authed(account),
+        HttpClientRequest.setHeaders({ depth: String(depth), accept: "application/xml, text/xml" }),
+        HttpClientRequest.bodyText(PROPFIND_BODY, "application/xml; charset=utf-8")
+      )
+      const response = yield* retryReads(send(operation, request).pipe(Effect.flatMap(checked(operation, [207]))))
+      const resources = parseMultistatus(response.body)
+      if (Either.isLeft(resources)) {
+        return yield* new NextcloudProtocolError({ operation, status: response.status, detail: `unexpected body: ${resources.left}` })
+      }
+      const root = hrefSegments(davUrl(config.host, account.userId, []).pathname)
+      if (Either.isLeft(root)) return yield* new NextcloudProtocolError({ operation, status: 0, detail: root.left })
+      const entries = yield* entriesOf(operation, root.right, resources.right)
+      const self = entries.filter((e) => e.path.length === path.length)
+      const children = entries.filter((e) => e.path.length !== path.length)
+      if (self.length === 0) {
+        return yield* new NextcloudProtocolError({ operation, status: 207, detail: "the answer does not describe the requested path" })
+      }
+      return [...self.slice(0, 1), ...children]
+    })
+
+    const readOnce = (operation: string, account: DavAccount, path: ReadonlyArray<string>, maxBytes: number) =>
+      Effect.gen(function* () {
+        const request = HttpClientRequest.get(url(account, path)).pipe(authed(account), HttpClientRequest.setHeader("accept", "*/*"))
+        const response = yield* HttpClient.withScope(client)
+          .execute(request)
+          .pipe(Effect.mapError((e) => fromHttpClientError(operation, e)))
+        if (response.status === 401) return yield* new NextcloudUnauthorized({ operation })
+        if (response.status !== 200) return yield* refusal(operation, response.status)
+        const announced = response.headers["content-length"]
+        const size = announced !== undefined && /^\d+$/.test(announced) ? Number(announced) : null
+        if (size !== null && size > maxBytes) return yield* new NextcloudBodyTooLarge({ operation, size, limit: maxBytes })
+        const chunks: Array<Uint8Array> = []
+        const total = yield* response.stream.pipe(
+          Stream.mapError((e) => fromHttpClientError(operation, e)),
+          Stream.runFoldEffect(0, (sum, chunk): Effect.Effect<number, NextcloudBodyTooLarge> => {
+            const next = sum + chunk.byteLength
+            if (next > maxBytes) return Effect.fail(new NextcloudBodyTooLarge({ operation, size: null, limit: maxBytes }))
+            chunks.push(chunk)
+            return Effect.succeed(next)
+          })
+        )
+        const bytes = new Uint8Array(total)
+        let offset = 0
+        for (const chunk of chunks) {
+          bytes.set(chunk, offset)
+          offset += chunk.byteLength
+        }
+        const etag = header({ headers: response.headers }, "etag") ?? header({ headers: response.headers }, "oc-etag")
+        return {
+          bytes,
+          etag: etag === null ? null : unquoteEtag(etag),
+          contentType: header({ headers: response.headers }, "content-type")
+        } satisfies FileContent
+      }).pipe(
+        Effect.scoped,
+        Effect.timeoutFail({
+          duration: config.requestTimeout,
+          onTimeout: () =>
+            new NextcloudTransportError({
+              operation,
+              reason: "timeout",
+              cause: { code: "TIMEOUT", message: `no complete answer within ${Duration.format(config.requestTimeout)}` }
+            })
+        })
+      )
+
+    const read = Effect.fn("WebDav.read")(function* (account: DavAccount, path: ReadonlyArray<string>, maxBytes: number) {
+      return yield* retryReads(readOnce("WebDav.read", account, path, maxBytes))
+    })
+
+    const write = Effect.fn("WebDav.write")(function* (
+      account: DavAccount,
+      path: ReadonlyArray<string>,
+      content: string | Uint8Array,
+      options: WriteOptions = {}
+    ) {
+      const operation = "WebDav.write"
+      const contentType = options.contentType ?? "application/octet-stream"
+      let request = HttpClientRequest.put(url(account, path)).pipe(
+        authed(account),
+        typeof content === "string"
+          ? HttpClientRequest.bodyText(content, contentType)
+          : HttpClientRequest.bodyUint8Array(content, contentType)
+      )
+      if (options.ifMatch !== undefined) request = HttpClientRequest.setHeader(request, "if-match", `"${options.ifMatch}"`)
+      if (options.createOnly === true) request = HttpClientRequest.setHeader(request, "if-none-match", "*")
+      const response = yield* send(operation, request).pipe(Effect.flatMap(checked(operation, [200, 201, 204])))
+      const etag = header(response, "etag") ?? header(response, "oc-etag")
+      return { created: response.status === 201, etag: etag === null ? null : unquoteEtag(etag) } satisfies WriteResult
+    })
+
+    const mkdir = Effect.fn("WebDav.mkdir")(function* (account: DavAccount, path: ReadonlyArray<string>) {
+      const operation = "WebDav.mkdir"
+      yield* send(operation, method("MKCOL")(url(account, path)).pipe(authed(account))).pipe(
+        Effect.flatMap(checked(operation, [201]))
+      )
+    })
+
+    const move = Effect.fn("WebDav.move")(function* (
+      account: DavAccount,
+      from: ReadonlyArray<string>,
+      to: ReadonlyArray<string>,
+      overwrite: boolean
+    ) {
+      const operation = "WebDav.move"
+      const request = method("MOVE")(url(account, from)).pipe(
+        authed(account),
+        HttpClientRequest.setHeaders({ destination: url(account, to).href, overwrite: overwrite ? "T" : "F" })
+      )
+      const response = yield* send(operation, request).pipe(Effect.flatMap(checked(operation, [201, 204])))
+      return { overwritten: response.status === 204 }
+    })
+
+    const remove = Effect.fn("WebDav.remove")(function* (account: DavAccount, path: ReadonlyArray<string>) {
+      const operation = "WebDav.remove"
+      yield* send(operation, HttpClientRequest.del(url(account, path)).pipe(authed(account))).pipe(
+        Effect.flatMap(checked(operation, [200, 204]))
+      )
+    })
+
+    return WebDav.of({ list, read, write, mkdir, move, remove })
+  })
+)

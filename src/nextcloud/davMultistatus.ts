@@ -1,0 +1,120 @@
+/**
+ * The PROPFIND answer (`207 Multi-Status`, RFC 4918 §14.16) as plain values.
+ *
+ * Hrefs are absolute paths (or, from some servers, absolute URLs) with each
+ * segment percent-encoded; they are split and decoded here. Only properties in
+ * a `propstat` with a 2xx status count: Nextcloud reports properties it does
+ * not have for a resource (e.g. `getcontentlength` of a folder) in a separate
+ * `404` propstat.
+ */
+import { Either } from "effect"
+import { childNamed, childrenNamed, DAV_NS, parseXml, textOf, type XmlElement } from "./davXml.js"
+
+export const OC_NS = "http://owncloud.org/ns"
+
+export interface DavResource {
+  /** The href as sent. */
+  readonly href: string
+  /** The href's path, split and percent-decoded (no empty segments). */
+  readonly segments: ReadonlyArray<string>
+  readonly isCollection: boolean
+  /** Bytes: `getcontentlength` for files; for folders Nextcloud's `oc:size` when given. */
+  readonly size: number | null
+  /** `getlastmodified`, epoch milliseconds. */
+  readonly modified: number | null
+  /** Without quotes. */
+  readonly etag: string | null
+  readonly contentType: string | null
+  readonly displayName: string | null
+}
+
+/** `"abc"` → `abc`, `W/"abc"` → `abc`. */
+export const unquoteEtag = (raw: string): string => {
+  const trimmed = raw.trim().replace(/^W\//, "")
+  return trimmed.length >= 2 && trimmed.startsWith('"') && trimmed.endsWith('"') ? trimmed.slice(1, -1) : trimmed
+}
+
+const statusOk = (status: XmlElement | undefined): boolean => {
+  if (status === undefined) return true
+  const m = /^\s*HTTP\/\d(?:\.\d)?\s+(\d{3})/.exec(textOf(status))
+  return m !== null && m[1] !== undefined && m[1].startsWith("2")
+}
+
+/** Split an href's path into decoded segments. */
+export const hrefSegments = (href: string): Either.Either<ReadonlyArray<string>, string> => {
+  const url = Either.try(() => new URL(href.trim(), "http://dav.invalid"))
+  if (Either.isLeft(url)) return Either.left("an href is not a valid URL")
+  const segments: Array<string> = []
+  for (const raw of url.right.pathname.split("/")) {
+    if (raw === "") continue
+    const decoded = Either.try(() => decodeURIComponent(raw))
+    if (Either.isLeft(decoded)) return Either.left("an href has invalid percent-encoding")
+    segments.push(decoded.right)
+  }
+  return Either.right(segments)
+}
+
+const intOrNull = (text: string | undefined): number | null => {
+  if (text === undefined || !/^\s*\d+\s*$/.test(text)) return null
+  const n = Number(text.trim())
+  return Number.isSafeInteger(n) ? n : null
+}
+
+const nonEmpty = (text: string | undefined): string | null => {
+  const t = text?.trim()
+  return t === undefined || t === "" ? null : t
+}
+
+const resourceOf = (response: XmlElement): Either.Either<DavResource | null, string> => {
+  const hrefElement = childNamed(response, DAV_NS, "href")
+  if (hrefElement === undefined) return Either.left("a response has no href")
+  const href = textOf(hrefElement).trim()
+  const segments = hrefSegments(href)
+  if (Either.isLeft(segments)) return Either.left(segments.left)
+  // A response-level status (no propstat) reports the resource itself as failed.
+  if (childrenNamed(response, DAV_NS, "propstat").length === 0) {
+    return statusOk(childNamed(response, DAV_NS, "status")) ? Either.left("a response has neither propstat nor status") : Either.right(null)
+  }
+  const props = new Map<string, XmlElement>()
+  for (const propstat of childrenNamed(response, DAV_NS, "propstat")) {
+    if (!statusOk(childNamed(propstat, DAV_NS, "status"))) continue
+    for (const prop of childrenNamed(propstat, DAV_NS, "prop")) {
+      for (const child of prop.children) {
+        if (typeof child !== "string") props.set(`${child.ns ?? ""} ${child.local}`, child)
+      }
+    }
+  }
+  const dav = (local: string) => props.get(`${DAV_NS} ${local}`)
+  const text = (element: XmlElement | undefined) => (element === undefined ? undefined : textOf(element))
+  const resourcetype = dav("resourcetype")
+  const isCollection = resourcetype !== undefined && childNamed(resourcetype, DAV_NS, "collection") !== undefined
+  const modifiedText = nonEmpty(text(dav("getlastmodified")))
+  const modified = modifiedText === null ? null : Date.parse(modifiedText)
+  const etag = nonEmpty(text(dav("getetag")))
+  return Either.right({
+    href,
+    segments: segments.right,
+    isCollection,
+    size: intOrNull(text(dav("getcontentlength"))) ?? (isCollection ? intOrNull(text(props.get(`${OC_NS} size`))) : null),
+    modified: modified === null || Number.isNaN(modified) ? null : modified,
+    etag: etag === null ? null : unquoteEtag(etag),
+    contentType: nonEmpty(text(dav("getcontenttype"))),
+    displayName: nonEmpty(text(dav("displayname")))
+  })
+}
+
+/** Every resource of a multistatus body, in document order. */
+export const parseMultistatus = (body: string): Either.Either<ReadonlyArray<DavResource>, string> => {
+  const root = parseXml(body)
+  if (Either.isLeft(root)) return Either.left(`not well-formed XML: ${root.left}`)
+  if (root.right.ns !== DAV_NS || root.right.local !== "multistatus") {
+    return Either.left("the root element is not DAV: multistatus")
+  }
+  const resources: Array<DavResource> = []
+  for (const response of childrenNamed(root.right, DAV_NS, "response")) {
+    const resource = resourceOf(response)
+    if (Either.isLeft(resource)) return Either.left(resource.left)
+    if (resource.right !== null) resources.push(resource.right)
+  }
+  return Either.right(resources)
+}

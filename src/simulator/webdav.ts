@@ -1,0 +1,506 @@
+/**
+ * The WebDAV subset of `/remote.php/dav/files/<uid>/…` the product uses, as
+ * Nextcloud (SabreDAV) answers it: PROPFIND (depth 0/1; `infinity` is
+ * treated as 1, as Nextcloud does by default) with a `d:multistatus`, GET,
+ * PUT (201/204, `If-Match`/`If-None-Match` → 412), MKCOL (405 if it exists,
+ * 409 without a parent), MOVE (`Destination`, `Overwrite`), DELETE. Errors
+ * carry Sabre's XML error body. Per-user quota (507) and locks (423) are set
+ * through hooks.
+ */
+import { createHash } from "node:crypto"
+import { HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { Effect, Either } from "effect"
+import { requestAuth } from "./auth.js"
+import { escapeHtml, header } from "./http.js"
+import { pathOf } from "./routeKeys.js"
+import { now, SimulatorHookError, type SimState } from "./state.js"
+
+export type DavNode =
+  | { readonly kind: "dir"; modified: number; etag: string }
+  | { readonly kind: "file"; content: Uint8Array; modified: number; etag: string; contentType: string }
+
+export const DAV_PREFIX = "/remote.php/dav/files/"
+
+export const isDavPath = (path: string): boolean => path.startsWith(DAV_PREFIX) || path === DAV_PREFIX.slice(0, -1)
+
+const MIME: Readonly<Record<string, string>> = {
+  txt: "text/plain",
+  md: "text/markdown",
+  csv: "text/csv",
+  json: "application/json",
+  html: "text/html",
+  xml: "application/xml",
+  yaml: "application/x-yaml",
+  yml: "application/x-yaml",
+  pdf: "application/pdf",
+  png: "image/png",
+  jpg: "image/jpeg",
+  jpeg: "image/jpeg",
+  zip: "application/zip"
+}
+
+/** Nextcloud derives the MIME type from the extension, not from the request. */
+export const mimeOf = (name: string): string => {
+  const dot = name.lastIndexOf(".")
+  return (dot > 0 ? MIME[name.slice(dot + 1).toLowerCase()] : undefined) ?? "application/octet-stream"
+}
+
+const key = (segments: ReadonlyArray<string>): string => segments.join("/")
+
+export const userFiles = (state: SimState, userId: string, at: number): Map<string, DavNode> => {
+  let files = state.files.get(userId)
+  if (files === undefined) {
+    files = new Map([["", { kind: "dir", modified: at, etag: freshEtag(state) }]])
+    state.files.set(userId, files)
+  }
+  return files
+}
+
+const freshEtag = (state: SimState): string =>
+  createHash("md5").update(`etag-${state.nextId++}-${Math.random()}`).digest("hex").slice(0, 13)
+
+/** Like Nextcloud, a change gives the item and every folder above it a new etag and mtime. */
+const touchAncestors = (state: SimState, files: Map<string, DavNode>, segments: ReadonlyArray<string>, at: number) => {
+  for (let i = segments.length - 1; i >= 0; i--) {
+    const node = files.get(key(segments.slice(0, i)))
+    if (node !== undefined) {
+      node.etag = freshEtag(state)
+      node.modified = at
+    }
+  }
+}
+
+const usedBytes = (state: SimState, userId: string): number => {
+  let total = 0
+  for (const node of state.files.get(userId)?.values() ?? []) if (node.kind === "file") total += node.content.byteLength
+  return total
+}
+
+const lockKey = (userId: string, segments: ReadonlyArray<string>) => `${userId}\u0000${key(segments)}`
+
+/** Locked when the item or a folder above it is locked (or, for `subtree`, anything below it). */
+const isLocked = (state: SimState, userId: string, segments: ReadonlyArray<string>, subtree = false): boolean => {
+  for (let i = 0; i <= segments.length; i++) if (state.locks.has(lockKey(userId, segments.slice(0, i)))) return true
+  if (!subtree) return false
+  const prefix = `${lockKey(userId, segments)}/`
+  for (const lock of state.locks) if (lock.startsWith(prefix) || (segments.length === 0 && lock.startsWith(`${userId}\u0000`))) return true
+  return false
+}
+
+// ---------------------------------------------------------------------------
+// Wire format
+
+const sabreError = (status: number, exception: string, text: string) =>
+  HttpServerResponse.text(
+    `<?xml version="1.0" encoding="utf-8"?>\n<d:error xmlns:d="DAV:" xmlns:s="http://sabredav.org/ns">\n` +
+      `  <s:exception>Sabre\\DAV\\Exception\\${exception}</s:exception>\n  <s:message>${escapeHtml(text)}</s:message>\n</d:error>\n`,
+    { status, contentType: "application/xml; charset=utf-8" }
+  )
+
+const httpDate = (ms: number): string => new Date(ms).toUTCString()
+
+const encodeHref = (userId: string, segments: ReadonlyArray<string>, dir: boolean): string =>
+  `${DAV_PREFIX}${[userId, ...segments].map(encodeURIComponent).join("/")}${dir ? "/" : ""}`
+
+const xmlText = (s: string): string => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+
+const responseXml = (userId: string, segments: ReadonlyArray<string>, node: DavNode, files: Map<string, DavNode>): string => {
+  const found: Array<string> = [`<d:getlastmodified>${httpDate(node.modified)}</d:getlastmodified>`, `<d:getetag>&quot;${node.etag}&quot;</d:getetag>`]
+  const missing: Array<string> = []
+  if (node.kind === "dir") {
+    let size = 0
+    const prefix = segments.length === 0 ? "" : `${key(segments)}/`
+    for (const [k, n] of files) if (n.kind === "file" && k.startsWith(prefix)) size += n.content.byteLength
+    found.push("<d:resourcetype><d:collection/></d:resourcetype>", `<oc:size>${size}</oc:size>`)
+    missing.push("<d:getcontentlength/>", "<d:getcontenttype/>")
+  } else {
+    found.push(
+      "<d:resourcetype/>",
+      `<d:getcontentlength>${node.content.byteLength}</d:getcontentlength>`,
+      `<d:getcontenttype>${xmlText(node.contentType)}</d:getcontenttype>`,
+      `<oc:size>${node.content.byteLength}</oc:size>`
+    )
+  }
+  return (
+    `<d:response><d:href>${xmlText(encodeHref(userId, segments, node.kind === "dir"))}</d:href>` +
+    `<d:propstat><d:prop>${found.join("")}</d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat>` +
+    (missing.length > 0 ? `<d:propstat><d:prop>${missing.join("")}</d:prop><d:status>HTTP/1.1 404 Not Found</d:status></d:propstat>` : "") +
+    "</d:response>"
+  )
+}
+
+const multistatus = (responses: ReadonlyArray<string>) =>
+  HttpServerResponse.text(
+    `<?xml version="1.0"?>\n<d:multistatus xmlns:d="DAV:" xmlns:s="http://sabredav.org/ns" xmlns:oc="http://owncloud.org/ns" xmlns:nc="http://nextcloud.org/ns">` +
+      `${responses.join("")}</d:multistatus>\n`,
+    { status: 207, contentType: "application/xml; charset=utf-8" }
+  )
+
+/** Split `/remote.php/dav/files/<uid>/<a>/<b>` into the uid and decoded segments. */
+export const parseDavPath = (
+  rawPath: string
+): { readonly userId: string; readonly segments: ReadonlyArray<string> } | null => {
+  const parts = rawPath.slice(DAV_PREFIX.length).split("/").filter((p) => p !== "")
+  const decoded: Array<string> = []
+  for (const part of parts) {
+    const attempt = Either.try(() => decodeURIComponent(part))
+    if (Either.isLeft(attempt)) return null
+    const value = attempt.right
+    if (value === "." || value === ".." || value.includes("/") || value.includes("\u0000")) return null
+    decoded.push(value)
+  }
+  const [userId, ...segments] = decoded
+  return userId === undefined ? null : { userId, segments }
+}
+
+const etagMatches = (headerValue: string, etag: string): boolean =>
+  headerValue.trim() === "*" ||
+  headerValue.split(",").some((v) => v.trim().replace(/^W\//, "").replace(/^"(.*)"$/, "$1") === etag)
+
+// ---------------------------------------------------------------------------
+// Methods
+
+interface DavRequest {
+  readonly request: HttpServerRequest.HttpServerRequest
+  readonly userId: string
+  readonly segments: ReadonlyArray<string>
+  readonly files: Map<string, DavNode>
+  readonly at: number
+}
+
+const notFound = (segments: ReadonlyArray<string>) =>
+  sabreError(404, "NotFound", `File with name ${segments.join("/")} could not be located`)
+
+const locked = () => sabreError(423, "Locked", "The resource you tried to edit is locked")
+
+const propfind = (r: DavRequest) => {
+  const node = r.files.get(key(r.segments))
+  if (node === undefined) return notFound(r.segments)
+  const depth = (header(r.request, "depth") ?? "infinity").trim().toLowerCase()
+  const responses = [responseXml(r.userId, r.segments, node, r.files)]
+  if (depth !== "0" && node.kind === "dir") {
+    const prefix = r.segments.length === 0 ? "" : `${key(r.segments)}/`
+    const children = [...r.files.keys()]
+      .filter((k) => k !== "" && k.startsWith(prefix) && !k.slice(prefix.length).includes("/"))
+      .sort()
+    for (const child of children) {
+      const childNode = r.files.get(child)
+      if (childNode !== undefined) responses.push(responseXml(r.userId, child.split("/"), childNode, r.files))
+    }
+  }
+  return multistatus(responses)
+}
+
+const get = (r: DavRequest, head: boolean) => {
+  const node = r.files.get(key(r.segments))
+  if (node === undefined) return notFound(r.segments)
+  if (node.kind === "dir") {
+    return HttpServerResponse.html(
+      "<!DOCTYPE html><html><body>This is the WebDAV interface. It can only be accessed by WebDAV clients such as the Nextcloud desktop sync client.</body></html>"
+    )
+  }
+  const headers = {
+    ETag: `"${node.etag}"`,
+    "OC-ETag": `"${node.etag}"`,
+    "Last-Modified": httpDate(node.modified)
+  }
+  return HttpServerResponse.setHeaders(
+    head
+      ? HttpServerResponse.empty({ status: 200, headers: { "content-length": String(node.content.byteLength), "content-type": node.contentType } })
+      : HttpServerResponse.uint8Array(node.content, { contentType: node.contentType }),
+    headers
+  )
+}
+
+const put = (state: SimState, r: DavRequest) =>
+  Effect.gen(function* () {
+    if (r.segments.length === 0) return sabreError(409, "Conflict", "PUT is not allowed on non-files.")
+    const parent = r.files.get(key(r.segments.slice(0, -1)))
+    if (parent === undefined || parent.kind !== "dir") return sabreError(409, "Conflict", "Files cannot be created in non-existent collections")
+    const existing = r.files.get(key(r.segments))
+    if (existing !== undefined && existing.kind === "dir") return sabreError(409, "Conflict", "PUT is not allowed on non-files.")
+    const ifMatch = header(r.request, "if-match")
+    if (ifMatch !== undefined && (existing === undefined || !etagMatches(ifMatch, existing.etag))) {
+      return sabreError(412, "PreconditionFailed", "An If-Match header was specified, but none of the specified ETags matched.")
+    }
+    const ifNoneMatch = header(r.request, "if-none-match")
+    if (ifNoneMatch !== undefined && existing !== undefined && etagMatches(ifNoneMatch, existing.etag)) {
+      return sabreError(412, "PreconditionFailed", "An If-None-Match header was specified, but the ETag matched (or * was specified).")
+    }
+    if (isLocked(state, r.userId, r.segments)) return locked()
+    const body = new Uint8Array(yield* Effect.orElseSucceed(r.request.arrayBuffer, () => new ArrayBuffer(0)))
+    const quota = state.quotas.get(r.userId)
+    const after = usedBytes(state, r.userId) - (existing?.kind === "file" ? existing.content.byteLength : 0) + body.byteLength
+    if (quota !== undefined && after > quota) {
+      return sabreError(507, "InsufficientStorage", `Insufficient space in ${r.segments.join("/")}, ${body.byteLength} required, ${Math.max(0, quota - usedBytes(state, r.userId))} available`)
+    }
+    const etag = freshEtag(state)
+    r.files.set(key(r.segments), {
+      kind: "file",
+      content: body,
+      modified: r.at,
+      etag,
+      contentType: mimeOf(r.segments[r.segments.length - 1] ?? "")
+    })
+    touchAncestors(state, r.files, r.segments, r.at)
+    return HttpServerResponse.empty({
+      status: existing === undefined ? 201 : 204,
+      headers: { ETag: `"${etag}"`, "OC-ETag": `"${etag}"` }
+    })
+  })
+
+const mkcol = (state: SimState, r: DavRequest) =>
+  Effect.gen(function* () {
+    const body = yield* Effect.orElseSucceed(r.request.text, () => "")
+    if (body.trim() !== "") return sabreError(415, "UnsupportedMediaType", "The request body for the MKCOL request must be empty")
+    if (r.files.has(key(r.segments))) {
+      return sabreError(405, "MethodNotAllowed", "The resource you tried to create already exists")
+    }
+    const parent = r.files.get(key(r.segments.slice(0, -1)))
+    if (parent === undefined || parent.kind !== "dir") return sabreError(409, "Conflict", "Parent node does not exist")
+    if (isLocked(state, r.userId, r.segments)) return locked()
+    r.files.set(key(r.segments), { kind: "dir", modified: r.at, etag: freshEtag(state) })
+    touchAncestors(state, r.files, r.segments, r.at)
+    return HttpServerResponse.empty({ status: 201 })
+  })
+
+const subtreeKeys = (files: Map<string, DavNode>, segments: ReadonlyArray<string>): Array<string> => {
+  const k = key(segments)
+  return [...files.keys()].filter((p) => p === k || p.startsWith(`${k}/`))
+}
+
+const move = (state: SimState, r: DavRequest) =>
+  Effect.sync(() => {
+    const destination = header(r.request, "destination")
+    if (destination === undefined) return sabreError(400, "BadRequest", "The destination header was not supplied")
+    const destUrl = Either.try(() => new URL(destination, state.url))
+    if (Either.isLeft(destUrl)) return sabreError(400, "BadRequest", "The destination header is not a valid URL")
+    const destPath = destUrl.right.pathname
+    if (!isDavPath(destPath)) return sabreError(502, "BadGateway", "The destination node is not on the same server")
+    const dest = parseDavPath(destPath)
+    if (dest === null) return sabreError(400, "BadRequest", "The destination is not a valid path")
+    if (dest.userId !== r.userId) return sabreError(403, "Forbidden", "The destination is not in your files")
+    const overwrite = (header(r.request, "overwrite") ?? "T").trim().toUpperCase()
+    if (overwrite !== "T" && overwrite !== "F") return sabreError(400, "BadRequest", "The HTTP Overwrite header should be either T or F")
+    if (r.segments.length === 0) return sabreError(403, "Forbidden", "The root folder cannot be moved")
+    const source = r.files.get(key(r.segments))
+    if (source === undefined) return notFound(r.segments)
+    if (key(dest.segments) === key(r.segments)) return sabreError(403, "Forbidden", "Source and destination uri are identical.")
+    if (dest.segments.length === 0) return sabreError(409, "Conflict", "Cannot replace the root folder")
+    if (key(dest.segments).startsWith(`${key(r.segments)}/`)) return sabreError(409, "Conflict", "Cannot move a collection into itself")
+    const destParent = r.files.get(key(dest.segments.slice(0, -1)))
+    if (destParent === undefined || destParent.kind !== "dir") return sabreError(409, "Conflict", "The destination node is not found")
+    const existing = r.files.get(key(dest.segments))
+    if (existing !== undefined && overwrite === "F") {
+      return sabreError(412, "PreconditionFailed", "The destination node already exists, and the overwrite header is set to false")
+    }
+    if (isLocked(state, r.userId, r.segments, true) || isLocked(state, r.userId, dest.segments, true)) return locked()
+    if (existing !== undefined) for (const k of subtreeKeys(r.files, dest.segments)) r.files.delete(k)
+    const from = key(r.segments)
+    const to = key(dest.segments)
+    for (const k of subtreeKeys(r.files, r.segments)) {
+      const node = r.files.get(k)
+      if (node === undefined) continue
+      r.files.delete(k)
+      r.files.set(`${to}${k.slice(from.length)}`, node)
+    }
+    touchAncestors(state, r.files, r.segments, r.at)
+    touchAncestors(state, r.files, dest.segments, r.at)
+    return HttpServerResponse.empty({ status: existing === undefined ? 201 : 204 })
+  })
+
+const remove = (state: SimState, r: DavRequest) =>
+  Effect.sync(() => {
+    if (r.segments.length === 0) return sabreError(403, "Forbidden", "The root folder cannot be deleted")
+    if (!r.files.has(key(r.segments))) return notFound(r.segments)
+    if (isLocked(state, r.userId, r.segments, true)) return locked()
+    for (const k of subtreeKeys(r.files, r.segments)) r.files.delete(k)
+    touchAncestors(state, r.files, r.segments, r.at)
+    return HttpServerResponse.empty({ status: 204 })
+  })
+
+/** Every request under `/remote.php/dav/files/`. */
+export const davApp = (state: SimState) =>
+  Effect.gen(function* () {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const auth = yield* requestAuth(state, request)
+    if (auth._tag === "Throttled") return sabreError(429, "TooManyRequests", "Reached maximum delay")
+    if (auth._tag === "Failed" || auth._tag === "Anonymous") {
+      return HttpServerResponse.setHeader(
+        sabreError(401, "NotAuthenticated", "No public access to this resource., No 'Authorization: Basic' header found. Either the client didn't send one, or the server is misconfigured"),
+        "WWW-Authenticate",
+        'Basic realm="Nextcloud", charset="UTF-8"'
+      )
+    }
+    const parsed = parseDavPath(pathOf(request.url))
+    if (parsed === null) return sabreError(400, "BadRequest", "Invalid path")
+    if (parsed.userId !== auth.user.userId) return sabreError(403, "Forbidden", "Principal mismatch: this is not your home")
+    const at = yield* now(state)
+    const r: DavRequest = { request, ...parsed, files: userFiles(state, parsed.userId, at), at }
+    switch (request.method.toUpperCase()) {
+      case "PROPFIND":
+        return propfind(r)
+      case "GET":
+        return get(r, false)
+      case "HEAD":
+        return get(r, true)
+      case "PUT":
+        return yield* put(state, r)
+      case "MKCOL":
+        return yield* mkcol(state, r)
+      case "MOVE":
+        return yield* move(state, r)
+      case "DELETE":
+        return yield* remove(state, r)
+      case "OPTIONS":
+        return HttpServerResponse.empty({
+          status: 200,
+          headers: { DAV: "1, 3, extended-mkcol", Allow: "OPTIONS, GET, HEAD, DELETE, PROPFIND, PUT, MKCOL, MOVE" }
+        })
+      default:
+        return sabreError(501, "NotImplemented", `There was no plugin in the system that was willing to handle this ${request.method} method.`)
+    }
+  })
+
+// ---------------------------------------------------------------------------
+// Hooks
+
+export interface SeedFile {
+  readonly userId: string
+  /** Relative to the user's root, `/`-separated; missing folders are created. */
+  readonly path: string
+  /** UTF-8 text. */
+  readonly content?: string | undefined
+  /** Binary content, base64. */
+  readonly base64?: string | undefined
+  /** Without content: this many bytes of filler text. */
+  readonly size?: number | undefined
+}
+
+export interface FileInfo {
+  readonly path: string
+  readonly type: "file" | "directory"
+  readonly size: number
+  readonly etag: string
+  readonly contentType: string | null
+  /** Simulator clock, ms. */
+  readonly modified: number
+}
+
+export interface FileContentInfo extends FileInfo {
+  readonly content: string
+  readonly base64: string
+}
+
+export interface PathRef {
+  readonly userId: string
+  readonly path: string
+}
+
+export interface DavControl {
+  /** Put a file into a user's files (creating folders on the way). */
+  readonly seedFile: (input: SeedFile) => Effect.Effect<FileInfo, SimulatorHookError>
+  /** Create a folder and its parents. */
+  readonly seedFolder: (input: PathRef) => Effect.Effect<FileInfo, SimulatorHookError>
+  /** A file's content and metadata. */
+  readonly readFile: (input: PathRef) => Effect.Effect<FileContentInfo, SimulatorHookError>
+  /** Everything in a user's files, folders included (root excluded), sorted by path. */
+  readonly listFiles: (userId: string) => Effect.Effect<ReadonlyArray<FileInfo>, SimulatorHookError>
+  /** Bytes the user may store in total (`null` = unlimited); a PUT beyond it gets 507. */
+  readonly setQuota: (input: { readonly userId: string; readonly bytes: number | null }) => Effect.Effect<void, SimulatorHookError>
+  /** Lock a path (and what is below it): writes to it get 423 until unlocked. */
+  readonly lockPath: (input: PathRef) => Effect.Effect<void, SimulatorHookError>
+  readonly unlockPath: (input: PathRef) => Effect.Effect<void, SimulatorHookError>
+}
+
+const hookError = (reason: "UnknownUser" | "UnknownPath" | "InvalidRequest", message: string) =>
+  new SimulatorHookError({ reason, message })
+
+const splitHookPath = (path: string): Effect.Effect<ReadonlyArray<string>, SimulatorHookError> => {
+  const segments = path.split("/").filter((s) => s !== "")
+  return segments.some((s) => s === "." || s === ".." || s.includes("\u0000"))
+    ? Effect.fail(hookError("InvalidRequest", `Invalid path ${path}`))
+    : Effect.succeed(segments)
+}
+
+const infoOf = (segments: ReadonlyArray<string>, node: DavNode): FileInfo => ({
+  path: `/${key(segments)}`,
+  type: node.kind === "dir" ? "directory" : "file",
+  size: node.kind === "file" ? node.content.byteLength : 0,
+  etag: node.etag,
+  contentType: node.kind === "file" ? node.contentType : null,
+  modified: node.modified
+})
+
+export const makeDavControl = (state: SimState): DavControl => {
+  const ready = (userId: string, path: string) =>
+    Effect.gen(function* () {
+      if (!state.users.has(userId)) return yield* hookError("UnknownUser", `No user with uid ${userId}`)
+      const segments = yield* splitHookPath(path)
+      const at = yield* now(state)
+      return { segments, at, files: userFiles(state, userId, at) }
+    })
+
+  const mkdirs = (files: Map<string, DavNode>, segments: ReadonlyArray<string>, at: number) => {
+    for (let i = 1; i <= segments.length; i++) {
+      const k = key(segments.slice(0, i))
+      const node = files.get(k)
+      if (node === undefined) files.set(k, { kind: "dir", modified: at, etag: freshEtag(state) })
+      else if (node.kind !== "dir") return false
+    }
+    return true
+  }
+
+  return {
+    seedFile: Effect.fn("Simulator.seedFile")(function* (input: SeedFile) {
+      const { segments, at, files } = yield* ready(input.userId, input.path)
+      if (segments.length === 0) return yield* hookError("InvalidRequest", "A file needs a name")
+      if (!mkdirs(files, segments.slice(0, -1), at)) return yield* hookError("InvalidRequest", "A parent is a file")
+      if (files.get(key(segments))?.kind === "dir") return yield* hookError("InvalidRequest", "A folder exists there")
+      const content =
+        input.content !== undefined
+          ? new Uint8Array(Buffer.from(input.content, "utf8"))
+          : input.base64 !== undefined
+            ? new Uint8Array(Buffer.from(input.base64, "base64"))
+            : new Uint8Array(Buffer.alloc(Math.max(0, Math.floor(input.size ?? 0)), "x"))
+      const node: DavNode = { kind: "file", content, modified: at, etag: freshEtag(state), contentType: mimeOf(segments[segments.length - 1] ?? "") }
+      files.set(key(segments), node)
+      touchAncestors(state, files, segments, at)
+      return infoOf(segments, node)
+    }),
+    seedFolder: Effect.fn("Simulator.seedFolder")(function* (input: PathRef) {
+      const { segments, at, files } = yield* ready(input.userId, input.path)
+      if (!mkdirs(files, segments, at)) return yield* hookError("InvalidRequest", "A file exists on the way")
+      touchAncestors(state, files, segments, at)
+      const node = files.get(key(segments))
+      return node === undefined ? yield* hookError("UnknownPath", "not created") : infoOf(segments, node)
+    }),
+    readFile: Effect.fn("Simulator.readFile")(function* (input: PathRef) {
+      const { segments, files } = yield* ready(input.userId, input.path)
+      const node = files.get(key(segments))
+      if (node === undefined || node.kind !== "file") return yield* hookError("UnknownPath", `No file at ${input.path}`)
+      const buffer = Buffer.from(node.content)
+      return { ...infoOf(segments, node), content: buffer.toString("utf8"), base64: buffer.toString("base64") }
+    }),
+    listFiles: Effect.fn("Simulator.listFiles")(function* (userId: string) {
+      const { files } = yield* ready(userId, "")
+      return [...files.entries()]
+        .filter(([k]) => k !== "")
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([k, node]) => infoOf(k.split("/"), node))
+    }),
+    setQuota: Effect.fn("Simulator.setQuota")(function* (input: { readonly userId: string; readonly bytes: number | null }) {
+      if (!state.users.has(input.userId)) return yield* hookError("UnknownUser", `No user with uid ${input.userId}`)
+      if (input.bytes === null) state.quotas.delete(input.userId)
+      else state.quotas.set(input.userId, Math.max(0, input.bytes))
+    }),
+    lockPath: Effect.fn("Simulator.lockPath")(function* (input: PathRef) {
+      const { segments } = yield* ready(input.userId, input.path)
+      state.locks.add(lockKey(input.userId, segments))
+    }),
+    unlockPath: Effect.fn("Simulator.unlockPath")(function* (input: PathRef) {
+      const { segments } = yield* ready(input.userId, input.path)
+      state.locks.delete(lockKey(input.userId, segments))
+    })
+  }
+}
