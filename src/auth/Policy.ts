@@ -2,16 +2,34 @@
  * Authorisation for data tools (CONTRACT §3): effective access = token scopes
  * (everything in stdio) ∩ stored grant (`null` = no additional restriction).
  */
-import { Effect, Option } from "effect"
+import { Clock, Effect, Option } from "effect"
 import { InsufficientScope, ProvisioningRequired } from "../domain/Errors.js"
 import { storageUnavailable } from "../domain/edge.js"
 import * as Scopes from "../domain/Scope.js"
-import type { Grant } from "../storage/Storage.js"
+import type { UserId } from "../domain/Ids.js"
+import { type Grant, Storage } from "../storage/Storage.js"
 import { CurrentUser } from "./CurrentUser.js"
 import { ScopeCache } from "./ScopeCache.js"
 
 export const provisioningRequiredMessage =
   "No Nextcloud access is provisioned for you yet. Call nc_auth_provision_access and approve the login in your browser."
+
+/** Audit a refusal (no secrets: only the scopes). Best effort; optional so embedders need no Storage here. */
+const auditDenied = (userId: UserId, missing: ReadonlyArray<Scopes.Scope>, layer: "token" | "grant") =>
+  Effect.serviceOption(Storage).pipe(
+    Effect.flatMap(
+      Option.match({
+        onNone: () => Effect.void,
+        onSome: (storage) =>
+          Clock.currentTimeMillis.pipe(
+            Effect.flatMap((at) =>
+              storage.audit({ at, userId, event: "access_denied", detail: { missing_scopes: missing, layer } })
+            ),
+            Effect.catchAll((e) => Effect.logWarning("audit entry not written", { event: "access_denied", operation: e.operation }))
+          )
+      })
+    )
+  )
 
 /** The caller's grant, when it covers every required scope on both layers. */
 export const requireScopes = (...required: ReadonlyArray<Scopes.Scope>) =>
@@ -20,6 +38,7 @@ export const requireScopes = (...required: ReadonlyArray<Scopes.Scope>) =>
     const cache = yield* ScopeCache
     const fromToken = Scopes.missing(required, user.tokenScopes)
     if (fromToken.length > 0) {
+      yield* auditDenied(user.userId, fromToken, "token")
       return yield* new InsufficientScope({
         message: `Your access token lacks the scope(s) ${fromToken.join(", ")}. Ask your MCP client to sign in again with them.`,
         missing_scopes: fromToken
@@ -31,6 +50,7 @@ export const requireScopes = (...required: ReadonlyArray<Scopes.Scope>) =>
     }
     const fromGrant = Scopes.missing(required, grant.value.scopes)
     if (fromGrant.length > 0) {
+      yield* auditDenied(user.userId, fromGrant, "grant")
       return yield* new InsufficientScope({
         message: `Your Nextcloud access does not include ${fromGrant.join(", ")}. Call nc_auth_update_scopes with add_scopes: [${fromGrant.map((s) => `"${s}"`).join(", ")}] to request them.`,
         missing_scopes: fromGrant

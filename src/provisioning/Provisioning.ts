@@ -108,8 +108,11 @@ const makeProvisioning = Effect.gen(function* () {
   const config = yield* ProvisioningConfig
   const nc = yield* NextcloudConfig
   const locks = yield* UserLocks.make
-  /** Every completed flow is published, so waiters wake at once. */
-  const completed = yield* PubSub.unbounded<UserId>()
+  /**
+   * A user whose flow stopped being pending (completed, expired, abandoned or
+   * revoked) is published here, so `awaitCompletion` wakes at once.
+   */
+  const settled = yield* PubSub.unbounded<UserId>()
 
   const store = <A>(effect: Effect.Effect<A, { readonly _tag: "StorageError"; readonly operation: string; readonly cause: unknown }>) =>
     effect.pipe(Effect.catchTag("StorageError", (e) => Effect.flip(storageUnavailable(e))))
@@ -180,6 +183,7 @@ const makeProvisioning = Effect.gen(function* () {
       case "cancelled": {
         yield* store(storage.deleteFlow(flow.userId, flow.createdAt))
         yield* audit(flow.userId, shown.outcome === "declined" ? "flow_declined" : "flow_cancelled", { purpose: flow.purpose })
+        yield* PubSub.publish(settled, flow.userId)
         const again = flow.purpose === "update" ? "nc_auth_update_scopes" : "nc_auth_provision_access"
         return yield* shown.outcome === "declined"
           ? new LoginDeclined({ message: `The login was declined, so nothing was granted. Call ${again} again to retry.` })
@@ -232,7 +236,7 @@ const makeProvisioning = Effect.gen(function* () {
   })
 
   /** Verify fresh credentials and learn the Nextcloud user id; transient failures leave it unknown. */
-  const verify = (credentials: CompletedFlow) =>
+  const verify = (credentials: { readonly loginName: string; readonly appPassword: Redacted.Redacted<string> }) =>
     ocs.currentUser({ loginName: credentials.loginName, appPassword: credentials.appPassword }).pipe(
       Effect.map((user) => user.id as string | null),
       Effect.catchAll((error) =>
@@ -250,20 +254,25 @@ const makeProvisioning = Effect.gen(function* () {
       )
     )
 
-  /** Store what a successful poll returned. Called with the user's lock held. */
+  /**
+   * Store what a successful poll returned. Called with the user's lock held.
+   * The one-shot answer is stored first; only then is anything else tried
+   * (verification, revoking the replaced password, notifications), so no
+   * later failure can lose it. If storing fails, the just-issued password is
+   * revoked at Nextcloud rather than left orphaned.
+   */
   const complete = Effect.fn("Provisioning.complete")(function* (flow: PendingFlow, credentials: CompletedFlow) {
-    const ncUserId = yield* verify(credentials)
     const now = yield* Clock.currentTimeMillis
-    const grant: Grant = {
+    const stored: Grant = {
       userId: flow.userId,
       loginName: credentials.loginName,
-      ncUserId,
+      ncUserId: null,
       appPassword: credentials.appPassword,
       scopes: flow.requestedScopes,
       createdAt: now,
       updatedAt: now
     }
-    const previous = yield* storage.completeFlow(grant).pipe(
+    const previous = yield* storage.completeFlow(stored).pipe(
       Effect.tapError(() =>
         revokeQuietly(credentials, "storing it failed").pipe(
           Effect.tap((revoked) => audit(flow.userId, "orphan_revoked", { remote_revoked: revoked }))
@@ -273,15 +282,67 @@ const makeProvisioning = Effect.gen(function* () {
     )
     yield* cache.invalidate(flow.userId)
     yield* audit(flow.userId, "flow_completed", { purpose: flow.purpose })
-    yield* audit(flow.userId, "grant_stored", { login_name: grant.loginName, scopes: grant.scopes })
+    yield* audit(flow.userId, "grant_stored", { login_name: stored.loginName, scopes: stored.scopes })
     yield* Effect.logInfo("app password stored", { user: flow.userId, purpose: flow.purpose })
+    const grant = yield* recordNcUserId(stored)
     if (Option.isSome(previous) && Redacted.value(previous.value.appPassword) !== Redacted.value(grant.appPassword)) {
       const revoked = yield* revokeQuietly(previous.value, "replaced by a new login")
       yield* audit(flow.userId, "grant_revoked", { reason: "replaced", remote_revoked: revoked })
     }
     if (flow.elicitationId !== null) yield* completions.complete(flow.elicitationId)
-    yield* PubSub.publish(completed, flow.userId)
+    yield* PubSub.publish(settled, flow.userId)
     return grant
+  })
+
+  /** Verify the stored grant once and keep its Nextcloud user id; failures leave it unknown (logged). */
+  const recordNcUserId = (grant: Grant) =>
+    Effect.gen(function* () {
+      const ncUserId = yield* verify(grant)
+      if (ncUserId === null) return grant
+      const at = yield* Clock.currentTimeMillis
+      const saved = yield* storage.setNcUserId(grant.userId, ncUserId, at).pipe(
+        Effect.catchAll((e) =>
+          Effect.logWarning("Nextcloud user id not stored", { operation: e.operation }).pipe(Effect.as(false))
+        )
+      )
+      if (!saved) return grant
+      yield* cache.invalidate(grant.userId)
+      return { ...grant, ncUserId, updatedAt: at } satisfies Grant
+    })
+
+  /** Flows already audited as expired (`userId\0createdAt` → expiresAt), so each is audited once. */
+  const expiredNoted = new Map<string, number>()
+  const EXPIRED_LOOKBACK = 200
+
+  /**
+   * Audit `flow_expired` once per flow. The flow itself stays stored until its
+   * retention ends, so `check_status` keeps saying it expired. After a
+   * restart the recent audit log tells whether it was already recorded.
+   * Called with the user's lock held.
+   */
+  const noteExpiredLocked = (flow: PendingFlow) =>
+    Effect.gen(function* () {
+      const key = `${flow.userId}\u0000${flow.createdAt}`
+      if (expiredNoted.has(key)) return false
+      const recent = yield* storage.auditLog(flow.userId, EXPIRED_LOOKBACK).pipe(Effect.orElseSucceed(() => []))
+      const already = recent.some((e) => e.event === "flow_expired" && e.detail["flow_created_at"] === flow.createdAt)
+      if (!already) {
+        yield* audit(flow.userId, "flow_expired", { purpose: flow.purpose, flow_created_at: flow.createdAt })
+        yield* Effect.logInfo("login flow expired", { user: flow.userId, purpose: flow.purpose })
+      }
+      const now = yield* Clock.currentTimeMillis
+      const horizon = now - Duration.toMillis(config.expiredFlowRetention)
+      if (expiredNoted.size > 10_000) {
+        for (const [k, expiresAt] of expiredNoted) if (expiresAt < horizon) expiredNoted.delete(k)
+      }
+      expiredNoted.set(key, flow.expiresAt)
+      yield* PubSub.publish(settled, flow.userId)
+      return !already
+    })
+
+  /** The flow passed its deadline: audit it once (true when this call did). */
+  const noteExpired = Effect.fn("Provisioning.noteExpired")(function* (flow: PendingFlow) {
+    return yield* locks.withLock(flow.userId, noteExpiredLocked(flow))
   })
 
   /**
@@ -295,7 +356,10 @@ const makeProvisioning = Effect.gen(function* () {
         const flow = yield* store(storage.getFlow(userId))
         if (Option.isNone(flow)) return { _tag: "Gone" } as PollOutcome
         const now = yield* Clock.currentTimeMillis
-        if (now >= flow.value.expiresAt) return { _tag: "Expired" } as PollOutcome
+        if (now >= flow.value.expiresAt) {
+          yield* noteExpiredLocked(flow.value)
+          return { _tag: "Expired" } as PollOutcome
+        }
         const result = yield* loginFlow
           .poll(flow.value.pollEndpoint, flow.value.pollToken)
           .pipe(Effect.catchAll(ncFailure("check the login flow (it is still pending)")))
@@ -304,14 +368,6 @@ const makeProvisioning = Effect.gen(function* () {
       })
     )
   })
-
-  /** Remove an expired flow and say so once. */
-  const expire = (flow: PendingFlow) =>
-    Effect.gen(function* () {
-      const removed = yield* store(storage.deleteFlow(flow.userId, flow.createdAt))
-      if (removed) yield* audit(flow.userId, "flow_expired", { purpose: flow.purpose })
-      return removed
-    })
 
   const status = Effect.fn("Provisioning.status")(function* (userId: UserId) {
     const grant = yield* store(storage.getGrant(userId))
@@ -323,7 +379,8 @@ const makeProvisioning = Effect.gen(function* () {
     }
     const now = yield* Clock.currentTimeMillis
     if (now >= flow.value.expiresAt) {
-      yield* expire(flow.value)
+      // Kept until its retention ends, so this keeps saying "expired".
+      yield* noteExpired(flow.value)
       return Option.isSome(grant)
         ? ({ status: "provisioned", grant: grant.value, justCompleted: false } satisfies StatusResult)
         : ({ status: "not_initiated", expired: true } satisfies StatusResult)
@@ -338,7 +395,6 @@ const makeProvisioning = Effect.gen(function* () {
           ? ({ status: "provisioned", grant: grant.value, justCompleted: false } satisfies StatusResult)
           : ({ status: "pending", flow: flow.value } satisfies StatusResult)
       case "Expired":
-        yield* expire(flow.value)
         return Option.isSome(grant)
           ? ({ status: "provisioned", grant: grant.value, justCompleted: false } satisfies StatusResult)
           : ({ status: "not_initiated", expired: true } satisfies StatusResult)
@@ -353,25 +409,36 @@ const makeProvisioning = Effect.gen(function* () {
   })
 
   /**
-   * Wait up to `wait` for the user's pending flow to complete (woken by
-   * whoever completes it), reporting progress every `tick`.
+   * Wait up to `wait` (and never past the flow's deadline) for the user's
+   * pending flow to stop being pending, woken by whoever completes, expires or
+   * abandons it; reports progress every second. True when it is no longer
+   * pending. Interrupting the caller ends the wait at once.
    */
   const awaitCompletion = Effect.fn("Provisioning.awaitCompletion")(function* (
     userId: UserId,
     wait: Duration.Duration,
     onTick: (elapsed: Duration.Duration) => Effect.Effect<void>
   ) {
-    const subscription = yield* PubSub.subscribe(completed)
-    // It may have completed between the caller's last look and the subscription.
-    if (Option.isNone(yield* store(storage.getFlow(userId)))) return true
+    const subscription = yield* PubSub.subscribe(settled)
+    // It may have settled between the caller's last look and the subscription.
+    const flow = yield* store(storage.getFlow(userId))
+    if (Option.isNone(flow)) return true
     const start = yield* Clock.currentTimeMillis
+    const untilDeadline = flow.value.expiresAt - start
+    if (untilDeadline <= 0) return true
     const mine = Queue.take(subscription).pipe(Effect.repeat({ until: (u) => u === userId }), Effect.asVoid)
     const ticker = Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
       yield* onTick(Duration.millis(now - start))
     }).pipe(Effect.repeat(Schedule.spaced("1 second")), Effect.asVoid)
+    const waitMillis = Math.min(Duration.toMillis(wait), untilDeadline)
     return yield* Effect.raceFirst(mine.pipe(Effect.as(true)), Effect.zipRight(ticker, Effect.never).pipe(Effect.as(false))).pipe(
-      Effect.timeoutTo({ duration: wait, onTimeout: () => false, onSuccess: (done) => done })
+      Effect.timeoutTo({
+        duration: Duration.millis(waitMillis),
+        // Reaching the deadline ends the flow: say so rather than "still pending".
+        onTimeout: () => waitMillis === untilDeadline,
+        onSuccess: (done) => done
+      })
     )
   }, Effect.scoped)
 
@@ -439,10 +506,14 @@ const makeProvisioning = Effect.gen(function* () {
     return yield* locks.withLock(
       userId,
       Effect.gen(function* () {
-        const flowRemoved = yield* store(storage.deleteFlow(userId))
+        const flow = yield* store(storage.getFlow(userId))
+        const now = yield* Clock.currentTimeMillis
+        const flowRemoved = Option.isSome(flow) && (yield* store(storage.deleteFlow(userId)))
+        if (flowRemoved) yield* PubSub.publish(settled, userId)
+        const flowCancelled = flowRemoved && Option.isSome(flow) && flow.value.expiresAt > now
         const found = yield* store(storage.getGrant(userId))
         if (Option.isNone(found)) {
-          return { status: "not_provisioned", flowCancelled: flowRemoved } satisfies RevokeResult
+          return { status: "not_provisioned", flowCancelled } satisfies RevokeResult
         }
         const grant = found.value
         const remote = yield* ocs.revokeAppPassword({ loginName: grant.loginName, appPassword: grant.appPassword }).pipe(
@@ -482,7 +553,7 @@ const makeProvisioning = Effect.gen(function* () {
     provision,
     status,
     pollFlow,
-    expire,
+    noteExpired,
     awaitCompletion,
     updateScopes,
     revoke,

@@ -149,6 +149,7 @@ export const checkStatus = Tool.make({
       let result = yield* provisioning.status(user.userId)
       if (result.status === "pending" && Duration.toMillis(wait) > 0) {
         const total = input.wait_seconds ?? 0
+        const waitStarted = yield* Clock.currentTimeMillis
         yield* provisioning.awaitCompletion(user.userId, wait, (elapsed) =>
           progress.report(
             Math.min(total, Math.round(Duration.toSeconds(elapsed))),
@@ -157,6 +158,8 @@ export const checkStatus = Tool.make({
           )
         )
         result = yield* provisioning.status(user.userId)
+        // Stored while we waited: the login just completed.
+        if (result.status === "provisioned" && result.grant.createdAt >= waitStarted) result = { ...result, justCompleted: true }
       }
       switch (result.status) {
         case "provisioned":
