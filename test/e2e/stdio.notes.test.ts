@@ -1,0 +1,148 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import { type PromiseSimulator, startSimulator } from "../../src/simulator/index.js"
+import { type StdioSession, startStdio, tempDir, type ToolResult } from "../support/stdioServer.js"
+
+let sim: PromiseSimulator
+let tmp: ReturnType<typeof tempDir>
+let session: StdioSession | undefined
+
+const env = () => ({
+  NEXTCLOUD_HOST: sim.url,
+  NC_MCP_DB: `${tmp.dir}/state.db`,
+  NC_MCP_USER: "ada-local",
+  NC_MCP_POLL_INTERVAL_SECONDS: "3600"
+})
+
+beforeEach(async () => {
+  sim = await startSimulator()
+  tmp = tempDir()
+})
+afterEach(async () => {
+  await session?.close()
+  session = undefined
+  await sim.close()
+  tmp.cleanup()
+})
+
+/** Provision through the real flow as `userId`; returns the app password the simulator issued. */
+const provision = async (s: StdioSession, scopes: Array<string>, userId = "ada-5c7e") => {
+  const started = await s.call("nc_auth_provision_access", { scopes })
+  const granted = await sim.grant({ flow: started.structuredContent.login_url, userId })
+  const status = await s.call("nc_auth_check_status")
+  expect(status.structuredContent.status).toBe("provisioned")
+  return granted.appPassword
+}
+
+const ok = (r: ToolResult) => {
+  expect(r.isError ?? false, JSON.stringify(r.structuredContent)).toBe(false)
+  expect(r.structuredContent.success).toBe(true)
+  return r.structuredContent
+}
+
+const failed = (r: ToolResult, code: string) => {
+  expect(r.isError).toBe(true)
+  expect(r.structuredContent).toMatchObject({ success: false, error_code: code })
+  return r.structuredContent
+}
+
+interface NoteOut {
+  readonly id: number
+  readonly title?: string
+  readonly etag?: string
+  readonly content?: string
+  readonly snippet?: string
+}
+
+describe("notes tools over stdio", () => {
+  it("lists the data tools with hints, scopes visible, object schemas", async () => {
+    session = await startStdio({ env: env() })
+    const { tools } = await session.client.listTools()
+    const byName = new Map(tools.map((t) => [t.name, t]))
+    for (const name of ["nc_notes_list", "nc_notes_get", "nc_notes_search", "nc_notes_create", "nc_notes_update", "nc_notes_delete"]) {
+      const tool = byName.get(name)
+      expect(tool?.outputSchema?.type, name).toBe("object")
+      expect(tool?.annotations?.openWorldHint, name).toBe(true)
+    }
+    expect(byName.get("nc_notes_list")?.annotations).toMatchObject({ readOnlyHint: true, destructiveHint: false })
+    expect(byName.get("nc_notes_delete")?.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: true })
+  })
+
+  it("answers ProvisioningRequired before provisioning", async () => {
+    session = await startStdio({ env: env() })
+    const r = failed(await session.call("nc_notes_list"), "ProvisioningRequired")
+    expect(r.message).toContain("nc_auth_provision_access")
+  })
+
+  it("create → list → get → search → update (etag) → conflict → delete", async () => {
+    session = await startStdio({ env: env() })
+    await provision(session, ["notes.read", "notes.write"])
+    await sim.seedNote({ userId: "ada-5c7e", title: "Recipes", content: "Pancakes need milk and eggs", category: "home", modified: 1_700_000_000 })
+
+    const created = ok(await session.call("nc_notes_create", { title: "Plan", content: "Ship the release on Friday", category: "work" }))
+    expect(created.status).toBe("created")
+    const note = created["note"] as NoteOut
+    expect(note.title).toBe("Plan")
+
+    const listed = ok(await session.call("nc_notes_list"))
+    const notes = listed["notes"] as Array<NoteOut>
+    expect(notes.map((n) => n.title)).toEqual(["Plan", "Recipes"])
+    expect(notes[0]).not.toHaveProperty("content")
+    const work = ok(await session.call("nc_notes_list", { category: "work", include_content: true }))
+    expect((work["notes"] as Array<NoteOut>).map((n) => n.content)).toEqual(["Ship the release on Friday"])
+    const paged = ok(await session.call("nc_notes_list", { limit: 1 }))
+    expect(paged["count"]).toBe(1)
+    const next = ok(await session.call("nc_notes_list", { limit: 1, cursor: paged["next_cursor"] }))
+    expect((next["notes"] as Array<NoteOut>).map((n) => n.title)).toEqual(["Recipes"])
+    expect(next["next_cursor"]).toBeNull()
+
+    const got = ok(await session.call("nc_notes_get", { id: note.id }))
+    const full = got["note"] as NoteOut
+    expect(full.content).toBe("Ship the release on Friday")
+
+    const found = ok(await session.call("nc_notes_search", { query: "EGGS" }))
+    expect(found["total_matches"]).toBe(1)
+    expect((found["notes"] as Array<NoteOut>)[0]?.snippet).toContain("eggs")
+    const none = ok(await session.call("nc_notes_search", { query: "zebra" }))
+    expect(none["count"]).toBe(0)
+
+    const updated = ok(await session.call("nc_notes_update", { id: note.id, etag: full.etag, content: "Ship on Monday" }))
+    const newEtag = (updated["note"] as NoteOut).etag
+    expect(newEtag).not.toBe(full.etag)
+    const conflict = failed(await session.call("nc_notes_update", { id: note.id, etag: full.etag, content: "stale edit" }), "Conflict")
+    expect(conflict.message).toContain("nc_notes_get")
+    expect((await sim.listNotes("ada-5c7e")).find((n) => n.id === note.id)?.content).toBe("Ship on Monday")
+
+    failed(await session.call("nc_notes_update", { id: note.id, etag: newEtag }), "InvalidArguments")
+    ok(await session.call("nc_notes_delete", { id: note.id }))
+    failed(await session.call("nc_notes_get", { id: note.id }), "NotFound")
+    failed(await session.call("nc_notes_get", { id: "one" }), "InvalidArguments")
+  })
+
+  it("a grant of only files.read: notes tools and write tools answer InsufficientScope naming the scopes", async () => {
+    session = await startStdio({ env: env() })
+    await provision(session, ["files.read"])
+    const read = failed(await session.call("nc_notes_list"), "InsufficientScope")
+    expect(read["missing_scopes"]).toEqual(["notes.read"])
+    expect(read.message).toContain("notes.read")
+    const write = failed(await session.call("nc_notes_create", { title: "x" }), "InsufficientScope")
+    expect(write["missing_scopes"]).toEqual(["notes.write"])
+    const files = failed(await session.call("nc_files_write", { path: "a.txt", content: "x" }), "InsufficientScope")
+    expect(files["missing_scopes"]).toEqual(["files.write"])
+    expect(files.message).toContain("files.write")
+    ok(await session.call("nc_files_list"))
+  })
+
+  it("a password revoked in Settings is detected on a data call: ProvisioningRequired, grant gone", async () => {
+    session = await startStdio({ env: env() })
+    const password = await provision(session, ["notes.read"])
+    ok(await session.call("nc_notes_list"))
+    await sim.revokeAppPassword(password)
+    const r = failed(await session.call("nc_notes_list"), "ProvisioningRequired")
+    expect(r.message).toContain("nc_auth_provision_access")
+    expect(r.message).not.toContain(password)
+    const status = await session.call("nc_auth_check_status")
+    expect(status.structuredContent.status).toBe("not_initiated")
+    failed(await session.call("nc_notes_list"), "ProvisioningRequired")
+    expect(session.stderr()).not.toContain(password)
+  })
+})
