@@ -133,7 +133,13 @@ const http = Command.make("http", { host: httpHost, port: httpPort }, ({ host, p
         publicUrl: settings.publicUrl,
         tools: allTools,
         runtime
-      })
+      }).pipe(
+        Effect.catchTag("ServeError", (error) => {
+          const code = (error.cause as { readonly code?: unknown } | undefined)?.code
+          const why = code === "EADDRINUSE" ? "the port is in use" : code === "EACCES" ? "permission denied" : "the address is not available"
+          return failStartup(`could not listen on ${host}:${port}: ${why} (--host, --port)`)
+        })
+      )
     )
     return yield* Effect.never
   }).pipe(Effect.scoped)
@@ -158,13 +164,18 @@ const simulate = Command.make("simulate", { port: simulatePort }, ({ port }) =>
   )
 )
 
+// Loaded on demand, so starting the server does not load the demo's MCP client.
+const demo = Command.make("demo", {}, () => Effect.flatMap(Effect.promise(() => import("./demo/Demo.js")), (m) => m.runDemo)).pipe(
+  Command.withDescription("Show the whole product end to end: a simulated Nextcloud, this server over stdio and an MCP client, step by step.")
+)
+
 const root = Command.make("nextcloud-mcp").pipe(
   Command.withDescription(
     withEnvironmentHelp(
       "An MCP server that lets AI assistants work in your Nextcloud without you pasting a password: access is granted through Nextcloud Login Flow v2, per user and per scope."
     )
   ),
-  Command.withSubcommands([stdio, http, simulate])
+  Command.withSubcommands([stdio, http, simulate, demo])
 )
 
 const cli = Command.run(root, { name: "nextcloud-mcp", version: SERVER_VERSION })

@@ -1,0 +1,43 @@
+/**
+ * `nextcloud-mcp demo` as a user runs it: the built CLI, its exit code and the
+ * lines that show each step worked.
+ */
+import { spawnSync } from "node:child_process"
+import { readdirSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { describe, expect, it } from "vitest"
+import { MAIN } from "../support/stdioServer.js"
+
+const demoDirs = () => readdirSync(tmpdir()).filter((name) => name.startsWith("nextcloud-mcp-demo-"))
+
+describe("nextcloud-mcp demo", () => {
+  it("runs the whole product end to end, prints each step, cleans up and exits 0", () => {
+    const before = new Set(demoDirs())
+    const run = spawnSync(process.execPath, [MAIN, "demo"], {
+      encoding: "utf8",
+      env: { PATH: process.env["PATH"] ?? "" },
+      timeout: 60_000
+    })
+    expect(run.stderr).not.toContain("demo failed")
+    expect(run.status).toBe(0)
+    const out = run.stdout
+    expect(out).toMatch(/listening at http:\/\/127\.0\.0\.1:\d+/)
+    expect(out).toMatch(/initialize answered in \d+ ms by nextcloud-mcp/)
+    expect(out).toContain("nc_auth_provision_access")
+    expect(out).toContain("✓ status: login_required")
+    expect(out).toMatch(/http:\/\/127\.0\.0\.1:\d+\/index\.php\/login\/v2\/flow\/[0-9A-Za-z]{128}/)
+    expect(out).toContain('✓ browser: alice logged in and clicked "Grant access"')
+    expect(out).toContain("✓ status: provisioned")
+    expect(out).toContain('scopes: ["notes.read","notes.write"]')
+    expect(out).toContain('new_scopes: ["notes.read"]')
+    expect(out).toContain("✓ status: revoked")
+    expect(out).toContain("remote_revoked: true")
+    expect(out).toMatch(/app password ".*" of alice is revoked \(alive: false\)/)
+    expect(out).toContain("✓ Demo complete")
+    // Step order as printed.
+    const order = ["login_required", "status: provisioned", "status: updated", "status: revoked"].map((s) => out.indexOf(s))
+    expect(order).toEqual([...order].sort((a, b) => a - b))
+    // The temporary database folder is gone.
+    expect(demoDirs().filter((d) => !before.has(d))).toEqual([])
+  }, 60_000)
+})
