@@ -7,12 +7,22 @@
  *   `<db>.key` (created with mode 0600 on first use); a `:memory:` database
  *   without a key gets a random one for the life of the process. Whether a
  *   missing key is acceptable (stdio) or an error (http) is the caller's call.
+ * - {@link layerFromSettings}: the backend choice. `NC_MCP_DATABASE_URL` set
+ *   selects PostgreSQL, which requires `NC_MCP_ENCRYPTION_KEY` (several
+ *   replicas must share one key, so none is generated); otherwise SQLite as
+ *   in {@link layerFromKeyText}.
  */
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
-import { Effect, Layer, type Redacted } from "effect"
+import { Effect, Layer, Option, type Redacted } from "effect"
 import { Cipher, type CipherError } from "./Cipher.js"
-import { type EncryptionKeyError, generateKey, loadOrCreateKeyFile, parseKey } from "./EncryptionKey.js"
+import {
+  ENV_VAR as KEY_ENV_VAR,
+  EncryptionKeyError,
+  generateKey,
+  loadOrCreateKeyFile,
+  parseKey
+} from "./EncryptionKey.js"
 import * as SqliteStorage from "./SqliteStorage.js"
 import type { Storage, StorageError } from "./Storage.js"
 
@@ -60,3 +70,53 @@ export const layerFromKeyText = (options: {
       )
     )
   )
+
+/** Loaded on demand, so SQLite deployments never load the PostgreSQL driver. */
+const loadPgStorage = Effect.promise(() => import("./PgStorage.js"))
+
+/** `Storage` on PostgreSQL at `url`, encrypting secrets with `key`. */
+export const layerPg = (options: {
+  readonly url: Redacted.Redacted<string>
+  readonly key: Redacted.Redacted<Uint8Array>
+  readonly schema?: string
+}): Layer.Layer<Storage, StorageError | CipherError> =>
+  Layer.unwrapEffect(
+    Effect.map(loadPgStorage, (PgStorage) =>
+      PgStorage.layer(
+        options.schema === undefined ? { url: options.url } : { url: options.url, schema: options.schema }
+      ).pipe(Layer.provide(Cipher.layer(options.key)))
+    )
+  )
+
+/**
+ * The storage backend from the settings: PostgreSQL when `databaseUrl` is
+ * set (the key text is then required: fails with an `EncryptionKeyError`
+ * naming `NC_MCP_ENCRYPTION_KEY` without it), else SQLite on `filename` with
+ * the key from {@link resolveKey}.
+ */
+export const layerFromSettings = (options: {
+  readonly databaseUrl: Option.Option<Redacted.Redacted<string>>
+  readonly filename: string
+  readonly keyText: Redacted.Redacted<string> | undefined
+  /** PostgreSQL schema for the tables (default: the URL's `search_path`). */
+  readonly databaseSchema?: string
+}): Layer.Layer<Storage, StorageLayerError> =>
+  Option.match(options.databaseUrl, {
+    onNone: () => layerFromKeyText({ filename: options.filename, keyText: options.keyText }),
+    onSome: (url) =>
+      options.keyText === undefined
+        ? Layer.fail(
+            new EncryptionKeyError({
+              message: `${KEY_ENV_VAR} is required with PostgreSQL storage (NC_MCP_DATABASE_URL): every replica must use the same key, so none is generated; set it to 32 random bytes in base64 (generate one with \`openssl rand -base64 32\`)`
+            })
+          )
+        : Layer.unwrapEffect(
+            Effect.map(parseKey(options.keyText), (key) =>
+              layerPg(
+                options.databaseSchema === undefined
+                  ? { url, key }
+                  : { url, key, schema: options.databaseSchema }
+              )
+            )
+          )
+  })

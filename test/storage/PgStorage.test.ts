@@ -15,6 +15,7 @@ import { randomBytes } from "node:crypto"
 import { inspect } from "node:util"
 import { Cause, Effect, Exit, Layer, Option, Redacted } from "effect"
 import { Cipher } from "../../src/storage/Cipher.js"
+import { layerFromSettings } from "../../src/storage/layer.js"
 import { PgStorage } from "../../src/storage/PgStorage.js"
 import { SqliteStorage } from "../../src/storage/SqliteStorage.js"
 import { Storage, StorageError } from "../../src/storage/Storage.js"
@@ -301,6 +302,29 @@ describe.skipIf(!available)(
             expect(Option.isNone(yield* storage.putGrant(fresh))).toBe(true)
             expect(Option.map(yield* storage.getGrant(uid("alice")), plainGrant)).toEqual(Option.some(plainGrant(fresh)))
           }).pipe(Effect.provide(replica(schema, randomKey())))
+        })
+      )
+    })
+
+    describe("layerFromSettings with a database URL", () => {
+      it.live("selects PostgreSQL, in the given schema", () =>
+        Effect.gen(function* () {
+          const schema = freshSchema()
+          const g = grant("alice")
+          yield* Effect.flatMap(Storage, (s) => s.putGrant(g)).pipe(
+            Effect.provide(
+              layerFromSettings({
+                databaseUrl: Option.some(Redacted.make(url)),
+                filename: ":memory:",
+                keyText: Redacted.make(Buffer.from(Redacted.value(key)).toString("base64")),
+                databaseSchema: schema
+              })
+            )
+          )
+          const rows = yield* Effect.flatMap(SqlClient.SqlClient, (sql) => sql`SELECT user_id FROM grants`).pipe(
+            Effect.provide(replica(schema))
+          )
+          expect(rows).toEqual([{ user_id: "alice" }])
         })
       )
     })
