@@ -53,6 +53,12 @@ export interface StdioSession {
   readonly call: (name: string, args?: Record<string, unknown>) => Promise<ToolResult>
   readonly close: () => Promise<void>
   readonly pid: () => number | null
+  /** Everything the server wrote to stdout so far (what the client also read). */
+  readonly stdout: () => string
+  /** Write raw bytes to the server's stdin, bypassing the client (malformed input, hand-made requests). */
+  readonly writeRaw: (text: string) => void
+  /** Errors the client transport reported (e.g. stdout lines that are not JSON-RPC). */
+  readonly transportErrors: Array<string>
 }
 
 export interface StartOptions {
@@ -96,6 +102,18 @@ export const startStdio = async (options: StartOptions): Promise<StdioSession> =
     })
   }
   await client.connect(transport)
+  // The SDK keeps the child process private; tests need its raw streams.
+  const child = (transport as unknown as { readonly _process?: import("node:child_process").ChildProcess })._process
+  let stdout = ""
+  child?.stdout?.on("data", (chunk: Buffer) => {
+    stdout += chunk.toString("utf8")
+  })
+  const transportErrors: Array<string> = []
+  const previousOnError = transport.onerror
+  transport.onerror = (error) => {
+    transportErrors.push(String(error))
+    previousOnError?.(error)
+  }
   return {
     client,
     stderr: () => stderr,
@@ -104,6 +122,12 @@ export const startStdio = async (options: StartOptions): Promise<StdioSession> =
     call: async (name, args = {}) =>
       (await client.callTool({ name, arguments: args })) as ToolResult,
     close: () => client.close(),
-    pid: () => transport.pid
+    pid: () => transport.pid,
+    stdout: () => stdout,
+    writeRaw: (text) => {
+      if (child?.stdin === null || child?.stdin === undefined) throw new Error("the server's stdin is not available")
+      child.stdin.write(text)
+    },
+    transportErrors
   }
 }
