@@ -131,13 +131,15 @@ const makeProvisioning = Effect.gen(function* () {
   const checkRateLimit = Effect.fn("Provisioning.checkRateLimit")(function* (userId: UserId) {
     const now = yield* Clock.currentTimeMillis
     const window = Duration.toMillis(config.flowStartWindow)
-    const starts = yield* store(storage.flowStartsSince(userId, now - window))
+    // A sliding window (now - window, now]: a start leaves it exactly one window later.
+    const starts = yield* store(storage.flowStartsSince(userId, now - window + 1))
     if (starts.length >= config.flowStartLimit) {
-      const oldest = starts[0] ?? now
-      const retryAfter = Math.max(1, Math.ceil((oldest + window - now) / 1000))
-      yield* audit(userId, "access_denied", { reason: "flow_start_rate_limit" })
+      // The start that must leave the window before another fits.
+      const blocking = starts[starts.length - config.flowStartLimit] ?? now
+      const retryAfter = Math.max(1, Math.ceil((blocking + window - now) / 1000))
+      yield* audit(userId, "access_denied", { reason: "flow_start_rate_limit", retry_after_seconds: retryAfter })
       return yield* new RateLimited({
-        message: `Too many login flows started (${config.flowStartLimit} per ${Duration.format(config.flowStartWindow)}). Try again in ${retryAfter} seconds, or finish the login already shown.`,
+        message: `Too many login flows started (at most ${config.flowStartLimit} per ${Duration.format(config.flowStartWindow)}). Try again in ${retryAfter} second${retryAfter === 1 ? "" : "s"}, or finish the login already shown.`,
         retry_after_seconds: retryAfter
       })
     }
