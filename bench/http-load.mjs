@@ -1,0 +1,239 @@
+// Load on http mode: N concurrent MCP sessions for N distinct users, each
+// calling nc_auth_check_status in a loop for a fixed time, against the built
+// server (dist/main.js http) and, in the same run, against a bare SDK server
+// (the same web-standard Streamable HTTP transport over node:http, one
+// trivial tool, no auth). Reports throughput, p50/p99 latency and the
+// server's peak RSS, and the ratio between the two.
+//
+//   npm run build && node bench/http-load.mjs [--sessions 50] [--seconds 10]
+//
+// Not part of `npm test`. Everything stays on 127.0.0.1.
+import { spawn } from "node:child_process"
+import { randomUUID } from "node:crypto"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { createServer } from "node:http"
+import { tmpdir } from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
+const SELF = fileURLToPath(import.meta.url)
+
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`)
+  return i >= 0 && process.argv[i + 1] !== undefined ? Number(process.argv[i + 1]) : fallback
+}
+
+// ---------------------------------------------------------------------------
+// The bare server (child mode)
+
+if (process.argv.includes("--bare-server")) {
+  const { Server } = await import("@modelcontextprotocol/sdk/server/index.js")
+  const { WebStandardStreamableHTTPServerTransport } = await import("@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js")
+  const { CallToolRequestSchema, ListToolsRequestSchema } = await import("@modelcontextprotocol/sdk/types.js")
+  const sessions = new Map()
+  const newServer = () => {
+    const server = new Server({ name: "bare", version: "0.0.0" }, { capabilities: { tools: {} } })
+    server.setRequestHandler(ListToolsRequestSchema, async () => ({
+      tools: [{ name: "ping", description: "Answers pong.", inputSchema: { type: "object", properties: {} } }]
+    }))
+    server.setRequestHandler(CallToolRequestSchema, async () => {
+      const result = { status: "pong" }
+      return { structuredContent: result, content: [{ type: "text", text: JSON.stringify(result) }] }
+    })
+    return server
+  }
+  const node = createServer(async (req, res) => {
+    const chunks = []
+    for await (const c of req) chunks.push(c)
+    const body = chunks.length > 0 ? JSON.parse(Buffer.concat(chunks).toString("utf8")) : undefined
+    const headers = new Headers()
+    for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers.set(k, v)
+    const request = new Request(`http://${req.headers.host}${req.url}`, { method: req.method, headers })
+    const sid = req.headers["mcp-session-id"]
+    let transport = typeof sid === "string" ? sessions.get(sid) : undefined
+    if (transport === undefined) {
+      transport = new WebStandardStreamableHTTPServerTransport({
+        sessionIdGenerator: () => randomUUID(),
+        onsessioninitialized: (id) => sessions.set(id, transport)
+      })
+      await newServer().connect(transport)
+    }
+    const response = await transport.handleRequest(request, body === undefined ? {} : { parsedBody: body })
+    res.writeHead(response.status, Object.fromEntries(response.headers.entries()))
+    if (response.body === null) return res.end()
+    const reader = response.body.getReader()
+    res.on("close", () => reader.cancel().catch(() => undefined))
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      res.write(value)
+    }
+    res.end()
+  })
+  node.listen(0, "127.0.0.1", () => process.stderr.write(`listening on http://127.0.0.1:${node.address().port};\n`))
+  const stop = () => {
+    node.close()
+    node.closeAllConnections()
+    process.exit(0)
+  }
+  process.on("SIGTERM", stop)
+  process.on("SIGINT", stop)
+} else {
+  await main()
+}
+
+// ---------------------------------------------------------------------------
+// The driver
+
+async function main() {
+  const SESSIONS = arg("sessions", 50)
+  const SECONDS = arg("seconds", 10)
+  const { Client } = await import("@modelcontextprotocol/sdk/client/index.js")
+  const { StreamableHTTPClientTransport } = await import("@modelcontextprotocol/sdk/client/streamableHttp.js")
+  const { SignJWT, exportJWK, generateKeyPair } = await import("jose")
+  const { Simulator } = await import(path.join(ROOT, "dist", "index.js"))
+
+  // A local issuer.
+  const { publicKey, privateKey } = await generateKeyPair("ES256")
+  const jwk = { ...(await exportJWK(publicKey)), kid: "bench", alg: "ES256", use: "sig" }
+  let issuerUrl = ""
+  const issuer = createServer((req, res) => {
+    if (req.url === "/.well-known/openid-configuration") {
+      res.writeHead(200, { "content-type": "application/json" })
+      return res.end(JSON.stringify({ issuer: issuerUrl, jwks_uri: `${issuerUrl}/jwks` }))
+    }
+    if (req.url === "/jwks") {
+      res.writeHead(200, { "content-type": "application/json" })
+      return res.end(JSON.stringify({ keys: [jwk] }))
+    }
+    res.writeHead(404).end()
+  })
+  await new Promise((r) => issuer.listen(0, "127.0.0.1", r))
+  issuerUrl = `http://127.0.0.1:${issuer.address().port}`
+  const AUDIENCE = "nextcloud-mcp-bench"
+  const token = (sub) =>
+    new SignJWT({ scope: "openid" })
+      .setProtectedHeader({ alg: "ES256", kid: "bench" })
+      .setIssuer(issuerUrl)
+      .setAudience(AUDIENCE)
+      .setSubject(sub)
+      .setIssuedAt()
+      .setExpirationTime("1h")
+      .sign(privateKey)
+
+  const sim = await Simulator.startSimulator()
+  const tmp = mkdtempSync(path.join(tmpdir(), "ncmcp-httpbench-"))
+
+  const spawnServer = (args, env) =>
+    new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "ignore", "pipe"] })
+      let stderr = ""
+      const timer = setTimeout(() => reject(new Error(`no start:\n${stderr}`)), 20_000)
+      child.stderr.on("data", (c) => {
+        stderr += c.toString("utf8")
+        const m = /listening on (http:\/\/[^;\s]+);/.exec(stderr)
+        if (m) {
+          clearTimeout(timer)
+          resolve({ child, url: m[1] })
+        }
+      })
+      child.once("exit", (code) => reject(new Error(`exited ${code}:\n${stderr}`)))
+    })
+
+  /** Peak resident set size of a process (Linux: VmHWM), in MiB. */
+  const peakRss = (pid) => {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8")
+    const m = /VmHWM:\s+(\d+) kB/.exec(status)
+    return m ? Number(m[1]) / 1024 : Number.NaN
+  }
+
+  const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]
+
+  const run = async (label, target, tool) => {
+    const t0 = performance.now()
+    const clients = await Promise.all(
+      Array.from({ length: SESSIONS }, async (_, i) => {
+        const transport = new StreamableHTTPClientTransport(new URL(`${target.url}/mcp`), {
+          requestInit: { headers: { Authorization: `Bearer ${await token(`bench-user-${i}`)}` } }
+        })
+        const client = new Client({ name: "bench", version: "0" }, { capabilities: {} })
+        await client.connect(transport)
+        return { client, transport }
+      })
+    )
+    const connectMs = performance.now() - t0
+    // Warm-up: one call each (JIT, caches).
+    await Promise.all(clients.map(({ client }) => client.callTool({ name: tool, arguments: {} })))
+    const latencies = []
+    let errors = 0
+    const start = performance.now()
+    const deadline = start + SECONDS * 1000
+    await Promise.all(
+      clients.map(async ({ client }) => {
+        while (performance.now() < deadline) {
+          const t = performance.now()
+          const r = await client.callTool({ name: tool, arguments: {} }).catch(() => ({ isError: true }))
+          latencies.push(performance.now() - t)
+          if (r.isError) errors++
+        }
+      })
+    )
+    const elapsed = (performance.now() - start) / 1000
+    const rss = peakRss(target.child.pid)
+    await Promise.all(clients.map(({ transport }) => transport.terminateSession().catch(() => undefined)))
+    await Promise.all(clients.map(({ client }) => client.close()))
+    latencies.sort((a, b) => a - b)
+    return {
+      label,
+      calls: latencies.length,
+      errors,
+      throughput: latencies.length / elapsed,
+      p50: quantile(latencies, 0.5),
+      p99: quantile(latencies, 0.99),
+      rss,
+      connectMs
+    }
+  }
+
+  const stop = (child) =>
+    new Promise((resolve) => {
+      child.once("exit", resolve)
+      child.kill("SIGTERM")
+    })
+
+  const ours = await spawnServer([path.join(ROOT, "dist", "main.js"), "http", "--port", "0"], {
+    NEXTCLOUD_HOST: sim.url,
+    NC_MCP_DB: path.join(tmp, "bench.db"),
+    NC_MCP_ENCRYPTION_KEY: Buffer.alloc(32, 3).toString("base64"),
+    NC_MCP_OIDC_ISSUER: issuerUrl,
+    NC_MCP_AUDIENCE: AUDIENCE,
+    NC_MCP_LOG_LEVEL: "info",
+    NC_MCP_POLL_INTERVAL_SECONDS: "3600"
+  })
+  const bare = await spawnServer([SELF, "--bare-server"], {})
+  process.stderr.write(`${SESSIONS} sessions × ${SECONDS} s per server…\n`)
+  const a = await run("nextcloud-mcp http (nc_auth_check_status)", ours, "nc_auth_check_status")
+  const b = await run("bare SDK server (ping)", bare, "ping")
+  await Promise.all([stop(ours.child), stop(bare.child)])
+  await sim.close()
+  issuer.close()
+  issuer.closeAllConnections()
+  rmSync(tmp, { recursive: true, force: true })
+
+  const f = (n, d = 1) => n.toLocaleString("en-US", { minimumFractionDigits: d, maximumFractionDigits: d })
+  const rows = [
+    ["throughput (calls/s)", f(a.throughput), f(b.throughput), f(a.throughput / b.throughput, 2)],
+    ["p50 latency (ms)", f(a.p50, 2), f(b.p50, 2), f(a.p50 / b.p50, 2)],
+    ["p99 latency (ms)", f(a.p99, 2), f(b.p99, 2), f(a.p99 / b.p99, 2)],
+    ["peak RSS (MiB)", f(a.rss), f(b.rss), f(a.rss / b.rss, 2)],
+    [`open ${SESSIONS} sessions (ms)`, f(a.connectMs, 0), f(b.connectMs, 0), f(a.connectMs / b.connectMs, 2)],
+    ["calls (errors)", `${a.calls} (${a.errors})`, `${b.calls} (${b.errors})`, ""]
+  ]
+  const headers = ["metric", "nextcloud-mcp http", "bare SDK http", "ratio"]
+  const cells = [headers, ...rows]
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => r[i].length)))
+  const line = (r) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`
+  console.log(`\nhttp load: ${SESSIONS} concurrent sessions (one user each), ${SECONDS} s, Node ${process.version}\n`)
+  console.log([line(headers), `| ${widths.map((w) => "-".repeat(w)).join(" | ")} |`, ...rows.map(line)].join("\n"))
+}
