@@ -1,0 +1,80 @@
+// Shared helpers for the benchmarks: statistics, tables, and starting an MCP
+// server over stdio with the SDK client. Everything runs against dist/.
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { Client } from "@modelcontextprotocol/sdk/client/index.js"
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
+export const MAIN = path.join(ROOT, "dist", "main.js")
+export const INDEX = path.join(ROOT, "dist", "index.js")
+export const BARE = path.join(ROOT, "bench", "bare-server.mjs")
+
+/** Sorted copy; quantile by nearest rank. */
+export const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]
+
+export const summarize = (samples) => {
+  const sorted = [...samples].sort((a, b) => a - b)
+  const sum = sorted.reduce((a, b) => a + b, 0)
+  return {
+    n: sorted.length,
+    min: sorted[0],
+    median: quantile(sorted, 0.5),
+    p90: quantile(sorted, 0.9),
+    p99: quantile(sorted, 0.99),
+    max: sorted[sorted.length - 1],
+    mean: sum / sorted.length
+  }
+}
+
+export const fmt = (value, digits = 1) =>
+  typeof value === "number" ? value.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits }) : String(value)
+
+/** A Markdown table (also readable in a terminal). */
+export const table = (headers, rows) => {
+  const cells = [headers, ...rows].map((r) => r.map(String))
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => r[i].length)))
+  const line = (r) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`
+  return [line(cells[0]), `| ${widths.map((w) => "-".repeat(w)).join(" | ")} |`, ...cells.slice(1).map(line)].join("\n")
+}
+
+export const tempDir = (prefix = "ncmcp-bench-") => {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix))
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) }
+}
+
+/** Spawn `node <args>` over stdio and complete `initialize`; resolves with the client and the elapsed ms. */
+export const connectStdio = async (args, env = {}) => {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args,
+    env: { PATH: process.env.PATH ?? "", NC_MCP_LOG_LEVEL: "warn", ...env },
+    stderr: "pipe"
+  })
+  let stderr = ""
+  transport.stderr?.on("data", (chunk) => {
+    stderr += chunk.toString("utf8")
+  })
+  const client = new Client({ name: "bench", version: "0.0.0" }, { capabilities: {} })
+  const started = process.hrtime.bigint()
+  await client.connect(transport).catch((error) => {
+    throw new Error(`could not start ${args.join(" ")}: ${error.message}\n${stderr}`)
+  })
+  const ms = Number(process.hrtime.bigint() - started) / 1e6
+  return { client, ms, stderr: () => stderr }
+}
+
+/** Run `main` and print its report, or hand its result to the runner (`--json <file>`). */
+export const runStandalone = async (meta, main) => {
+  if (process.argv[1] !== fileURLToPath(meta.url)) return
+  const result = await main()
+  const jsonAt = process.argv.indexOf("--json")
+  if (jsonAt >= 0) {
+    const { writeFileSync } = await import("node:fs")
+    writeFileSync(process.argv[jsonAt + 1], JSON.stringify(result))
+  }
+  console.log(`\n## ${result.title}\n\n${result.markdown}\n`)
+  process.exit(0)
+}
