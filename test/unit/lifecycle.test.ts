@@ -53,6 +53,12 @@ const provisioned = (fake: FakeNextcloud, password: string, scopes?: Array<strin
     expect(done.status).toBe("provisioned")
   })
 
+/** The result of a fiber that must have finished by now (fails instead of hanging under TestClock). */
+const settledResult = <A, E>(fiber: Fiber.Fiber<A, E>) =>
+  Fiber.poll(fiber).pipe(
+    Effect.flatMap(Option.match({ onNone: () => Effect.die("still waiting"), onSome: (exit) => exit }))
+  )
+
 describe("nc_auth_check_status wait_seconds", () => {
   it.effect("returns as soon as the background poller completes the flow, with progress on the way", () => {
     const fake = makeFakeNextcloud()
@@ -68,7 +74,7 @@ describe("nc_auth_check_status wait_seconds", () => {
         expect(Option.isNone(yield* Fiber.poll(waiting))).toBe(true)
         // the third poll (at most 3 × 6 s in) completes it
         yield* TestClock.adjust(15 * SECOND)
-        const result = yield* Fiber.join(waiting)
+        const result = yield* settledResult(waiting)
         expect(result).toMatchObject({ status: "provisioned", username: "alice@example.org", success: true })
         expect(result.message).toContain("provisioned successfully")
         const completedAt = fake.pollsOf(0).at(-1)?.at ?? Number.NaN
@@ -118,7 +124,7 @@ describe("nc_auth_check_status wait_seconds", () => {
         const provisioning = yield* Provisioning
         yield* provisioning.pollFlow(ALICE)
         yield* TestClock.adjust(0)
-        const result = yield* Fiber.join(waiting)
+        const result = yield* settledResult(waiting)
         expect(result.status).toBe("provisioned")
         expect(fake.polls.length).toBe(polls + 1)
       })

@@ -1,0 +1,204 @@
+/**
+ * The credential lifecycle end to end: the real server process over stdio
+ * with its background poller, against the simulated Nextcloud on 127.0.0.1.
+ */
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
+import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import { Fault, startSimulator, type PromiseSimulator } from "../../src/simulator/index.js"
+import { type StdioSession, startStdio, tempDir, type ToolOutput } from "../support/stdioServer.js"
+
+let sim: PromiseSimulator
+let tmp: ReturnType<typeof tempDir>
+let session: StdioSession | undefined
+
+const POLL_INTERVAL_SECONDS = 0.2
+
+const env = (extra: Record<string, string> = {}) => ({
+  NEXTCLOUD_HOST: sim.url,
+  NC_MCP_DB: `${tmp.dir}/state.db`,
+  NC_MCP_USER: "alice-local",
+  NC_MCP_POLL_INTERVAL_SECONDS: String(POLL_INTERVAL_SECONDS),
+  ...extra
+})
+
+beforeEach(async () => {
+  sim = await startSimulator()
+  tmp = tempDir()
+})
+afterEach(async () => {
+  await session?.close()
+  session = undefined
+  await sim.close()
+  tmp.cleanup()
+})
+
+/** Wait (bounded) until `check` holds; fails the test with `what` otherwise. */
+const eventually = async (what: string, check: () => Promise<boolean>, limitMs = 10_000) => {
+  const until = Date.now() + limitMs
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error(`timed out waiting until ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+}
+
+const provision = async (s: StdioSession, scopes?: Array<string>) => {
+  const r = await s.call("nc_auth_provision_access", scopes === undefined ? {} : { scopes })
+  expect(r.isError ?? false).toBe(false)
+  return r.structuredContent
+}
+
+describe("background completion", () => {
+  it("a user who approves in the browser is provisioned without calling any tool", async () => {
+    session = await startStdio({ env: env() })
+    const started = await provision(session, ["notes.read"])
+    const granted = await sim.grant({ flow: started.login_url, userId: "alice" })
+    // nobody calls a tool: the poller collects the one-shot answer
+    await eventually("the poller collected the app password", async () => (await sim.counters()).successfulPolls === 1)
+    await eventually("the user id was verified", async () => ((await sim.counters()).requests["ocs.user"] ?? 0) >= 1)
+    const pollsBefore = (await sim.counters()).polls
+    const status = await session.call("nc_auth_check_status")
+    expect(status.structuredContent).toMatchObject({
+      status: "provisioned",
+      username: "alice",
+      scopes: ["notes.read"]
+    })
+    // check_status had nothing left to poll: the flow was completed and removed
+    expect((await sim.counters()).polls).toBe(pollsBefore)
+    expect(await sim.appPasswordStatus(granted.appPassword)).toBe("alive")
+    expect(await sim.listFlows()).toEqual([])
+  })
+
+  it("transient poll failures keep the flow; it completes once Nextcloud answers again", async () => {
+    session = await startStdio({ env: env() })
+    const started = await provision(session)
+    await sim.injectFault({ target: "poll", fault: Fault.status(503) })
+    await sim.grant({ flow: started.login_url, userId: "alice" })
+    await eventually("a few polls failed", async () => ((await sim.counters()).requests["poll"] ?? 0) >= 3)
+    expect((await sim.counters()).successfulPolls).toBe(0)
+    await sim.clearFaults()
+    await eventually("the poller collected the app password", async () => (await sim.counters()).successfulPolls === 1, 20_000)
+    const status = await session.call("nc_auth_check_status")
+    expect(status.structuredContent.status).toBe("provisioned")
+  })
+})
+
+describe("nc_auth_check_status wait_seconds", () => {
+  it("returns as soon as the login is approved mid-wait, reporting progress to a client that asked for it", async () => {
+    session = await startStdio({ env: env() })
+    const started = await provision(session)
+    const progress: Array<{ progress: number; total?: number | undefined; message?: string | undefined }> = []
+    let granted = false
+    const result = (await session.client.callTool(
+      { name: "nc_auth_check_status", arguments: { wait_seconds: 120 } },
+      undefined,
+      {
+        onprogress: (p) => {
+          progress.push(p)
+          // approve once the wait is under way
+          if (!granted) {
+            granted = true
+            void sim.grant({ flow: started.login_url, userId: "alice" })
+          }
+        },
+        timeout: 25_000
+      }
+    )) as CallToolResult & { structuredContent: ToolOutput }
+    expect(result.structuredContent).toMatchObject({ status: "provisioned", username: "alice", success: true })
+    expect(result.structuredContent.message).toContain("provisioned successfully")
+    expect(progress.length).toBeGreaterThanOrEqual(1)
+    expect(progress[0]).toMatchObject({ total: 120 })
+    expect(progress[0]?.message).toContain("Waiting")
+    // it returned long before the wait would have ended
+    expect(Math.max(...progress.map((p) => p.progress))).toBeLessThan(120)
+    expect((await sim.counters()).successfulPolls).toBe(1)
+  })
+
+  it("without a progress token it simply waits and returns pending when the wait ends", async () => {
+    session = await startStdio({ env: env() })
+    await provision(session)
+    const result = await session.call("nc_auth_check_status", { wait_seconds: 1 })
+    expect(result.structuredContent).toMatchObject({ status: "pending", success: true })
+  })
+})
+
+describe("nc_auth_revoke_access", () => {
+  it("online: Nextcloud confirms, the password is dead there and gone here", async () => {
+    session = await startStdio({ env: env() })
+    const started = await provision(session)
+    const granted = await sim.grant({ flow: started.login_url, userId: "alice" })
+    await eventually("provisioned", async () => (await sim.counters()).successfulPolls === 1)
+    const revoked = await session.call("nc_auth_revoke_access")
+    expect(revoked.structuredContent).toMatchObject({ status: "revoked", remote_revoked: true, success: true })
+    expect(await sim.appPasswordStatus(granted.appPassword)).toBe("revoked")
+    expect((await session.call("nc_auth_check_status")).structuredContent.status).toBe("not_initiated")
+  })
+
+  for (const [name, fault] of [
+    ["connection dropped", Fault.drop()],
+    ["503", Fault.status(503)]
+  ] as const) {
+    it(`Nextcloud failing (${name}): deleted here anyway, remote_revoked false, and the message says so`, async () => {
+      session = await startStdio({ env: env() })
+      const started = await provision(session)
+      const granted = await sim.grant({ flow: started.login_url, userId: "alice" })
+      await eventually("provisioned", async () => (await sim.counters()).successfulPolls === 1)
+      await sim.injectFault({ target: "ocs.apppassword.delete", fault })
+      const revoked = await session.call("nc_auth_revoke_access")
+      expect(revoked.isError ?? false).toBe(false)
+      expect(revoked.structuredContent).toMatchObject({ status: "revoked", remote_revoked: false, success: true })
+      expect(revoked.structuredContent.message).toContain("did not confirm")
+      expect(revoked.structuredContent.message).not.toContain(granted.appPassword)
+      expect(await sim.appPasswordStatus(granted.appPassword)).toBe("alive")
+      expect((await session.call("nc_auth_check_status")).structuredContent.status).toBe("not_initiated")
+    })
+  }
+
+  it("Nextcloud down entirely (closed port): deleted here anyway", async () => {
+    session = await startStdio({ env: env() })
+    const started = await provision(session)
+    await sim.grant({ flow: started.login_url, userId: "alice" })
+    await eventually("provisioned", async () => (await sim.counters()).successfulPolls === 1)
+    await session.close()
+    // the same database, but Nextcloud is now at a closed port
+    session = await startStdio({ env: env({ NEXTCLOUD_HOST: "http://127.0.0.1:9" }) })
+    expect((await session.call("nc_auth_check_status")).structuredContent.status).toBe("provisioned")
+    const revoked = await session.call("nc_auth_revoke_access")
+    expect(revoked.structuredContent).toMatchObject({ status: "revoked", remote_revoked: false })
+    expect(revoked.structuredContent.message).toContain("could not be reached")
+    expect((await session.call("nc_auth_check_status")).structuredContent.status).toBe("not_initiated")
+  })
+})
+
+describe("replacement", () => {
+  it("a new login that completes in the background revokes the old app password", async () => {
+    session = await startStdio({ env: env() })
+    const started = await provision(session, ["notes.read"])
+    const first = await sim.grant({ flow: started.login_url, userId: "alice" })
+    await eventually("provisioned", async () => (await sim.counters()).successfulPolls === 1)
+    const widened = await session.call("nc_auth_update_scopes", { add_scopes: ["files.read"] })
+    expect(widened.structuredContent.status).toBe("login_required")
+    const second = await sim.grant({ flow: widened.structuredContent.login_url, userId: "alice" })
+    await eventually("the old password was revoked", async () => (await sim.appPasswordStatus(first.appPassword)) === "revoked")
+    expect(await sim.appPasswordStatus(second.appPassword)).toBe("alive")
+    const status = await session.call("nc_auth_check_status")
+    expect(status.structuredContent).toMatchObject({ status: "provisioned", scopes: ["files.read", "notes.read"] })
+    expect((await sim.listAppPasswords("alice")).filter((p) => p.alive)).toHaveLength(1)
+  })
+})
+
+describe("flow-start rate limit", () => {
+  it("answers RateLimited with retry_after_seconds once the configured number of flows was started", async () => {
+    session = await startStdio({ env: env({ NC_MCP_FLOW_START_LIMIT: "2" }) })
+    await provision(session, ["notes.read"])
+    await provision(session, ["notes.write"])
+    const limited = await session.call("nc_auth_provision_access", { scopes: ["files.read"] })
+    expect(limited.isError).toBe(true)
+    expect(limited.structuredContent).toMatchObject({ status: "error", success: false, error_code: "RateLimited" })
+    const retry = limited.structuredContent["retry_after_seconds"]
+    expect(typeof retry).toBe("number")
+    expect(retry as number).toBeGreaterThan(3500)
+    expect(retry as number).toBeLessThanOrEqual(3600)
+    expect(limited.structuredContent.message).toContain(`${retry as number} seconds`)
+    expect((await sim.counters()).inits).toBe(2)
+  })
+})
