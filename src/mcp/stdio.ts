@@ -3,7 +3,7 @@
  * the process ends cleanly when stdin closes or on SIGINT/SIGTERM.
  */
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
-import { Effect, type Runtime } from "effect"
+import { Effect, Runtime } from "effect"
 import type { ElicitationCompletions } from "../auth/Elicitation.js"
 import type { UserId } from "../domain/Ids.js"
 import type { AnyTool } from "../tools/Tool.js"
@@ -21,8 +21,10 @@ export const serveStdio = <R>(options: {
       identify: () => ({ userId: options.userId, tokenScopes: null })
     })
     const transport = new StdioServerTransport()
+    // Through the server's runtime, so the warning goes to its (stderr) logger, never to stdout.
+    const runFork = Runtime.runFork(options.runtime)
     server.onerror = (error) => {
-      Effect.runFork(Effect.logWarning("MCP protocol error", String(error)))
+      runFork(Effect.logWarning("MCP protocol error", String(error)))
     }
     yield* Effect.acquireRelease(
       Effect.promise(() => server.connect(transport)),

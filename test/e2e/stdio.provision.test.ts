@@ -137,6 +137,22 @@ describe("provisioning over stdio", () => {
     expect(twice.structuredContent.status).toBe("not_provisioned")
   })
 
+  it("stdout carries nothing but JSON-RPC, logs and protocol errors included", async () => {
+    session = await startStdio({ env: env() })
+    const started = await provision(session, ["notes.read"])
+    session.writeRaw("this is not json\n")
+    await sim.grant({ flow: started.login_url, userId: "alice" })
+    expect((await session.call("nc_auth_check_status")).structuredContent.status).toBe("provisioned")
+    expect((await session.call("nc_auth_revoke_access")).structuredContent.status).toBe("revoked")
+    const lines = session.stdout().split("\n").filter((line) => line.trim() !== "")
+    expect(lines.length).toBeGreaterThan(0)
+    for (const line of lines) {
+      expect(JSON.parse(line)).toMatchObject({ jsonrpc: "2.0" })
+    }
+    expect(session.stderr()).toContain("login flow started")
+    expect(session.stderr()).toContain("MCP protocol error")
+  })
+
   it("update without a grant asks to provision first", async () => {
     session = await startStdio({ env: env() })
     const r = await session.call("nc_auth_update_scopes", { add_scopes: ["notes.read"] })

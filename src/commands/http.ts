@@ -1,0 +1,43 @@
+/** `nextcloud-mcp http`: many users over Streamable HTTP with bearer identity. */
+import { Effect, Layer, Option } from "effect"
+import { coreLayer, nextcloudLayer, provisioningConfigLayer } from "../app.js"
+import * as AppConfig from "../Config.js"
+import { serveHttp } from "../mcp/http.js"
+import { allTools } from "../tools/registry.js"
+import { failStartup, startup, storageFromSettings, warnIfInsecure } from "./startup.js"
+
+export const runHttp = ({ host, port }: { readonly host: string; readonly port: number }) =>
+  Effect.gen(function* () {
+  if (!Number.isInteger(port) || port < 0 || port > 65535) return yield* failStartup("--port must be between 0 and 65535")
+  const nextcloud = yield* startup(AppConfig.nextcloudSettings)
+  const settings = yield* startup(AppConfig.httpSettings)
+  const storage = yield* startup(AppConfig.storageSettings)
+  const lifecycle = yield* startup(AppConfig.lifecycleSettings)
+  yield* warnIfInsecure(nextcloud)
+  const app = coreLayer({
+    storage: storageFromSettings({ ...storage, encryptionKey: Option.some(settings.encryptionKey) }),
+    nextcloud: nextcloudLayer(nextcloud),
+    provisioning: provisioningConfigLayer(lifecycle)
+  })
+  const runtime = yield* startup(Layer.toRuntime(app))
+  yield* startup(
+    serveHttp({
+      host,
+      port,
+      issuer: settings.issuer,
+      jwksUrl: settings.jwksUrl,
+      audience: settings.audience,
+      publicUrl: settings.publicUrl,
+      tools: allTools,
+      runtime
+    }).pipe(
+      Effect.catchTag("ServeError", (error) => {
+        const code = (error.cause as { readonly code?: unknown } | undefined)?.code
+        const why = code === "EADDRINUSE" ? "the port is in use" : code === "EACCES" ? "permission denied" : "the address is not available"
+        return failStartup(`could not listen on ${host}:${port}: ${why} (--host, --port)`)
+      })
+    )
+  )
+  return yield* Effect.never
+}).pipe(Effect.scoped)
+

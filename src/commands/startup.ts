@@ -1,0 +1,87 @@
+/**
+ * What every command shares at startup: turning configuration, key and
+ * storage failures into one readable line (exit 1), the storage selection,
+ * and running an Effect as the process with logs on stderr.
+ */
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import { Cause, Effect, Exit, type Layer, Option } from "effect"
+import { stderrLogger } from "../app.js"
+import * as AppConfig from "../Config.js"
+import * as StorageLayer from "../storage/layer.js"
+import type { Storage } from "../storage/Storage.js"
+
+/** A startup failure the user can fix: printed as one line, exit code 1. */
+export class StartupError extends Error {
+  override readonly name = "StartupError"
+}
+
+export const failStartup = (message: string) => Effect.fail(new StartupError(message))
+
+/** Turn configuration, key and storage failures at startup into one readable line. */
+export const startup = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, StartupError, R> =>
+  effect.pipe(
+    Effect.catchAll((error: unknown) => {
+      if (error instanceof StartupError) return Effect.fail(error)
+      if (AppConfig.isConfigError(error)) return failStartup(`configuration error: ${AppConfig.describeConfigError(error)}`)
+      if (typeof error === "object" && error !== null && "_tag" in error) {
+        const tagged = error as { readonly _tag: string; readonly message?: string; readonly operation?: string }
+        if (tagged._tag === "EncryptionKeyError") return failStartup(`configuration error: ${tagged.message}`)
+        if (tagged._tag === "StorageError")
+          return failStartup(`could not open the database (${tagged.operation ?? "open"}); check NC_MCP_DB / NC_MCP_DATABASE_URL`)
+        if (tagged._tag === "CipherError")
+          return failStartup("the encryption key does not decrypt the stored secrets; check NC_MCP_ENCRYPTION_KEY")
+        if (tagged._tag === "SimulatorStartError") return failStartup(tagged.message ?? "the simulator could not start")
+        if (tagged._tag === "ServeError") return failStartup("could not listen on the requested address and port (in use, or not allowed)")
+      }
+      return Effect.die(error)
+    })
+  )
+
+/** PostgreSQL when NC_MCP_DATABASE_URL is set (the key is then required), else the SQLite file. */
+export const storageFromSettings = (
+  settings: AppConfig.StorageSettings
+): Layer.Layer<Storage, StorageLayer.StorageLayerError> =>
+  StorageLayer.layerFromSettings({
+    databaseUrl: settings.databaseUrl,
+    filename: settings.dbPath,
+    keyText: Option.getOrUndefined(settings.encryptionKey)
+  })
+
+export const warnIfInsecure = (settings: AppConfig.NextcloudSettings) =>
+  settings.verifySsl
+    ? Effect.void
+    : Effect.logWarning("NEXTCLOUD_VERIFY_SSL=false: TLS certificates of Nextcloud are not verified")
+
+/**
+ * Run `program` as the process: logs on stderr at NC_MCP_LOG_LEVEL, SIGINT and
+ * SIGTERM interrupt it (finalizers run, exit 0), a StartupError prints one
+ * line and exits 1.
+ */
+export const runProcess = <E>(program: Effect.Effect<void, E>): void => {
+  const logLevel = Effect.runSyncExit(AppConfig.logLevel)
+  if (Exit.isFailure(logLevel)) {
+    const failure = Cause.failureOption(logLevel.cause)
+    process.stderr.write(
+      `nextcloud-mcp: configuration error: ${Option.isSome(failure) ? AppConfig.describeConfigError(failure.value) : "NC_MCP_LOG_LEVEL is invalid"}\n`
+    )
+    process.exit(1)
+  }
+  const main = program.pipe(
+    Effect.provide(stderrLogger(logLevel.value)),
+    Effect.onExit((exit) =>
+      Effect.sync(() => {
+        if (Exit.isSuccess(exit) || Cause.isInterruptedOnly(exit.cause)) return
+        const failure = Cause.failureOption(exit.cause)
+        if (Option.isSome(failure) && failure.value instanceof StartupError) {
+          process.stderr.write(`nextcloud-mcp: ${failure.value.message}\n`)
+        } else if (Option.isSome(failure)) {
+          // @effect/cli validation errors have already been printed with usage.
+        } else {
+          process.stderr.write(`nextcloud-mcp: unexpected failure\n${Cause.pretty(exit.cause)}\n`)
+        }
+      })
+    )
+  )
+  // runMain would add its own pretty logger, which writes to stdout: the MCP channel in stdio mode.
+  NodeRuntime.runMain(main, { disableErrorReporting: true, disablePrettyLogger: true })
+}
