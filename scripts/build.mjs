@@ -1,7 +1,7 @@
 // Bundles the CLI into one file so a desktop client starting the server over
 // stdio does not pay for loading hundreds of modules (better-sqlite3 stays
 // external: it is a native addon).
-import { chmod } from "node:fs/promises"
+import { chmod, rm } from "node:fs/promises"
 import { build } from "esbuild"
 
 const common = {
@@ -12,6 +12,9 @@ const common = {
   external: ["better-sqlite3"],
   sourcemap: "linked",
   legalComments: "none",
+  // Less to parse at start-up; identifiers stay readable in stack traces.
+  minifyWhitespace: true,
+  minifySyntax: true,
   logLevel: "warning",
   banner: {
     // CommonJS dependencies inside an ESM bundle still call require().
@@ -19,6 +22,8 @@ const common = {
   }
 }
 
+// Stale chunks from earlier builds would otherwise pile up beside the new ones.
+await rm("dist", { recursive: true, force: true })
 await build({
   ...common,
   entryPoints: { main: "src/main.ts", index: "src/index.ts" },

@@ -5,7 +5,7 @@
  * NEXTCLOUD_VERIFY_SSL.
  */
 import { HttpClient, HttpClientRequest } from "@effect/platform"
-import { NodeHttpClient } from "@effect/platform-node"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Effect, Layer } from "effect"
 import { withRequestTimeout } from "./http.js"
 import { NextcloudConfig } from "./NextcloudConfig.js"

@@ -9,7 +9,7 @@
  */
 import { createServer } from "node:http"
 import { HttpRouter, HttpServerRequest } from "@effect/platform"
-import { NodeHttpServer } from "@effect/platform-node"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Context, Data, Effect, Layer, type Scope } from "effect"
 import { makeControl, type SimulatorControl } from "./control.js"
 import { withTraffic } from "./faults.js"

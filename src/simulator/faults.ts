@@ -9,7 +9,7 @@
  * is replaced: the "it happened but the response got lost" case.
  */
 import { HttpServerRequest, HttpServerResponse, type HttpApp } from "@effect/platform"
-import { NodeHttpServerRequest } from "@effect/platform-node"
+import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import { Effect, Schema } from "effect"
 import { pathOf, ROUTE_KEYS, routeKey, type RouteKey } from "./routeKeys.js"
 import type { SimState } from "./state.js"
