@@ -17,7 +17,7 @@ import {
   type ServerRequest,
   type Tool as McpTool
 } from "@modelcontextprotocol/sdk/types.js"
-import { Cause, Effect, Exit, Layer, Runtime } from "effect"
+import { Cause, Context, Effect, Exit, Runtime } from "effect"
 import { CurrentUser, type CurrentUserShape } from "../auth/CurrentUser.js"
 import { Elicitation, ElicitationCompletions, type ElicitationShape, type PresentedLogin } from "../auth/Elicitation.js"
 import * as Scopes from "../domain/Scope.js"
@@ -45,14 +45,23 @@ export interface McpServerOptions<R> {
   readonly instructions?: string
 }
 
-export const listing = (tool: AnyTool): McpTool => ({
-  name: tool.name,
-  title: tool.title,
-  description: tool.description,
-  inputSchema: toolJsonSchema(tool.input) as McpTool["inputSchema"],
-  outputSchema: toolJsonSchema(tool.output) as McpTool["outputSchema"],
-  annotations: { title: tool.title, ...tool.annotations }
-})
+const listingCache = new WeakMap<AnyTool, McpTool>()
+
+/** A tool's `tools/list` entry; computed once per tool value (HTTP builds a Server per session). */
+export const listing = (tool: AnyTool): McpTool => {
+  const cached = listingCache.get(tool)
+  if (cached !== undefined) return cached
+  const entry: McpTool = {
+    name: tool.name,
+    title: tool.title,
+    description: tool.description,
+    inputSchema: toolJsonSchema(tool.input) as McpTool["inputSchema"],
+    outputSchema: toolJsonSchema(tool.output) as McpTool["outputSchema"],
+    annotations: { title: tool.title, ...tool.annotations }
+  }
+  listingCache.set(tool, entry)
+  return entry
+}
 
 /** Tools whose token scopes the caller's token covers (the auth tools need none). */
 export const visibleTools = <T extends AnyTool>(tools: ReadonlyArray<T>, user: CurrentUserShape) =>
@@ -148,12 +157,11 @@ export const makeMcpServer = <R>(options: McpServerOptions<R>): Server => {
     }
   )
   const byName = new Map(options.tools.map((tool) => [tool.name, tool]))
-  const listings = new Map(options.tools.map((tool) => [tool.name, listing(tool)]))
   const runPromiseExit = Runtime.runPromiseExit(options.runtime)
 
   server.setRequestHandler(ListToolsRequestSchema, async (_request, extra) => {
     const user = options.identify(extra)
-    return { tools: visibleTools(options.tools, user).map((tool) => listings.get(tool.name) as McpTool) }
+    return { tools: visibleTools(options.tools, user).map(listing) }
   })
 
   server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
@@ -162,10 +170,10 @@ export const makeMcpServer = <R>(options: McpServerOptions<R>): Server => {
       throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`)
     }
     const user = options.identify(extra)
-    const perRequest = Layer.mergeAll(
-      Layer.succeed(CurrentUser, user),
-      Layer.succeed(Elicitation, elicitationFor(server, extra, options.runtime)),
-      Layer.succeed(Progress, progressFor(extra))
+    // A plain Context, not a Layer: building a Layer per call is measurable on the hot path.
+    const perRequest = Context.make(CurrentUser, user).pipe(
+      Context.add(Elicitation, elicitationFor(server, extra, options.runtime)),
+      Context.add(Progress, progressFor(extra))
     )
     const program = runTool(tool, request.params.arguments).pipe(
       Effect.provide(perRequest),
