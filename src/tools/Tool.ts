@@ -85,7 +85,7 @@ export const decodeArguments = <I>(schema: Schema.Schema<I, any>, args: unknown)
 
 const toResult = (structured: Record<string, unknown>, isError: boolean): CallToolResult => ({
   structuredContent: structured,
-  content: [{ type: "text", text: JSON.stringify(structured, null, 2) }],
+  content: [{ type: "text", text: JSON.stringify(structured) }],
   ...(isError ? { isError: true } : {})
 })
 
