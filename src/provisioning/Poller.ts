@@ -5,10 +5,13 @@
  * (so it shares the per-user lock with the tools and completes exactly as
  * `nc_auth_check_status` would), never faster than `maxPollsPerSecond`
  * overall, and backs off a flow whose polls fail transiently without ever
- * dropping it. Flows that pass their deadline are audited once as expired;
+ * dropping it. Flows are leased (`Storage.claimFlows`), so of several
+ * processes sharing the database one polls a given flow at a time; leases
+ * are released on shutdown and run out if a process dies. Flows that pass their deadline are audited once as expired;
  * they are removed after a retention period, and old audit/rate-limit
  * history is pruned.
  */
+import { randomUUID } from "node:crypto"
 import { Cause, Clock, Duration, Effect, Layer, RateLimiter, Schedule } from "effect"
 import type { UserId } from "../domain/Ids.js"
 import { Storage } from "../storage/Storage.js"
@@ -58,6 +61,14 @@ export const makePoller = Effect.gen(function* () {
   const backoff = new Map<UserId, Backoff>()
   const stats: PollerStats = { sweeps: 0, polls: 0, completed: 0, transientFailures: 0, expired: 0 }
   const interval = Duration.toMillis(config.pollInterval)
+  const owner = `poller-${yield* Effect.sync(randomUUID)}`
+  /**
+   * Renewed by every sweep, so it outlives the jittered gap between sweeps. A
+   * sweep that outlasts it (many flows at a low poll rate) only risks a
+   * duplicate poll by another process, which the one-shot answer makes harmless.
+   */
+  const leaseMs = Math.max(10_000, Math.ceil(5 * interval))
+  const leased = new Set<UserId>()
   /** Flows active at the previous sweep and past their deadline now have just expired. */
   let previousSweep = (yield* Clock.currentTimeMillis) - Duration.toMillis(config.expiredFlowRetention)
 
@@ -116,7 +127,9 @@ export const makePoller = Effect.gen(function* () {
   const sweep = Effect.gen(function* () {
     const now = yield* Clock.currentTimeMillis
     stats.sweeps++
-    const flows = yield* storage.listActiveFlows(now, SWEEP_BATCH)
+    const flows = yield* storage.claimFlows(owner, now, leaseMs, SWEEP_BATCH)
+    leased.clear()
+    for (const flow of flows) leased.add(flow.userId)
     const due = flows.filter((flow) => {
       const b = backoff.get(flow.userId)
       return b === undefined || b.createdAt !== flow.createdAt || b.notBefore <= now
@@ -145,6 +158,12 @@ export const makePoller = Effect.gen(function* () {
     )
   )
 
+  // Hand the flows back on shutdown so another process (or the next start) takes over at once.
+  yield* Effect.addFinalizer(() =>
+    Effect.forEach(leased, (userId) => storage.releaseFlow(userId, owner), { discard: true }).pipe(
+      Effect.catchAllCause((cause) => Effect.logWarning("flow leases not released; they run out by themselves", cause))
+    )
+  )
   yield* sweep.pipe(Effect.repeat(Schedule.spaced(config.pollInterval).pipe(Schedule.jittered)), Effect.forkScoped)
   yield* prune.pipe(Effect.repeat(Schedule.spaced(HISTORY_PRUNE_EVERY)), Effect.forkScoped)
   return { stats: (): PollerStats => ({ ...stats }), sweep } as const

@@ -110,6 +110,54 @@ describe("poller cadence", () => {
   })
 })
 
+describe("several processes", () => {
+  it.effect("two pollers on one database: one polls a flow at a time; when it stops, the other takes over at once", () => {
+    const fake = makeFakeNextcloud()
+    return run(
+      fake,
+      Effect.gen(function* () {
+        yield* startFlow()
+        const first = yield* Effect.scoped(
+          Effect.gen(function* () {
+            const a = yield* makePoller
+            const b = yield* makePoller
+            yield* TestClock.adjust(MINUTE)
+            return [a.stats().polls, b.stats().polls] as const
+          })
+        )
+        // one of them holds the lease; the flow is polled at the usual cadence, not twice as often
+        expect(first.filter((n) => n > 0)).toHaveLength(1)
+        for (const gap of gaps(fake.pollsOf(0).map((p) => p.at))) expect(gap).toBeGreaterThanOrEqual(0.8 * INTERVAL)
+        const before = fake.pollsOf(0).length
+        // the lease was released on shutdown: a new poller polls at once
+        const c = yield* makePoller
+        yield* TestClock.adjust(0)
+        expect(c.stats().polls).toBe(1)
+        expect(fake.pollsOf(0)).toHaveLength(before + 1)
+      })
+    )
+  })
+
+  it.effect("a flow leased by a process that died is taken over when its lease runs out", () => {
+    const fake = makeFakeNextcloud()
+    return run(
+      fake,
+      Effect.gen(function* () {
+        yield* startFlow()
+        const storage = yield* Storage
+        // another process claimed it and vanished without releasing
+        expect(yield* storage.claimFlows("gone", 0, 30 * SECOND, 10)).toHaveLength(1)
+        const poller = yield* makePoller
+        yield* TestClock.adjust(30 * SECOND - 1)
+        expect(poller.stats().polls).toBe(0)
+        yield* TestClock.adjust(1.2 * INTERVAL)
+        expect(poller.stats().polls).toBeGreaterThanOrEqual(1)
+        expect(fake.pollsOf(0)[0]?.at).toBeGreaterThanOrEqual(30 * SECOND)
+      })
+    )
+  })
+})
+
 describe("back-off", () => {
   it("doubles per failure, is capped, and always leaves a try before the deadline", () => {
     expect(nextAttempt(0, 1, INTERVAL, 20 * MINUTE)).toBe(10 * SECOND)
