@@ -202,7 +202,7 @@ describe("token scopes over HTTP (fake tools, in-process server)", () => {
       { authorization: `Bearer ${wide}`, "mcp-session-id": sessionId }
     )
     expect(r.status).toBe(200)
-    expect(await r.text()).toContain('\\"user_id\\": \\"bob\\"')
+    expect(await r.text()).toContain('\\"user_id\\":\\"bob\\"')
     await session.close()
   })
 })
