@@ -177,8 +177,7 @@ export const makeMcpServer = <R>(options: McpServerOptions<R>): Server => {
     )
     const program = runTool(tool, request.params.arguments).pipe(
       Effect.provide(perRequest),
-      Effect.annotateLogs({ tool: tool.name, user: user.userId }),
-      Effect.withLogSpan("tool")
+      Effect.annotateLogs({ tool: tool.name, user: user.userId })
     ) as Effect.Effect<CallToolResult, never, R>
     const exit = await runPromiseExit(program, { signal: extra.signal })
     if (Exit.isSuccess(exit)) return exit.value
