@@ -17,6 +17,9 @@
  * servers racing on first start end up using the same key. Where hard links
  * are unsupported it falls back to rename.
  *
+ * - {@link parsePreviousKeys} reads `NC_MCP_PREVIOUS_ENCRYPTION_KEYS`, the
+ *   keys that still decrypt during a key rotation.
+ *
  * Error messages name the variable or file and never contain key material.
  */
 import { FileSystem, Path } from "@effect/platform"
@@ -67,6 +70,25 @@ export const parseKey = (
     }
     return Effect.succeed(Redacted.make(new Uint8Array(bytes)))
   })
+
+export const PREVIOUS_KEYS_ENV_VAR = "NC_MCP_PREVIOUS_ENCRYPTION_KEYS"
+
+/**
+ * Parse the previous keys (`NC_MCP_PREVIOUS_ENCRYPTION_KEYS`): comma-separated
+ * keys in the form {@link parseKey} accepts; blank entries are ignored. An
+ * error names the variable and the entry's position, never its text.
+ */
+export const parsePreviousKeys = (
+  raw: string | Redacted.Redacted<string> | undefined
+): Effect.Effect<ReadonlyArray<Redacted.Redacted<Uint8Array>>, EncryptionKeyError> => {
+  if (raw === undefined) return Effect.succeed([])
+  const entries = (typeof raw === "string" ? raw : Redacted.value(raw)).split(",")
+  const numbered = entries.length > 1
+  return Effect.forEach(
+    entries.map((text, i) => [text.trim(), i] as const).filter(([text]) => text.length > 0),
+    ([text, i]) => parseKey(text, numbered ? `${PREVIOUS_KEYS_ENV_VAR} entry ${i + 1}` : PREVIOUS_KEYS_ENV_VAR)
+  )
+}
 
 /** Fresh random key. */
 export const generateKey: Effect.Effect<Redacted.Redacted<Uint8Array>> = Effect.sync(() =>

@@ -26,9 +26,13 @@
  *   and message, never row details, statement parameters or the connection
  *   URL's password. Text columns cannot hold NUL characters on PostgreSQL;
  *   such a value fails with a `StorageError`.
- * - Same read behaviour as SQLite: replaced/deleted grants that no longer
- *   decrypt are reported absent, flow listings skip undecryptable rows,
- *   `auditLog` is newest first.
+ * - Same read behaviour as SQLite: grants and flows that no configured key
+ *   decrypts are reported absent with a warning naming the user (`getGrant`,
+ *   `getFlow`, replaced/deleted grants), flow listings skip them, `auditLog`
+ *   is newest first.
+ * - `reencryptAll` reads each secret column in user-id order and rewrites a
+ *   batch in one transaction of compare-and-set updates, so it can run while
+ *   replicas keep serving.
  */
 import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
@@ -38,6 +42,7 @@ import { UserId } from "../domain/Ids.js"
 import { Scope } from "../domain/Scope.js"
 import { Cipher, type CipherError } from "./Cipher.js"
 import { loader } from "./migrations-pg/index.js"
+import { absentIfUndecryptable, type ReencryptBackend, reencryptAll as reencryptWith } from "./reencrypt.js"
 import {
   type AuditEntry,
   type AuditEvent,
@@ -108,6 +113,7 @@ const AuditRow = Schema.Struct({
 const KeyRow = Schema.Struct({ user_id: UserId })
 const AtRow = Schema.Struct({ at: Millis })
 const CountRow = Schema.Struct({ n: Schema.Number })
+const SecretRow = Schema.Struct({ user_id: UserId, enc: Schema.String })
 
 const rowsOf = <A, I>(schema: Schema.Schema<A, I>) => {
   const decode = Schema.decodeUnknown(Schema.Array(schema))
@@ -342,7 +348,7 @@ export const make: Effect.Effect<StorageShape, never, SqlClient.SqlClient | Ciph
     function* (userId: UserId) {
       const rows = yield* grantRows(sql`SELECT * FROM grants WHERE user_id = ${userId}`)
       const row = rows[0]
-      return row === undefined ? Option.none() : Option.some(yield* rowToGrant(row))
+      return row === undefined ? Option.none() : yield* absentIfUndecryptable("grant", userId)(rowToGrant(row))
     },
     Effect.mapError(storageError("getGrant"))
   )
@@ -405,7 +411,9 @@ export const make: Effect.Effect<StorageShape, never, SqlClient.SqlClient | Ciph
     function* (userId: UserId) {
       const rows = yield* flowRows(sql`SELECT * FROM login_flows WHERE user_id = ${userId}`)
       const row = rows[0]
-      return row === undefined ? Option.none() : Option.some(yield* rowToFlow(row))
+      return row === undefined
+        ? Option.none()
+        : yield* absentIfUndecryptable("pending login flow", userId)(rowToFlow(row))
     },
     Effect.mapError(storageError("getFlow"))
   )
@@ -540,6 +548,35 @@ export const make: Effect.Effect<StorageShape, never, SqlClient.SqlClient | Ciph
     Effect.mapError(storageError("pruneHistory"))
   )
 
+  /** The secret columns, batch by batch; rewrites are compare-and-set, one transaction per batch. */
+  const secrets: ReencryptBackend<Failure> = {
+    readBatch: ({ column, table }, after, limit) =>
+      Effect.map(
+        rowsOf(SecretRow)(
+          after === null
+            ? sql`SELECT user_id, ${sql(column)} AS enc FROM ${sql(table)} ORDER BY user_id LIMIT ${limit}`
+            : sql`SELECT user_id, ${sql(column)} AS enc FROM ${sql(table)} WHERE user_id > ${after}
+                ORDER BY user_id LIMIT ${limit}`
+        ),
+        (rows) => rows.map((r) => ({ userId: r.user_id, ciphertext: r.enc }))
+      ),
+    writeBatch: ({ column, table }, rewrites) =>
+      Effect.forEach(rewrites, ({ from, to, userId }) =>
+        sql`UPDATE ${sql(table)} SET ${sql(column)} = ${to}
+          WHERE user_id = ${userId} AND ${sql(column)} = ${from} RETURNING user_id`.pipe(Effect.map((r) => r.length))
+      ).pipe(
+        Effect.map((applied) => applied.reduce((a, b) => a + b, 0)),
+        sql.withTransaction
+      )
+  }
+
+  const reencryptAll = Effect.fn("Storage.reencryptAll")(
+    function* (options?: { readonly batchSize?: number }) {
+      return yield* reencryptWith(cipher, secrets, options?.batchSize)
+    },
+    Effect.mapError(storageError("reencryptAll"))
+  )
+
   return Storage.of({
     getGrant,
     putGrant,
@@ -558,7 +595,8 @@ export const make: Effect.Effect<StorageShape, never, SqlClient.SqlClient | Ciph
     flowStartsSince,
     audit,
     auditLog,
-    pruneHistory
+    pruneHistory,
+    reencryptAll
   })
 })
 

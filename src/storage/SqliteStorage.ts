@@ -15,10 +15,14 @@
  *   the write (`DELETE … RETURNING`) inside the transaction. A transaction
  *   that reads first and writes later can fail with SQLITE_BUSY when another
  *   process wrote in between, whatever the busy timeout.
- * - A replaced or deleted grant whose secret no longer decrypts (e.g. the key
- *   changed) is reported as absent, with a warning, so the user can still
- *   re-provision or disconnect. `getGrant`/`getFlow` fail on such rows, and
- *   `listActiveFlows` skips them with a warning.
+ * - A grant or flow whose secret no configured key decrypts (e.g. the key
+ *   changed without `NC_MCP_PREVIOUS_ENCRYPTION_KEYS`) is reported as absent,
+ *   with a warning naming the user: `getGrant`/`getFlow` return none, a
+ *   replaced or deleted grant is reported absent, listings skip it. The user
+ *   is asked to provision again; the row stays until replaced.
+ * - `reencryptAll` reads each secret column in user-id order (outside any
+ *   transaction) and rewrites a batch in one transaction of compare-and-set
+ *   updates, so the transaction starts with a write (see above).
  * - `auditLog` returns entries newest first.
  * - Flow leases (`claimFlows`) are one `UPDATE … RETURNING` over the oldest
  *   claimable rows: SQLite runs it under the database write lock, so two
@@ -37,6 +41,7 @@ import { UserId } from "../domain/Ids.js"
 import { Scope } from "../domain/Scope.js"
 import { Cipher, type CipherError } from "./Cipher.js"
 import { loader } from "./migrations/index.js"
+import { absentIfUndecryptable, type ReencryptBackend, reencryptAll as reencryptWith } from "./reencrypt.js"
 import {
   type AuditEntry,
   type AuditEvent,
@@ -118,6 +123,7 @@ const ActiveFlows = Schema.Struct({ now: Millis, limit: Schema.Int })
 const Claim = Schema.Struct({ owner: Schema.String, now: Millis, until: Millis, limit: Schema.Int })
 const Release = Schema.Struct({ userId: UserId, owner: Schema.String })
 const AuditQuery = Schema.Struct({ userId: Schema.NullOr(UserId), limit: Schema.Int })
+const SecretRow = Schema.Struct({ user_id: UserId, enc: Schema.String })
 
 // ---------------------------------------------------------------------------
 // AAD: which row and field a ciphertext belongs to
@@ -365,7 +371,7 @@ export const make: Effect.Effect<StorageShape, never, SqlClient.SqlClient | Ciph
   const getGrant = Effect.fn("Storage.getGrant")(
     function* (userId: UserId) {
       const row = yield* findGrant(userId)
-      return Option.isSome(row) ? Option.some(yield* rowToGrant(row.value)) : Option.none()
+      return Option.isSome(row) ? yield* absentIfUndecryptable("grant", userId)(rowToGrant(row.value)) : Option.none()
     },
     Effect.mapError(storageError("getGrant"))
   )
@@ -418,7 +424,9 @@ export const make: Effect.Effect<StorageShape, never, SqlClient.SqlClient | Ciph
   const getFlow = Effect.fn("Storage.getFlow")(
     function* (userId: UserId) {
       const row = yield* findFlow(userId)
-      return Option.isSome(row) ? Option.some(yield* rowToFlow(row.value)) : Option.none()
+      return Option.isSome(row)
+        ? yield* absentIfUndecryptable("pending login flow", userId)(rowToFlow(row.value))
+        : Option.none()
     },
     Effect.mapError(storageError("getFlow"))
   )
@@ -531,6 +539,38 @@ export const make: Effect.Effect<StorageShape, never, SqlClient.SqlClient | Ciph
     Effect.mapError(storageError("pruneHistory"))
   )
 
+  const readSecrets = Schema.decodeUnknown(Schema.Array(SecretRow))
+
+  /** The secret columns, batch by batch; rewrites are compare-and-set, one transaction per batch. */
+  const secrets: ReencryptBackend<SqlError | ParseResult.ParseError> = {
+    readBatch: ({ column, table }, after, limit) =>
+      Effect.map(
+        Effect.flatMap(
+          after === null
+            ? sql`SELECT user_id, ${sql(column)} AS enc FROM ${sql(table)} ORDER BY user_id LIMIT ${limit}`
+            : sql`SELECT user_id, ${sql(column)} AS enc FROM ${sql(table)} WHERE user_id > ${after}
+                ORDER BY user_id LIMIT ${limit}`,
+          readSecrets
+        ),
+        (rows) => rows.map((r) => ({ userId: r.user_id, ciphertext: r.enc }))
+      ),
+    writeBatch: ({ column, table }, rewrites) =>
+      Effect.forEach(rewrites, ({ from, to, userId }) =>
+        sql`UPDATE ${sql(table)} SET ${sql(column)} = ${to}
+          WHERE user_id = ${userId} AND ${sql(column)} = ${from} RETURNING user_id`.pipe(Effect.map((r) => r.length))
+      ).pipe(
+        Effect.map((applied) => applied.reduce((a, b) => a + b, 0)),
+        sql.withTransaction
+      )
+  }
+
+  const reencryptAll = Effect.fn("Storage.reencryptAll")(
+    function* (options?: { readonly batchSize?: number }) {
+      return yield* reencryptWith(cipher, secrets, options?.batchSize)
+    },
+    Effect.mapError(storageError("reencryptAll"))
+  )
+
   return Storage.of({
     getGrant,
     putGrant,
@@ -549,7 +589,8 @@ export const make: Effect.Effect<StorageShape, never, SqlClient.SqlClient | Ciph
     flowStartsSince,
     audit,
     auditLog,
-    pruneHistory
+    pruneHistory,
+    reencryptAll
   })
 })
 

@@ -68,7 +68,31 @@ export interface AuditEntry {
   readonly detail: Readonly<Record<string, unknown>>
 }
 
+/** A stored secret, named by its row and field (never by its value). */
+export interface SecretLocation {
+  readonly field: "grant.app_password" | "flow.poll_token" | "flow.login_url"
+  readonly userId: UserId
+}
+
+/** What {@link StorageShape.reencryptAll} did. */
+export interface ReencryptReport {
+  /** Values rewritten under the current key. */
+  readonly reencrypted: number
+  /** Values already under the current key, left as they were. */
+  readonly current: number
+  /** Values another writer changed between reading and rewriting; left as that writer stored them. */
+  readonly changed: number
+  /** Values no configured key decrypts: left untouched, never deleted. */
+  readonly undecryptable: ReadonlyArray<SecretLocation>
+}
+
 export interface StorageShape {
+  /**
+   * The user's grant. A grant whose secret no configured key decrypts is
+   * reported as absent, with a warning log naming the user (so the user is
+   * asked to provision again instead of every call failing); the row stays
+   * until it is replaced or deleted.
+   */
   readonly getGrant: (userId: UserId) => Effect.Effect<Option.Option<Grant>, StorageError>
   /** Insert or replace the user's grant atomically; returns the grant it replaced, if any. */
   readonly putGrant: (grant: Grant) => Effect.Effect<Option.Option<Grant>, StorageError>
@@ -95,6 +119,7 @@ export interface StorageShape {
     onlyCreatedAt?: number
   ) => Effect.Effect<Option.Option<Grant>, StorageError>
 
+  /** The user's pending flow; one whose secrets do not decrypt is reported absent, with a warning naming the user. */
   readonly getFlow: (userId: UserId) => Effect.Effect<Option.Option<PendingFlow>, StorageError>
   /** Insert or replace the user's one pending flow. */
   readonly putFlow: (flow: PendingFlow) => Effect.Effect<void, StorageError>
@@ -134,6 +159,19 @@ export interface StorageShape {
   readonly auditLog: (userId: UserId | null, limit: number) => Effect.Effect<ReadonlyArray<AuditEntry>, StorageError>
   /** Delete audit entries and flow-start records older than `before`; returns how many audit entries went. */
   readonly pruneHistory: (before: number) => Effect.Effect<number, StorageError>
+
+  /**
+   * Key rotation: re-encrypt every stored secret (grants' app passwords,
+   * flows' poll tokens and login URLs) with the cipher's current key.
+   * Secrets are read in batches of `batchSize` rows (default 500) and each
+   * batch is rewritten in one transaction. A value is rewritten only if it
+   * is still what was read (compare-and-set), so a concurrent writer is
+   * never overwritten (counted in `changed`). Values already under the
+   * current key are left alone (`current`); values no configured key
+   * decrypts are left untouched and listed (`undecryptable`), never
+   * deleted. Safe to run again; nothing else in the rows changes.
+   */
+  readonly reencryptAll: (options?: { readonly batchSize?: number }) => Effect.Effect<ReencryptReport, StorageError>
 }
 
 export class Storage extends Context.Tag("nextcloud-mcp/Storage")<Storage, StorageShape>() {}

@@ -84,7 +84,11 @@ describe.skipIf(!available)(
     })
 
     storageSuite("postgres", () => PgStorage.layer(options(freshSchema())).pipe(Layer.provide(cipher)), {
-      nulInText: false
+      nulInText: false,
+      reopenable: () => {
+        const schema = freshSchema()
+        return (c) => PgStorage.layer(options(schema)).pipe(Layer.provide(c))
+      }
     })
 
     describe("PgStorage migrations", () => {
@@ -236,10 +240,10 @@ describe.skipIf(!available)(
           for (const secret of [g.appPassword, f.pollToken, f.loginUrl].map(Redacted.value)) {
             expect(everything).not.toContain(secret)
           }
-          for (const row of grants) expect(row.app_password_enc).toMatch(/^v1\.[A-Za-z0-9_-]+$/)
+          for (const row of grants) expect(row.app_password_enc).toMatch(/^v2\.[A-Za-z0-9_-]{11}\.[A-Za-z0-9_-]+$/)
           for (const row of flows) {
-            expect(row.poll_token_enc).toMatch(/^v1\./)
-            expect(row.login_url_enc).toMatch(/^v1\./)
+            expect(row.poll_token_enc).toMatch(/^v2\./)
+            expect(row.login_url_enc).toMatch(/^v2\./)
           }
         }).pipe(Effect.provide(replica(freshSchema())))
       )
@@ -281,7 +285,7 @@ describe.skipIf(!available)(
         })
       )
 
-      it.live("with another key: reads fail, listing and claiming skip, replace still works", () =>
+      it.live("with another key: reads find nothing, listing and claiming skip, replace still works", () =>
         Effect.gen(function* () {
           const schema = freshSchema()
           yield* Effect.gen(function* () {
@@ -292,10 +296,7 @@ describe.skipIf(!available)(
           yield* Effect.gen(function* () {
             const storage = yield* Storage
             yield* storage.putFlow(flow("carol", { createdAt: 2_000 }))
-            expect(failure(yield* Effect.exit(storage.getGrant(uid("alice"))))).toMatchObject({
-              operation: "getGrant",
-              cause: { _tag: "CipherError" }
-            })
+            expect(Option.isNone(yield* storage.getGrant(uid("alice")))).toBe(true)
             expect((yield* storage.listActiveFlows(0, 10)).map((x) => x.userId)).toEqual(["carol"])
             expect((yield* storage.claimFlows("r", 0, 1_000, 10)).map((x) => x.userId)).toEqual(["carol"])
             const fresh = grant("alice", { createdAt: 5_000 })

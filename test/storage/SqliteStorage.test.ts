@@ -16,7 +16,12 @@ const dir = tempDir()
 let n = 0
 const freshFile = () => join(dir, `db-${n++}`, "nested", "store.db")
 
-storageSuite("sqlite file", () => SqliteStorage.layer({ filename: freshFile() }).pipe(Layer.provide(cipher)))
+storageSuite("sqlite file", () => SqliteStorage.layer({ filename: freshFile() }).pipe(Layer.provide(cipher)), {
+  reopenable: () => {
+    const filename = freshFile()
+    return (c) => SqliteStorage.layer({ filename }).pipe(Layer.provide(c))
+  }
+})
 storageSuite("sqlite :memory:", () => SqliteStorage.layerMemory.pipe(Layer.provide(cipher)))
 
 /** Storage plus the raw SqlClient, to inspect and tamper with rows. */
@@ -139,10 +144,10 @@ describe("SqliteStorage encryption at rest", () => {
       yield* storage.putFlow(f)
       const [row] = yield* sql<{ app_password_enc: string }>`SELECT app_password_enc FROM grants`
       const [frow] = yield* sql<{ poll_token_enc: string; login_url_enc: string }>`SELECT * FROM login_flows`
-      expect(row?.app_password_enc).toMatch(/^v1\.[A-Za-z0-9_-]+$/)
+      expect(row?.app_password_enc).toMatch(/^v2\.[A-Za-z0-9_-]{11}\.[A-Za-z0-9_-]+$/)
       expect(row?.app_password_enc).not.toContain(Redacted.value(g.appPassword))
-      expect(frow?.poll_token_enc).toMatch(/^v1\./)
-      expect(frow?.login_url_enc).toMatch(/^v1\./)
+      expect(frow?.poll_token_enc).toMatch(/^v2\./)
+      expect(frow?.login_url_enc).toMatch(/^v2\./)
     }).pipe(Effect.provide(withSql(":memory:"))))
 
   it.effect("a ciphertext copied to another user's row or another field does not decrypt", () =>
@@ -154,16 +159,15 @@ describe("SqliteStorage encryption at rest", () => {
       yield* storage.putGrant(grant("mallory"))
       yield* sql`UPDATE grants SET app_password_enc = (SELECT app_password_enc FROM grants WHERE user_id = 'alice')
         WHERE user_id = 'mallory'`
-      const error = failure(yield* Effect.exit(storage.getGrant(uid("mallory"))))
-      expect(error).toMatchObject({ _tag: "StorageError", operation: "getGrant", cause: { _tag: "CipherError" } })
-      expect(deep(error)).not.toContain(Redacted.value(alice.appPassword))
+      expect(Option.isNone(yield* storage.getGrant(uid("mallory")))).toBe(true)
+      expect(Option.isSome(yield* storage.getGrant(uid("alice")))).toBe(true)
 
       yield* storage.putFlow(flow("bob"))
       yield* sql`UPDATE login_flows SET login_url_enc = poll_token_enc WHERE user_id = 'bob'`
-      expect(failure(yield* Effect.exit(storage.getFlow(uid("bob"))))).toMatchObject({ operation: "getFlow" })
+      expect(Option.isNone(yield* storage.getFlow(uid("bob")))).toBe(true)
     }).pipe(Effect.provide(withSql(":memory:"))))
 
-  it.effect("with another key: reads fail, active-flow listing skips, delete and replace still work", () =>
+  it.effect("with another key: reads find nothing, active-flow listing skips, delete and replace still work", () =>
     Effect.gen(function* () {
       const filename = freshFile()
       yield* Effect.gen(function* () {
@@ -177,8 +181,8 @@ describe("SqliteStorage encryption at rest", () => {
         const storage = yield* Storage
         const good = flow("carol", { createdAt: 2_000 })
         yield* storage.putFlow(good)
-        expect(failure(yield* Effect.exit(storage.getGrant(uid("alice"))))).toMatchObject({ operation: "getGrant" })
-        expect(failure(yield* Effect.exit(storage.getFlow(uid("alice"))))).toMatchObject({ operation: "getFlow" })
+        expect(Option.isNone(yield* storage.getGrant(uid("alice")))).toBe(true)
+        expect(Option.isNone(yield* storage.getFlow(uid("alice")))).toBe(true)
         expect((yield* storage.listActiveFlows(0, 10)).map((f) => f.userId)).toEqual(["carol"])
         expect(Option.isNone(yield* storage.deleteGrant(uid("alice")))).toBe(true)
         expect(Option.isNone(yield* storage.getGrant(uid("alice")))).toBe(true)

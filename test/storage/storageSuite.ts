@@ -6,9 +6,14 @@
  *
  * `nulInText: false` keeps NUL characters out of the generated plaintext
  * columns, for backends whose text type cannot hold them (PostgreSQL).
+ *
+ * `reopenable` (for backends whose data outlives a layer) returns a fresh,
+ * empty store that can be opened several times, each time with the cipher
+ * given: the key-rotation tests write with one key and read with others.
  */
 import { describe, expect, it, layer } from "@effect/vitest"
-import { Effect, FastCheck, type Layer, Option, Redacted } from "effect"
+import { Effect, FastCheck, Layer, Option, Redacted } from "effect"
+import { Cipher } from "../../src/storage/Cipher.js"
 import { Storage } from "../../src/storage/Storage.js"
 import {
   arbFlow,
@@ -23,6 +28,7 @@ import {
   noNul,
   plainFlow,
   plainGrant,
+  randomKey,
   TWENTY_MINUTES,
   uid
 } from "./fixtures.js"
@@ -31,6 +37,7 @@ const arbTimes = FastCheck.array(arbTime, { maxLength: 10 })
 
 export interface StorageSuiteOptions {
   readonly nulInText?: boolean
+  readonly reopenable?: () => (cipher: Layer.Layer<Cipher, unknown>) => Layer.Layer<Storage, unknown>
 }
 
 export const storageSuite = (
@@ -467,5 +474,141 @@ export const storageSuite = (
         expect(yield* storage.flowStartsSince(u, since)).toEqual(all.filter((t) => t >= since))
       })
     )
+  })
+
+  describe(`${name}: re-encryption`, () => {
+    it.effect("reencryptAll on an empty store reports nothing", () =>
+      run(
+        Effect.gen(function* () {
+          const storage = yield* Storage
+          expect(yield* storage.reencryptAll()).toEqual({ reencrypted: 0, current: 0, changed: 0, undecryptable: [] })
+        })
+      ))
+
+    it.effect("values already under the current key are counted as current and left as they are", () =>
+      run(
+        Effect.gen(function* () {
+          const storage = yield* Storage
+          const g = grant("alice")
+          const f = flow("bob")
+          yield* storage.putGrant(g)
+          yield* storage.putFlow(f)
+          expect(yield* storage.reencryptAll({ batchSize: 1 })).toEqual({
+            reencrypted: 0,
+            current: 3,
+            changed: 0,
+            undecryptable: []
+          })
+          expect(Option.map(yield* storage.getGrant(g.userId), plainGrant)).toEqual(Option.some(plainGrant(g)))
+          expect(Option.map(yield* storage.getFlow(f.userId), plainFlow)).toEqual(Option.some(plainFlow(f)))
+        })
+      ))
+  })
+
+  const reopenable = options.reopenable
+  if (reopenable === undefined) return
+
+  describe(`${name}: key rotation`, () => {
+    const withKeys =
+      (open: (cipher: Layer.Layer<Cipher, unknown>) => Layer.Layer<Storage, unknown>) =>
+      (current: Redacted.Redacted<Uint8Array>, previous: ReadonlyArray<Redacted.Redacted<Uint8Array>> = []) =>
+      <A, E>(effect: Effect.Effect<A, E, Storage>) =>
+        Effect.provide(effect, open(Cipher.layer(current, previous)))
+
+    it.effect("reencryptAll moves every secret to the current key, in batches; then the old key can go", () =>
+      Effect.gen(function* () {
+        const store = withKeys(reopenable())
+        const [oldKey, newKey] = [randomKey(), randomKey()]
+        const grants = ["alice", "bob", "carol"].map((u, i) => grant(u, { ncUserId: `${u}-nc`, createdAt: 1_000 + i }))
+        const flows = [flow("alice", { requestedScopes: ["notes.read"], createdAt: 2_000 }), flow("dave", { createdAt: 3_000 })]
+        yield* store(oldKey)(
+          Effect.gen(function* () {
+            const storage = yield* Storage
+            yield* Effect.forEach(grants, storage.putGrant)
+            yield* Effect.forEach(flows, storage.putFlow)
+          })
+        )
+        yield* store(newKey, [oldKey])(
+          Effect.gen(function* () {
+            const storage = yield* Storage
+            // Readable before rotating, through the previous key.
+            expect(Option.map(yield* storage.getGrant(uid("bob")), plainGrant)).toEqual(Option.some(plainGrant(grants[1]!)))
+            expect(yield* storage.reencryptAll({ batchSize: 2 })).toEqual({
+              reencrypted: 3 + 2 * 2,
+              current: 0,
+              changed: 0,
+              undecryptable: []
+            })
+            expect(yield* storage.reencryptAll()).toEqual({ reencrypted: 0, current: 7, changed: 0, undecryptable: [] })
+          })
+        )
+        yield* store(newKey)(
+          Effect.gen(function* () {
+            const storage = yield* Storage
+            for (const g of grants) {
+              expect(Option.map(yield* storage.getGrant(g.userId), plainGrant)).toEqual(Option.some(plainGrant(g)))
+            }
+            for (const f of flows) {
+              expect(Option.map(yield* storage.getFlow(f.userId), plainFlow)).toEqual(Option.some(plainFlow(f)))
+            }
+          })
+        )
+      }))
+
+    it.effect("values no key decrypts: read as absent, left untouched and reported by reencryptAll", () =>
+      Effect.gen(function* () {
+        const store = withKeys(reopenable())
+        const [lostKey, newKey] = [randomKey(), randomKey()]
+        const alice = grant("alice")
+        const aliceFlow = flow("alice")
+        yield* store(lostKey)(
+          Effect.gen(function* () {
+            const storage = yield* Storage
+            yield* storage.putGrant(alice)
+            yield* storage.putFlow(aliceFlow)
+          })
+        )
+        const bob = grant("bob")
+        yield* store(newKey)(
+          Effect.gen(function* () {
+            const storage = yield* Storage
+            yield* storage.putGrant(bob)
+            expect(Option.isNone(yield* storage.getGrant(alice.userId))).toBe(true)
+            expect(Option.isNone(yield* storage.getFlow(alice.userId))).toBe(true)
+            expect(Option.map(yield* storage.getGrant(bob.userId), plainGrant)).toEqual(Option.some(plainGrant(bob)))
+            const report = yield* storage.reencryptAll()
+            expect(report).toMatchObject({ reencrypted: 0, current: 1, changed: 0 })
+            expect([...report.undecryptable].sort((a, b) => (a.field < b.field ? -1 : 1))).toEqual([
+              { field: "flow.login_url", userId: alice.userId },
+              { field: "flow.poll_token", userId: alice.userId },
+              { field: "grant.app_password", userId: alice.userId }
+            ])
+          })
+        )
+        // Nothing was deleted: the key that made them still reads them.
+        yield* store(lostKey)(
+          Effect.gen(function* () {
+            const storage = yield* Storage
+            expect(Option.map(yield* storage.getGrant(alice.userId), plainGrant)).toEqual(Option.some(plainGrant(alice)))
+            expect(Option.map(yield* storage.getFlow(alice.userId), plainFlow)).toEqual(Option.some(plainFlow(aliceFlow)))
+          })
+        )
+      }))
+
+    it.effect("a user whose grant does not decrypt can provision again: the new grant replaces it", () =>
+      Effect.gen(function* () {
+        const store = withKeys(reopenable())
+        yield* store(randomKey())(Effect.flatMap(Storage, (s) => s.putGrant(grant("alice"))))
+        yield* store(randomKey())(
+          Effect.gen(function* () {
+            const storage = yield* Storage
+            expect(Option.isNone(yield* storage.getGrant(uid("alice")))).toBe(true)
+            const fresh = grant("alice", { createdAt: 9_000 })
+            expect(Option.isNone(yield* storage.completeFlow(fresh))).toBe(true)
+            expect(Option.map(yield* storage.getGrant(uid("alice")), plainGrant)).toEqual(Option.some(plainGrant(fresh)))
+            expect(yield* storage.reencryptAll()).toEqual({ reencrypted: 0, current: 1, changed: 0, undecryptable: [] })
+          })
+        )
+      }))
   })
 }

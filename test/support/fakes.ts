@@ -36,7 +36,8 @@ const storageMethods: ReadonlyArray<keyof StorageShape & string> = [
   "flowStartsSince",
   "audit",
   "auditLog",
-  "pruneHistory"
+  "pruneHistory",
+  "reencryptAll"
 ]
 
 export const fakeStorage = (partial: Partial<StorageShape>): Layer.Layer<Storage> =>
