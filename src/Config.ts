@@ -20,6 +20,7 @@ export const ENVIRONMENT: ReadonlyArray<EnvVar> = [
   { name: "NEXTCLOUD_VERIFY_SSL", default: "true", description: "false accepts self-signed certificates (warns at startup)." },
   { name: "NC_MCP_DB", default: "$XDG_DATA_HOME/nextcloud-mcp/nextcloud-mcp.db", description: "SQLite file; created with its folder if missing." },
   { name: "NC_MCP_DATABASE_URL", default: "(unset)", description: "postgres://… selects PostgreSQL storage instead of SQLite." },
+  { name: "NC_MCP_DATABASE_SCHEMA", default: "the URL's search_path", description: "PostgreSQL schema for the tables (created if missing); replicas must agree." },
   { name: "NC_MCP_ENCRYPTION_KEY", default: "stdio: generated into <db>.key; http: required", description: "32 random bytes, base64 or base64url; encrypts secrets at rest." },
   { name: "NC_MCP_USER", default: "the OS user name", description: "Identity of the single local user in stdio mode." },
   { name: "NC_MCP_OIDC_ISSUER", default: "http: required", description: "Issuer whose JWTs are accepted." },
@@ -102,6 +103,7 @@ export const nextcloudSettings: Config.Config<NextcloudSettings> = Config.all({
 export interface StorageSettings {
   readonly dbPath: string
   readonly databaseUrl: Option.Option<Redacted.Redacted<string>>
+  readonly databaseSchema: Option.Option<string>
   readonly encryptionKey: Option.Option<Redacted.Redacted<string>>
 }
 
@@ -112,6 +114,14 @@ export const storageSettings: Config.Config<StorageSettings> = Config.all({
   ),
   databaseUrl: Config.option(
     Config.redacted("NC_MCP_DATABASE_URL").pipe(Config.withDescription("postgres:// URL"))
+  ),
+  databaseSchema: Config.option(
+    Config.string("NC_MCP_DATABASE_SCHEMA").pipe(
+      Config.validate({
+        message: "must be lower-case letters, digits and _ (at most 63, not starting with a digit)",
+        validation: (s) => /^[a-z_][a-z0-9_]{0,62}$/.test(s)
+      })
+    )
   ),
   encryptionKey: Config.option(Config.redacted("NC_MCP_ENCRYPTION_KEY"))
 })

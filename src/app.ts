@@ -6,6 +6,7 @@
 import * as os from "node:os"
 import { Duration, Layer, Logger, type LogLevel } from "effect"
 import { ElicitationCompletions } from "./auth/Elicitation.js"
+import type { GrantChanges } from "./auth/GrantChanges.js"
 import { ScopeCache } from "./auth/ScopeCache.js"
 import type { LifecycleSettings, NextcloudSettings } from "./Config.js"
 import { NextcloudLive } from "./nextcloud/layer.js"
@@ -45,15 +46,21 @@ export type AppServices = Provisioning | ScopeCache | ElicitationCompletions | S
 /**
  * The core graph over a given Storage and Nextcloud client layer. `poller:
  * false` leaves completion to `nc_auth_check_status` alone (tests).
+ * `grantChanges` (with a shared storage) lets the scope cache follow other
+ * processes' grant changes.
  */
-export const coreLayer = <E1, R1, E2, R2>(options: {
+export const coreLayer = <E1, R1, E2, R2, E3 = never, R3 = never>(options: {
   readonly storage: Layer.Layer<Storage, E1, R1>
+  /** How grant changes reach other processes sharing the storage (default: in-process only). */
+  readonly grantChanges?: Layer.Layer<GrantChanges, E3, R3>
   readonly nextcloud: Layer.Layer<NextcloudConfig | LoginFlowClient | Ocs | Notes | WebDav, E2, R2>
   readonly provisioning: Layer.Layer<ProvisioningConfig>
   readonly poller?: boolean
 }) => {
+  const scopeCache: Layer.Layer<ScopeCache, E3, Storage | R3> =
+    options.grantChanges === undefined ? ScopeCache.layer() : ScopeCache.layer().pipe(Layer.provide(options.grantChanges))
   const base = Layer.mergeAll(
-    ScopeCache.layer(),
+    scopeCache,
     ElicitationCompletions.layer,
     options.provisioning,
     options.nextcloud

@@ -1,10 +1,17 @@
 /**
  * Per-user grant lookups with a TTL on `Clock`, so a scope check on a hot path
  * does not touch storage. Every change of a user's grant must `invalidate`.
+ *
+ * `invalidate` also publishes the change through `GrantChanges`, and
+ * {@link ScopeCache.layer} subscribes to the changes of other processes
+ * (invalidating locally, without re-publishing), so replicas sharing a
+ * database drop a changed grant within a notification's latency; the TTL is
+ * the backstop when a notification is missed.
  */
 import { Cache, Context, Duration, Effect, Exit, Layer, type Option } from "effect"
 import type { UserId } from "../domain/Ids.js"
 import { type Grant, Storage, type StorageError } from "../storage/Storage.js"
+import { GrantChanges } from "./GrantChanges.js"
 
 export interface ScopeCacheShape {
   readonly get: (userId: UserId) => Effect.Effect<Option.Option<Grant>, StorageError>
@@ -12,27 +19,45 @@ export interface ScopeCacheShape {
   readonly invalidateAll: Effect.Effect<void>
 }
 
+type Options = { readonly ttl?: Duration.DurationInput; readonly capacity?: number }
+
+const build = (options: Options) =>
+  Effect.gen(function* () {
+    const storage = yield* Storage
+    const changes = yield* GrantChanges
+    const ttl = Duration.decode(options.ttl ?? ScopeCache.DEFAULT_TTL)
+    const cache = yield* Cache.makeWith({
+      capacity: options.capacity ?? 100_000,
+      lookup: (userId: UserId) => storage.getGrant(userId),
+      // A storage failure must not be remembered for the whole TTL.
+      timeToLive: (exit) => (Exit.isSuccess(exit) ? ttl : Duration.zero)
+    })
+    const service = ScopeCache.of({
+      // A zero TTL still serves the failure until the clock moves (expiry is `now > expiresAt`), so drop it.
+      get: (userId) => cache.get(userId).pipe(Effect.tapError(() => cache.invalidate(userId))),
+      invalidate: (userId) => Effect.zipRight(cache.invalidate(userId), changes.publish(userId)),
+      invalidateAll: cache.invalidateAll
+    })
+    return { service, cache, changes } as const
+  })
+
 export class ScopeCache extends Context.Tag("nextcloud-mcp/ScopeCache")<ScopeCache, ScopeCacheShape>() {
   static readonly DEFAULT_TTL = Duration.minutes(5)
 
-  static readonly make = (options: { readonly ttl?: Duration.DurationInput; readonly capacity?: number } = {}) =>
-    Effect.gen(function* () {
-      const storage = yield* Storage
-      const ttl = Duration.decode(options.ttl ?? ScopeCache.DEFAULT_TTL)
-      const cache = yield* Cache.makeWith({
-        capacity: options.capacity ?? 100_000,
-        lookup: (userId: UserId) => storage.getGrant(userId),
-        // A storage failure must not be remembered for the whole TTL.
-        timeToLive: (exit) => (Exit.isSuccess(exit) ? ttl : Duration.zero)
-      })
-      return ScopeCache.of({
-        // A zero TTL still serves the failure until the clock moves (expiry is `now > expiresAt`), so drop it.
-        get: (userId) => cache.get(userId).pipe(Effect.tapError(() => cache.invalidate(userId))),
-        invalidate: (userId) => cache.invalidate(userId),
-        invalidateAll: cache.invalidateAll
-      })
-    })
+  /** The cache alone: publishes its invalidations but does not follow other processes' (see {@link ScopeCache.layer}). */
+  static readonly make = (options: Options = {}) => Effect.map(build(options), ({ service }) => service)
 
-  static readonly layer = (options?: { readonly ttl?: Duration.DurationInput; readonly capacity?: number }) =>
-    Layer.effect(ScopeCache, ScopeCache.make(options))
+  /** The cache, following the grant changes of other processes for the life of the layer. */
+  static readonly layer = (options?: Options) =>
+    Layer.scoped(
+      ScopeCache,
+      Effect.gen(function* () {
+        const { service, cache, changes } = yield* build(options ?? {})
+        yield* changes.subscribe({
+          onChange: (userId) => cache.invalidate(userId),
+          onReset: cache.invalidateAll
+        })
+        return service
+      })
+    )
 }

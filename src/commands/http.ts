@@ -4,7 +4,7 @@ import { coreLayer, nextcloudLayer, provisioningConfigLayer } from "../app.js"
 import * as AppConfig from "../Config.js"
 import { serveHttp } from "../mcp/http.js"
 import { allTools } from "../tools/registry.js"
-import { failStartup, startup, storageFromSettings, warnIfInsecure } from "./startup.js"
+import { failStartup, grantChangesFromSettings, startup, storageFromSettings, warnIfInsecure } from "./startup.js"
 
 export const runHttp = ({ host, port }: { readonly host: string; readonly port: number }) =>
   Effect.gen(function* () {
@@ -16,6 +16,7 @@ export const runHttp = ({ host, port }: { readonly host: string; readonly port: 
   yield* warnIfInsecure(nextcloud)
   const app = coreLayer({
     storage: storageFromSettings({ ...storage, encryptionKey: Option.some(settings.encryptionKey) }),
+    grantChanges: grantChangesFromSettings(storage),
     nextcloud: nextcloudLayer(nextcloud),
     provisioning: provisioningConfigLayer(lifecycle)
   })

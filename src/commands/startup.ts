@@ -44,7 +44,15 @@ export const storageFromSettings = (
   StorageLayer.layerFromSettings({
     databaseUrl: settings.databaseUrl,
     filename: settings.dbPath,
-    keyText: Option.getOrUndefined(settings.encryptionKey)
+    keyText: Option.getOrUndefined(settings.encryptionKey),
+    ...Option.match(settings.databaseSchema, { onNone: () => ({}), onSome: (databaseSchema) => ({ databaseSchema }) })
+  })
+
+/** Grant changes reach the other replicas through PostgreSQL when it is the storage; else in-process. */
+export const grantChangesFromSettings = (settings: AppConfig.StorageSettings) =>
+  StorageLayer.grantChangesFromSettings({
+    databaseUrl: settings.databaseUrl,
+    ...Option.match(settings.databaseSchema, { onNone: () => ({}), onSome: (databaseSchema) => ({ databaseSchema }) })
   })
 
 export const warnIfInsecure = (settings: AppConfig.NextcloudSettings) =>

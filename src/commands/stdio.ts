@@ -5,7 +5,7 @@ import * as AppConfig from "../Config.js"
 import type { UserId } from "../domain/Ids.js"
 import { serveStdio } from "../mcp/stdio.js"
 import { allTools } from "../tools/registry.js"
-import { startup, storageFromSettings, warnIfInsecure } from "./startup.js"
+import { grantChangesFromSettings, startup, storageFromSettings, warnIfInsecure } from "./startup.js"
 
 export const runStdio = Effect.gen(function* () {
   const nextcloud = yield* startup(AppConfig.nextcloudSettings)
@@ -15,6 +15,7 @@ export const runStdio = Effect.gen(function* () {
   yield* warnIfInsecure(nextcloud)
   const app = coreLayer({
     storage: storageFromSettings(storage),
+    grantChanges: grantChangesFromSettings(storage),
     nextcloud: nextcloudLayer(nextcloud),
     provisioning: provisioningConfigLayer(lifecycle)
   })

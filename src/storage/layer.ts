@@ -23,6 +23,7 @@ import {
   loadOrCreateKeyFile,
   parseKey
 } from "./EncryptionKey.js"
+import { GrantChanges, inProcess } from "../auth/GrantChanges.js"
 import * as SqliteStorage from "./SqliteStorage.js"
 import type { Storage, StorageError } from "./Storage.js"
 
@@ -119,4 +120,28 @@ export const layerFromSettings = (options: {
               )
             )
           )
+  })
+
+/** Loaded on demand, like {@link loadPgStorage}. */
+const loadPgGrantChanges = Effect.promise(() => import("./PgGrantChanges.js"))
+
+/**
+ * How grant changes reach the other processes, chosen with the storage:
+ * PostgreSQL `LISTEN`/`NOTIFY` (channel per schema) when `databaseUrl` is
+ * set, else in-process (a SQLite file has one server process).
+ */
+export const grantChangesFromSettings = (options: {
+  readonly databaseUrl: Option.Option<Redacted.Redacted<string>>
+  readonly databaseSchema?: string
+}): Layer.Layer<GrantChanges, StorageError> =>
+  Option.match(options.databaseUrl, {
+    onNone: () => Layer.succeed(GrantChanges, inProcess),
+    onSome: (url) =>
+      Layer.unwrapEffect(
+        Effect.map(loadPgGrantChanges, (PgGrantChanges) =>
+          PgGrantChanges.layer(
+            options.databaseSchema === undefined ? { url } : { url, schema: options.databaseSchema }
+          )
+        )
+      )
   })

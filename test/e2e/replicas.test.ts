@@ -1,0 +1,141 @@
+/**
+ * Several http replicas on one PostgreSQL schema (the built server, two or
+ * three processes): a login started on one completes once and is seen by
+ * the other; narrowing on one is enforced by the other within 1 s (the
+ * scope cache TTL is 5 minutes, so only the grant-change notification can
+ * do it); a replica killed while holding a flow's lease leaves the flow to
+ * the others once the lease runs out.
+ *
+ * Skipped with a warning when PostgreSQL is unreachable, except under
+ * CI=true (see test/support/postgres.ts).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { ALL_SCOPES } from "../../src/domain/Scope.js"
+import { type PromiseSimulator, startSimulator } from "../../src/simulator/index.js"
+import { connectHttp, type HttpServerProcess, type HttpSession, spawnHttpServer } from "../support/httpServer.js"
+import { startIssuer, type TestIssuer } from "../support/issuer.js"
+import { adminSql, freshSchemaName, pgRequired, pgUrl, probePg, shownPgUrl } from "../support/postgres.js"
+
+const KEY = Buffer.alloc(32, 9).toString("base64")
+const AUDIENCE = "https://mcp.replicas.test/mcp"
+
+const pg = await probePg()
+if (!pg.available && pgRequired) {
+  describe("replicas", () => {
+    it("PostgreSQL must be reachable under CI=true", () => {
+      expect.fail(`PostgreSQL is not reachable at ${shownPgUrl}: ${pg.why}`)
+    })
+  })
+} else if (!pg.available) {
+  console.warn(`replica tests skipped: PostgreSQL not reachable at ${shownPgUrl} (set NC_MCP_TEST_DATABASE_URL to run them)`)
+}
+
+const schema = freshSchemaName("replicas")
+let issuer: TestIssuer
+let sim: PromiseSimulator
+const servers: Array<HttpServerProcess> = []
+const sessions: Array<HttpSession> = []
+let a: HttpServerProcess
+let b: HttpServerProcess
+
+const replica = async () => {
+  const server = await spawnHttpServer({
+    env: {
+      NEXTCLOUD_HOST: sim.url,
+      NC_MCP_DATABASE_URL: pgUrl,
+      NC_MCP_DATABASE_SCHEMA: schema,
+      NC_MCP_ENCRYPTION_KEY: KEY,
+      NC_MCP_OIDC_ISSUER: issuer.url,
+      NC_MCP_AUDIENCE: AUDIENCE,
+      NC_MCP_POLL_INTERVAL_SECONDS: "0.2"
+    }
+  })
+  servers.push(server)
+  return server
+}
+
+const connect = async (server: HttpServerProcess, sub: string) => {
+  const session = await connectHttp(server.mcpUrl, await issuer.token({ sub, scope: ALL_SCOPES.join(" ") }))
+  sessions.push(session)
+  return session
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Poll `check` every `every` ms until it holds or `within` ms have passed. */
+const eventually = async (check: () => Promise<boolean>, within: number, every = 100) => {
+  const deadline = Date.now() + within
+  for (;;) {
+    if (await check()) return true
+    if (Date.now() >= deadline) return false
+    await sleep(every)
+  }
+}
+
+const statusOf = async (s: HttpSession) => (await s.call("nc_auth_check_status")).structuredContent["status"]
+
+describe.skipIf(!pg.available)("replicas on one PostgreSQL schema", () => {
+  beforeAll(async () => {
+    issuer = await startIssuer({ audience: () => AUDIENCE })
+    sim = await startSimulator()
+    ;[a, b] = await Promise.all([replica(), replica()])
+  }, 30_000)
+
+  afterAll(async () => {
+    await Promise.all(sessions.map((s) => s.close().catch(() => undefined)))
+    await Promise.all(servers.map((s) => s.stop("SIGKILL")))
+    await sim?.close()
+    await issuer?.close()
+    await adminSql((sql) => sql`DROP SCHEMA IF EXISTS ${sql(schema)} CASCADE`)
+  }, 30_000)
+
+  it("a login started on A completes once and is seen on B; narrowing on A is enforced on B within 1 s", async () => {
+    const onA = await connect(a, "alice")
+    const onB = await connect(b, "alice")
+    const started = await onA.call("nc_auth_provision_access", { scopes: ["notes.read", "notes.write"] })
+    const loginUrl = started.structuredContent["login_url"] as string
+    expect(loginUrl).toContain("/login/v2/flow/")
+    await sim.grant({ flow: loginUrl, userId: "alice" })
+    expect(await eventually(async () => (await statusOf(onB)) === "provisioned", 10_000)).toBe(true)
+    // Both pollers and B's check ran against the same flow: it completed exactly once.
+    await sleep(500)
+    expect((await sim.counters()).successfulPolls).toBe(1)
+
+    // B serves (and caches) the grant.
+    const listed = await onB.call("nc_notes_list")
+    expect(listed.isError ?? false, JSON.stringify(listed.structuredContent)).toBe(false)
+
+    const narrowed = await onA.call("nc_auth_update_scopes", { remove_scopes: ["notes.read"] })
+    expect(narrowed.isError ?? false, JSON.stringify(narrowed.structuredContent)).toBe(false)
+    const refused = await eventually(async () => {
+      const r = await onB.call("nc_notes_list")
+      return r.isError === true && r.structuredContent["error_code"] === "InsufficientScope"
+    }, 1000)
+    expect(refused).toBe(true)
+  }, 30_000)
+
+  it("a replica killed while holding a flow's lease: another completes the flow once the lease runs out", async () => {
+    // Freeze B so that the flow can only be leased by A.
+    b.child.kill("SIGSTOP")
+    const onA = await connect(a, "bob")
+    const started = await onA.call("nc_auth_provision_access", { scopes: ["notes.read"] })
+    const loginUrl = started.structuredContent["login_url"] as string
+    const leased = await eventually(async () => {
+      const rows = await adminSql((sql) =>
+        sql<{ lease_owner: string | null }>`SELECT lease_owner FROM ${sql(schema)}.login_flows WHERE user_id = ${"bob"}`
+      )
+      return rows[0]?.lease_owner != null
+    }, 5000)
+    expect(leased).toBe(true)
+    expect(await a.stop("SIGKILL")).toBeNull()
+    b.child.kill("SIGCONT")
+
+    const before = (await sim.counters()).successfulPolls
+    await sim.grant({ flow: loginUrl, userId: "ada-5c7e" })
+    // The lease lasts at least 10 s; B's poller takes the flow over after it.
+    expect(await eventually(async () => (await sim.counters()).successfulPolls > before, 20_000, 200)).toBe(true)
+    const onB = await connect(b, "bob")
+    expect(await statusOf(onB)).toBe("provisioned")
+    expect((await sim.counters()).successfulPolls).toBe(before + 1)
+  }, 40_000)
+})
