@@ -108,9 +108,11 @@ export interface StorageSettings {
 }
 
 export const storageSettings: Config.Config<StorageSettings> = Config.all({
+  // Only an unset variable gets the default; a set but empty one is an error.
   dbPath: Config.string("NC_MCP_DB").pipe(
     Config.validate({ message: "must not be empty", validation: (s) => s.trim() !== "" }),
-    Config.orElse(() => Config.sync(defaultDbPath))
+    Config.option,
+    Config.map(Option.getOrElse(defaultDbPath))
   ),
   databaseUrl: Config.option(
     Config.redacted("NC_MCP_DATABASE_URL").pipe(Config.withDescription("postgres:// URL"))
@@ -137,7 +139,8 @@ export const logLevel: Config.Config<LogLevel.LogLevel> = Config.literal("debug"
 
 export const stdioUser: Config.Config<string> = Config.string("NC_MCP_USER").pipe(
   Config.validate({ message: "must not be empty", validation: (s) => s.trim() !== "" }),
-  Config.orElse(() => Config.sync(defaultUser))
+  Config.option,
+  Config.map(Option.getOrElse(defaultUser))
 )
 
 /** What http mode needs beyond the common settings (CONTRACT §2, §4). */
