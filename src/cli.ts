@@ -70,13 +70,23 @@ const demo = Command.make("demo", {}, () => Effect.flatMap(Effect.promise(() => 
   Command.withDescription("Show the whole product end to end: a simulated Nextcloud, this server over stdio and an MCP client, step by step.")
 )
 
+const rotateKey = Command.make("rotate-key", {}, () =>
+  Effect.flatMap(Effect.promise(() => import("./commands/rotateKey.js")), (m) => m.runRotateKey)
+).pipe(
+  Command.withDescription(
+    withEnvironmentHelp(
+      "Re-encrypt every stored secret with the current key (NC_MCP_ENCRYPTION_KEY, or the key file <db>.key), reading old values with the keys in NC_MCP_PREVIOUS_ENCRYPTION_KEYS; then the previous keys can be removed. Prints how many values were re-encrypted and lists any that no configured key decrypts (left untouched). Works on SQLite and PostgreSQL, also while servers are running."
+    )
+  )
+)
+
 const root = Command.make("nextcloud-mcp").pipe(
   Command.withDescription(
     withEnvironmentHelp(
       "An MCP server that lets AI assistants work in your Nextcloud without you pasting a password: access is granted through Nextcloud Login Flow v2, per user and per scope."
     )
   ),
-  Command.withSubcommands([stdio, http, simulate, demo])
+  Command.withSubcommands([stdio, http, simulate, demo, rotateKey])
 )
 
 const cli = Command.run(root, { name: "nextcloud-mcp", version: SERVER_VERSION })

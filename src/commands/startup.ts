@@ -45,6 +45,7 @@ export const storageFromSettings = (
     databaseUrl: settings.databaseUrl,
     filename: settings.dbPath,
     keyText: Option.getOrUndefined(settings.encryptionKey),
+    previousKeysText: Option.getOrUndefined(settings.previousEncryptionKeys),
     ...Option.match(settings.databaseSchema, { onNone: () => ({}), onSome: (databaseSchema) => ({ databaseSchema }) })
   })
 

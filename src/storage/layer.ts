@@ -11,6 +11,10 @@
  *   selects PostgreSQL, which requires `NC_MCP_ENCRYPTION_KEY` (several
  *   replicas must share one key, so none is generated); otherwise SQLite as
  *   in {@link layerFromKeyText}.
+ *
+ * Each also takes the previous keys (`NC_MCP_PREVIOUS_ENCRYPTION_KEYS`):
+ * they still decrypt what they encrypted, while new secrets are encrypted
+ * with the current key (see `Cipher`, and `rotate-key`).
  */
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
@@ -21,7 +25,8 @@ import {
   EncryptionKeyError,
   generateKey,
   loadOrCreateKeyFile,
-  parseKey
+  parseKey,
+  parsePreviousKeys
 } from "./EncryptionKey.js"
 import { GrantChanges, inProcess } from "../auth/GrantChanges.js"
 import * as SqliteStorage from "./SqliteStorage.js"
@@ -33,13 +38,15 @@ export type StorageLayerError = StorageError | CipherError | EncryptionKeyError
 export const layer = (options: {
   readonly filename: string
   readonly key: Redacted.Redacted<Uint8Array>
+  /** Keys that still decrypt (key rotation). */
+  readonly previousKeys?: ReadonlyArray<Redacted.Redacted<Uint8Array>>
   readonly busyTimeoutMs?: number
 }): Layer.Layer<Storage, StorageError | CipherError> =>
   SqliteStorage.layer(
     options.busyTimeoutMs === undefined
       ? { filename: options.filename }
       : { filename: options.filename, busyTimeoutMs: options.busyTimeoutMs }
-  ).pipe(Layer.provide(Cipher.layer(options.key)))
+  ).pipe(Layer.provide(Cipher.layer(options.key, options.previousKeys ?? [])))
 
 /** Where the generated key of a database file lives. */
 export const keyFilePath = (filename: string): string => `${filename}.key`
@@ -60,14 +67,18 @@ export const resolveKey = (options: {
 export const layerFromKeyText = (options: {
   readonly filename: string
   readonly keyText: Redacted.Redacted<string> | undefined
+  /** `NC_MCP_PREVIOUS_ENCRYPTION_KEYS`: comma-separated keys that still decrypt. */
+  readonly previousKeysText?: Redacted.Redacted<string> | undefined
   readonly busyTimeoutMs?: number
 }): Layer.Layer<Storage, StorageLayerError> =>
   Layer.unwrapEffect(
-    Effect.map(resolveKey(options), (key) =>
-      layer(
-        options.busyTimeoutMs === undefined
-          ? { filename: options.filename, key }
-          : { filename: options.filename, key, busyTimeoutMs: options.busyTimeoutMs }
+    Effect.flatMap(parsePreviousKeys(options.previousKeysText), (previousKeys) =>
+      Effect.map(resolveKey(options), (key) =>
+        layer(
+          options.busyTimeoutMs === undefined
+            ? { filename: options.filename, key, previousKeys }
+            : { filename: options.filename, key, previousKeys, busyTimeoutMs: options.busyTimeoutMs }
+        )
       )
     )
   )
@@ -79,13 +90,15 @@ const loadPgStorage = Effect.promise(() => import("./PgStorage.js"))
 export const layerPg = (options: {
   readonly url: Redacted.Redacted<string>
   readonly key: Redacted.Redacted<Uint8Array>
+  /** Keys that still decrypt (key rotation). */
+  readonly previousKeys?: ReadonlyArray<Redacted.Redacted<Uint8Array>>
   readonly schema?: string
 }): Layer.Layer<Storage, StorageError | CipherError> =>
   Layer.unwrapEffect(
     Effect.map(loadPgStorage, (PgStorage) =>
       PgStorage.layer(
         options.schema === undefined ? { url: options.url } : { url: options.url, schema: options.schema }
-      ).pipe(Layer.provide(Cipher.layer(options.key)))
+      ).pipe(Layer.provide(Cipher.layer(options.key, options.previousKeys ?? [])))
     )
   )
 
@@ -99,27 +112,34 @@ export const layerFromSettings = (options: {
   readonly databaseUrl: Option.Option<Redacted.Redacted<string>>
   readonly filename: string
   readonly keyText: Redacted.Redacted<string> | undefined
+  /** `NC_MCP_PREVIOUS_ENCRYPTION_KEYS`: comma-separated keys that still decrypt. */
+  readonly previousKeysText?: Redacted.Redacted<string> | undefined
   /** PostgreSQL schema for the tables (default: the URL's `search_path`). */
   readonly databaseSchema?: string
 }): Layer.Layer<Storage, StorageLayerError> =>
   Option.match(options.databaseUrl, {
-    onNone: () => layerFromKeyText({ filename: options.filename, keyText: options.keyText }),
-    onSome: (url) =>
-      options.keyText === undefined
+    onNone: () =>
+      layerFromKeyText({ filename: options.filename, keyText: options.keyText, previousKeysText: options.previousKeysText }),
+    onSome: (url) => {
+      const keyText = options.keyText
+      return keyText === undefined
         ? Layer.fail(
             new EncryptionKeyError({
               message: `${KEY_ENV_VAR} is required with PostgreSQL storage (NC_MCP_DATABASE_URL): every replica must use the same key, so none is generated; set it to 32 random bytes in base64 (generate one with \`openssl rand -base64 32\`)`
             })
           )
         : Layer.unwrapEffect(
-            Effect.map(parseKey(options.keyText), (key) =>
-              layerPg(
-                options.databaseSchema === undefined
-                  ? { url, key }
-                  : { url, key, schema: options.databaseSchema }
+            Effect.flatMap(parsePreviousKeys(options.previousKeysText), (previousKeys) =>
+              Effect.map(parseKey(keyText), (key) =>
+                layerPg(
+                  options.databaseSchema === undefined
+                    ? { url, key, previousKeys }
+                    : { url, key, previousKeys, schema: options.databaseSchema }
+                )
               )
             )
           )
+    }
   })
 
 /** Loaded on demand, like {@link loadPgStorage}. */

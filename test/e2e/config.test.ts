@@ -1,0 +1,42 @@
+import { spawnSync } from "node:child_process"
+import { describe, expect, it } from "vitest"
+import { MAIN, tempDir } from "../support/stdioServer.js"
+
+const run = (env: Record<string, string>) =>
+  spawnSync(process.execPath, [MAIN, "stdio"], {
+    env: { PATH: process.env["PATH"] ?? "", ...env },
+    input: "",
+    encoding: "utf8",
+    timeout: 20_000
+  })
+
+describe("configuration errors exit 1 with one line naming the variable", () => {
+  const cases: ReadonlyArray<readonly [string, Record<string, string>, RegExp]> = [
+    ["missing NEXTCLOUD_HOST", {}, /NEXTCLOUD_HOST is required/],
+    ["NEXTCLOUD_HOST not a URL", { NEXTCLOUD_HOST: "cloud" }, /NEXTCLOUD_HOST/],
+    ["empty NC_MCP_USER", { NEXTCLOUD_HOST: "http://127.0.0.1:9", NC_MCP_USER: "" }, /NC_MCP_USER: must not be empty/],
+    ["empty NC_MCP_DB", { NEXTCLOUD_HOST: "http://127.0.0.1:9", NC_MCP_DB: "" }, /NC_MCP_DB: must not be empty/],
+    ["bad NC_MCP_LOG_LEVEL", { NEXTCLOUD_HOST: "http://127.0.0.1:9", NC_MCP_LOG_LEVEL: "loud" }, /NC_MCP_LOG_LEVEL/],
+    [
+      "short NC_MCP_ENCRYPTION_KEY",
+      { NEXTCLOUD_HOST: "http://127.0.0.1:9", NC_MCP_ENCRYPTION_KEY: "c2hvcnQ=" },
+      /NC_MCP_ENCRYPTION_KEY/
+    ]
+  ]
+  for (const [name, env, pattern] of cases) {
+    it(name, () => {
+      const tmp = tempDir()
+      try {
+        const result = run({ NC_MCP_DB: `${tmp.dir}/x.db`, ...env })
+        expect(result.status).toBe(1)
+        expect(result.stdout).toBe("")
+        const lines = result.stderr.trim().split("\n")
+        expect(lines).toHaveLength(1)
+        expect(lines[0]).toMatch(pattern)
+        expect(lines[0]).toMatch(/^nextcloud-mcp: configuration error: /)
+      } finally {
+        tmp.cleanup()
+      }
+    })
+  }
+})

@@ -1,0 +1,154 @@
+/**
+ * Key rotation as an operator does it: provision through the real server over
+ * stdio (key generated into `<db>.key`), stop it, run `rotate-key` with a new
+ * key and the old one as previous, restart with only the new key: the user is
+ * still provisioned and the app password still works. Also: a server with
+ * only a key that cannot decrypt the grant asks the user to provision again,
+ * and malformed previous keys are configuration errors naming the variable.
+ */
+import { spawnSync } from "node:child_process"
+import { randomBytes } from "node:crypto"
+import { readFileSync } from "node:fs"
+import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import { startSimulator, type PromiseSimulator } from "../../src/simulator/index.js"
+import { MAIN, type StdioSession, startStdio, tempDir } from "../support/stdioServer.js"
+
+let sim: PromiseSimulator
+let tmp: ReturnType<typeof tempDir>
+let session: StdioSession | undefined
+
+const db = () => `${tmp.dir}/state.db`
+
+const env = (extra: Record<string, string> = {}) => ({
+  NEXTCLOUD_HOST: sim.url,
+  NC_MCP_DB: db(),
+  NC_MCP_USER: "alice-local",
+  NC_MCP_POLL_INTERVAL_SECONDS: "3600",
+  ...extra
+})
+
+const runCli = (args: ReadonlyArray<string>, extra: Record<string, string>) =>
+  spawnSync(process.execPath, [MAIN, ...args], {
+    encoding: "utf8",
+    env: { PATH: process.env["PATH"] ?? "", NC_MCP_DB: db(), ...extra },
+    timeout: 30_000
+  })
+
+const newKey = () => randomBytes(32).toString("base64")
+
+beforeEach(async () => {
+  sim = await startSimulator()
+  tmp = tempDir("ncmcp-rotate-")
+})
+afterEach(async () => {
+  await session?.close()
+  session = undefined
+  await sim.close()
+  tmp.cleanup()
+})
+
+/** Provision alice-local through the server, then stop it; returns the generated key. */
+const provisionAndStop = async (): Promise<string> => {
+  session = await startStdio({ env: env() })
+  const started = await session.call("nc_auth_provision_access", { scopes: ["notes.read"] })
+  expect(started.structuredContent.status).toBe("login_required")
+  await sim.grant({ flow: started.structuredContent.login_url, userId: "alice" })
+  expect((await session.call("nc_auth_check_status")).structuredContent.status).toBe("provisioned")
+  await session.close()
+  session = undefined
+  return readFileSync(`${db()}.key`, "utf8").trim()
+}
+
+describe("rotate-key", () => {
+  it("re-encrypts with the new key; the server then runs with only the new key and the user stays provisioned", async () => {
+    const oldKey = await provisionAndStop()
+    const key = newKey()
+
+    const rotated = runCli(["rotate-key"], { NC_MCP_ENCRYPTION_KEY: key, NC_MCP_PREVIOUS_ENCRYPTION_KEYS: oldKey })
+    expect(rotated.stderr).not.toContain("error")
+    expect(rotated.status).toBe(0)
+    expect(rotated.stdout).toContain("Re-encrypted 1 stored secret with the current key (NC_MCP_ENCRYPTION_KEY)")
+    expect(rotated.stdout).toContain("previous keys (NC_MCP_PREVIOUS_ENCRYPTION_KEYS) can now be removed")
+    for (const text of [rotated.stdout, rotated.stderr]) {
+      expect(text).not.toContain(key)
+      expect(text).not.toContain(oldKey)
+    }
+
+    // Running it again finds nothing left to do.
+    const again = runCli(["rotate-key"], { NC_MCP_ENCRYPTION_KEY: key })
+    expect(again.status).toBe(0)
+    expect(again.stdout).toContain("Re-encrypted 0 stored secrets with the current key (NC_MCP_ENCRYPTION_KEY); 1 was already encrypted with it.")
+
+    session = await startStdio({ env: env({ NC_MCP_ENCRYPTION_KEY: key }) })
+    const status = await session.call("nc_auth_check_status")
+    expect(status.structuredContent).toMatchObject({ status: "provisioned", username: "alice", scopes: ["notes.read"] })
+    // The decrypted app password is the one Nextcloud issued.
+    const notes = await session.call("nc_notes_list")
+    expect(notes.isError ?? false).toBe(false)
+    expect(notes.structuredContent.success).toBe(true)
+  })
+
+  it("after rotating, a server with only the old key asks the user to provision again instead of failing", async () => {
+    const oldKey = await provisionAndStop()
+    const rotated = runCli(["rotate-key"], { NC_MCP_ENCRYPTION_KEY: newKey(), NC_MCP_PREVIOUS_ENCRYPTION_KEYS: oldKey })
+    expect(rotated.status).toBe(0)
+
+    // The key file still holds the old key: it cannot decrypt the re-encrypted grant.
+    session = await startStdio({ env: env() })
+    const notes = await session.call("nc_notes_list")
+    expect(notes.structuredContent).toMatchObject({ success: false, error_code: "ProvisioningRequired" })
+    const status = await session.call("nc_auth_check_status")
+    expect(status.structuredContent.status).toBe("not_initiated")
+    expect(session.stderr()).toContain("cannot be decrypted")
+    expect(session.stderr()).toContain("alice-local")
+    // Provisioning again works and replaces the unreadable grant.
+    const started = await session.call("nc_auth_provision_access", { scopes: ["notes.read"] })
+    expect(started.structuredContent.status).toBe("login_required")
+    await sim.grant({ flow: started.structuredContent.login_url, userId: "alice" })
+    expect((await session.call("nc_auth_check_status")).structuredContent.status).toBe("provisioned")
+  })
+
+  it("reports values no configured key decrypts and leaves them in place", async () => {
+    await provisionAndStop()
+    const rotated = runCli(["rotate-key"], { NC_MCP_ENCRYPTION_KEY: newKey() })
+    expect(rotated.status).toBe(0)
+    expect(rotated.stdout).toContain("1 stored secret could not be decrypted with any configured key and was left untouched")
+    expect(rotated.stdout).toContain('app password of user "alice-local"')
+    // Still there for the key that made it.
+    session = await startStdio({ env: env() })
+    expect((await session.call("nc_auth_check_status")).structuredContent.status).toBe("provisioned")
+  })
+
+  it("a database that does not exist is an error, not a new empty one", () => {
+    const run = runCli(["rotate-key"], { NC_MCP_ENCRYPTION_KEY: newKey() })
+    expect(run.status).toBe(1)
+    expect(run.stderr.trim().split("\n")).toHaveLength(1)
+    expect(run.stderr).toContain("NC_MCP_DB")
+  })
+})
+
+describe("NC_MCP_PREVIOUS_ENCRYPTION_KEYS errors", () => {
+  it("a malformed previous key: exit 1, one line naming the variable and the entry, no key text", async () => {
+    const good = newKey()
+    for (const args of [["rotate-key"], ["stdio"]]) {
+      const run = runCli(args, {
+        NEXTCLOUD_HOST: sim.url,
+        NC_MCP_ENCRYPTION_KEY: newKey(),
+        NC_MCP_PREVIOUS_ENCRYPTION_KEYS: `${good},not-a-key!`
+      })
+      expect(run.status).toBe(1)
+      const lines = run.stderr.trim().split("\n")
+      expect(lines).toHaveLength(1)
+      expect(lines[0]).toContain("NC_MCP_PREVIOUS_ENCRYPTION_KEYS entry 2")
+      expect(run.stderr).not.toContain(good)
+      expect(run.stderr).not.toContain("not-a-key!")
+    }
+    const short = runCli(["rotate-key"], {
+      NC_MCP_ENCRYPTION_KEY: newKey(),
+      NC_MCP_PREVIOUS_ENCRYPTION_KEYS: randomBytes(16).toString("base64")
+    })
+    expect(short.status).toBe(1)
+    expect(short.stderr.trim().split("\n")).toHaveLength(1)
+    expect(short.stderr).toMatch(/NC_MCP_PREVIOUS_ENCRYPTION_KEYS must decode to exactly 32 bytes, got 16/)
+  })
+})
