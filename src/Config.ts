@@ -22,6 +22,7 @@ export const ENVIRONMENT: ReadonlyArray<EnvVar> = [
   { name: "NC_MCP_DATABASE_URL", default: "(unset)", description: "postgres://… selects PostgreSQL storage instead of SQLite." },
   { name: "NC_MCP_DATABASE_SCHEMA", default: "the URL's search_path", description: "PostgreSQL schema for the tables (created if missing); replicas must agree." },
   { name: "NC_MCP_ENCRYPTION_KEY", default: "stdio: generated into <db>.key; http: required", description: "32 random bytes, base64 or base64url; encrypts secrets at rest." },
+  { name: "NC_MCP_PREVIOUS_ENCRYPTION_KEYS", default: "(unset)", description: "Comma-separated earlier keys that still decrypt stored secrets while rotating the key (see rotate-key); new secrets use NC_MCP_ENCRYPTION_KEY." },
   { name: "NC_MCP_USER", default: "the OS user name", description: "Identity of the single local user in stdio mode." },
   { name: "NC_MCP_OIDC_ISSUER", default: "http: required", description: "Issuer whose JWTs are accepted." },
   { name: "NC_MCP_OIDC_JWKS_URL", default: "from discovery", description: "JWKS URL of the issuer." },
@@ -105,6 +106,8 @@ export interface StorageSettings {
   readonly databaseUrl: Option.Option<Redacted.Redacted<string>>
   readonly databaseSchema: Option.Option<string>
   readonly encryptionKey: Option.Option<Redacted.Redacted<string>>
+  /** `NC_MCP_PREVIOUS_ENCRYPTION_KEYS`, parsed with the key (errors name the entry). */
+  readonly previousEncryptionKeys: Option.Option<Redacted.Redacted<string>>
 }
 
 export const storageSettings: Config.Config<StorageSettings> = Config.all({
@@ -125,7 +128,8 @@ export const storageSettings: Config.Config<StorageSettings> = Config.all({
       })
     )
   ),
-  encryptionKey: Config.option(Config.redacted("NC_MCP_ENCRYPTION_KEY"))
+  encryptionKey: Config.option(Config.redacted("NC_MCP_ENCRYPTION_KEY")),
+  previousEncryptionKeys: Config.option(Config.redacted("NC_MCP_PREVIOUS_ENCRYPTION_KEYS"))
 })
 
 export const logLevel: Config.Config<LogLevel.LogLevel> = Config.literal("debug", "info", "warn", "error")(
