@@ -1,5 +1,7 @@
 // 3. Storage at scale: 100,000 provisioned users and 10,000 pending flows in
 // one SQLite file (the product's SqliteStorage + Cipher from dist/index.js).
+// `--pg` runs the same on PostgreSQL (NC_MCP_BENCH_DATABASE_URL, default
+// postgres://postgres@127.0.0.1:5432/test) in a fresh schema, dropped at the end.
 import { execFileSync } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { statSync } from "node:fs"
@@ -27,8 +29,32 @@ const fileSize = (file) => {
 
 const userId = (i) => `user-${String(i).padStart(6, "0")}@example.org`
 
-const storageLayer = async (filename, key) => {
-  const { Cipher, SqliteStorage, Storage } = await import(INDEX)
+const PG = process.argv.includes("--pg")
+const PG_URL = process.env.NC_MCP_BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test"
+
+/** The URL with `search_path` set to `schema` (as PgStorage connects). */
+const pgUrlFor = (schema) => {
+  const url = new URL(PG_URL)
+  url.searchParams.set("options", `-c search_path=${schema}`)
+  return url.toString()
+}
+
+const pgClientLayer = async (url) => {
+  const PgClient = await import("@effect/sql-pg/PgClient")
+  return PgClient.layer({ url: Redacted.make(url), maxConnections: 2 })
+}
+
+/** `target` is the SQLite file, or `pg:<schema>`. */
+const storageLayer = async (target, key) => {
+  const { Cipher, SqliteStorage, Storage, StorageLayers } = await import(INDEX)
+  if (target.startsWith("pg:")) {
+    const schema = target.slice(3)
+    return StorageLayers.layerPg({ url: Redacted.make(PG_URL), key: Redacted.make(key), schema }).pipe(
+      Layer.merge(await pgClientLayer(pgUrlFor(schema))),
+      Layer.merge(Cipher.layer(Redacted.make(key)))
+    )
+  }
+  const filename = target
   return Layer.effect(Storage, SqliteStorage.make).pipe(
     Layer.provideMerge(SqliteStorage.layerClient({ filename })),
     Layer.provideMerge(Cipher.layer(Redacted.make(key)))
@@ -37,8 +63,9 @@ const storageLayer = async (filename, key) => {
 
 /** Fill `filename` with USERS grants and FLOWS pending flows. */
 const load = async (filename, key) => {
-  const { Cipher } = await import(INDEX)
+  const { Cipher, Storage } = await import(INDEX)
   const runtime = ManagedRuntime.make(await storageLayer(filename, key))
+  if (filename.startsWith("pg:")) await runtime.runPromise(Storage) // migrate before the bulk load
   const now = Date.now()
     // Bulk load: rows encrypted by the product's Cipher (same AAD as SqliteStorage),
     // inserted many per statement inside transactions. getGrant below decrypts
@@ -93,17 +120,41 @@ const load = async (filename, key) => {
   await runtime.dispose()
 }
 
+/** The size of everything in `schema`, indexes and TOAST included. */
+const pgSchemaBytes = async (schema) => {
+  const runtime = ManagedRuntime.make(await pgClientLayer(PG_URL))
+  try {
+    return await runtime.runPromise(
+      Effect.flatMap(SqlClient.SqlClient, (sql) =>
+        sql`SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ${schema} AND c.relkind = 'r'`
+      ).pipe(Effect.map((rows) => Number(rows[0]?.n ?? 0)))
+    )
+  } finally {
+    await runtime.dispose()
+  }
+}
+
+const dropPgSchema = async (schema) => {
+  const runtime = ManagedRuntime.make(await pgClientLayer(PG_URL))
+  try {
+    await runtime.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => sql`DROP SCHEMA IF EXISTS ${sql(schema)} CASCADE`))
+  } finally {
+    await runtime.dispose()
+  }
+}
+
 export const run = async () => {
   const { Storage } = await import(INDEX)
   const tmp = tempDir()
-  const filename = path.join(tmp.dir, "bench.db")
+  const schema = `ncmcp_bench_${process.pid}_${randomBytes(3).toString("hex")}`
+  const filename = PG ? `pg:${schema}` : path.join(tmp.dir, "bench.db")
   const key = new Uint8Array(randomBytes(32))
   const runtime = ManagedRuntime.make(await storageLayer(filename, key))
   try {
     // The bulk load runs in a child process, so the RSS measured here is that of
     // a process serving the 100,000-user database, not of building it.
     const loadStarted = process.hrtime.bigint()
-    execFileSync(process.execPath, [fileURLToPath(import.meta.url), "--load", filename, Buffer.from(key).toString("base64")], {
+    execFileSync(process.execPath, [fileURLToPath(import.meta.url), "--load", filename, Buffer.from(key).toString("base64"), ...(PG ? ["--pg"] : [])], {
       stdio: "inherit"
     })
     const loadSeconds = Number(process.hrtime.bigint() - loadStarted) / 1e9
@@ -159,7 +210,7 @@ export const run = async () => {
 
     const l = summarize(lookups)
     const m = summarize(missing)
-    const dbBytes = fileSize(filename) + fileSize(`${filename}-wal`)
+    const dbBytes = PG ? await pgSchemaBytes(schema) : fileSize(filename) + fileSize(`${filename}-wal`)
     const peakRssMb = process.resourceUsage().maxRSS / 1024
     const rows = [
       [`getGrant, existing user (${LOOKUPS.toLocaleString("en-US")} random)`, fmt(l.median, 3), fmt(l.p90, 3), fmt(l.p99, 3), fmt(l.max, 3)],
@@ -171,17 +222,19 @@ export const run = async () => {
       table(["operation", "p50 ms", "p90 ms", "p99 ms", "max ms"], rows),
       "",
       `- ${USERS.toLocaleString("en-US")} grants + ${FLOWS.toLocaleString("en-US")} pending flows loaded in ${fmt(loadSeconds)} s (multi-row inserts in transactions of ${BATCH.toLocaleString("en-US")}; every secret AES-256-GCM encrypted)`,
-      `- database file (incl. WAL): **${fmt(dbBytes / 1024 / 1024)} MB**`,
+      PG
+        ? `- PostgreSQL tables (incl. indexes and TOAST): **${fmt(dbBytes / 1024 / 1024)} MB**; RSS below is the client process only`
+        : `- database file (incl. WAL): **${fmt(dbBytes / 1024 / 1024)} MB**`,
       `- RSS: ${fmt(rssAfterLoadMb, 0)} MB after opening the loaded database (peak so far ${fmt(peakAfterLoadMb, 0)} MB), ${fmt(rssAfterLookupsMb, 0)} MB after the lookups (peak so far ${fmt(peakAfterLookupsMb, 0)} MB)`,
       `- peak RSS of the benchmark process: **${fmt(peakRssMb, 0)} MB** (target < ${TARGET_RSS_MB} MB: ${peakRssMb < TARGET_RSS_MB ? "met" : `missed by ${fmt(peakRssMb - TARGET_RSS_MB, 0)} MB`})`,
       `- getGrant p99: **${fmt(l.p99, 3)} ms** (target < ${TARGET_LOOKUP_P99_MS} ms: ${l.p99 < TARGET_LOOKUP_P99_MS ? "met" : `missed by ${fmt(l.p99 - TARGET_LOOKUP_P99_MS, 3)} ms`})`
     ].join("\n")
     return {
-      name: "storage",
-      title: `3. Storage: ${USERS.toLocaleString("en-US")} provisioned users, ${FLOWS.toLocaleString("en-US")} pending flows (SQLite file)`,
+      name: PG ? "storage-pg" : "storage",
+      title: `3${PG ? "b" : ""}. Storage: ${USERS.toLocaleString("en-US")} provisioned users, ${FLOWS.toLocaleString("en-US")} pending flows (${PG ? "PostgreSQL, one client process" : "SQLite file"})`,
       markdown,
       data: { rssAfterLoadMb, peakAfterLoadMb, rssAfterLookupsMb, peakAfterLookupsMb, lookup: l, missing: m, sweep1k, sweepAll, loadSeconds, dbBytes, peakRssMb },
-      targets: [
+      targets: PG ? [] : [
         { what: "getGrant p99", target: `< ${TARGET_LOOKUP_P99_MS} ms`, actual: `${fmt(l.p99, 3)} ms`, met: l.p99 < TARGET_LOOKUP_P99_MS },
         { what: "peak RSS (storage)", target: `< ${TARGET_RSS_MB} MB`, actual: `${fmt(peakRssMb, 0)} MB`, met: peakRssMb < TARGET_RSS_MB }
       ]
@@ -189,6 +242,7 @@ export const run = async () => {
   } finally {
     await runtime.dispose()
     tmp.cleanup()
+    if (PG) await dropPgSchema(schema)
   }
 }
 
