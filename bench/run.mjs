@@ -6,8 +6,10 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { ROOT, tempDir } from "./lib.mjs"
 
-const BENCHES = ["cold-start", "check-status", "storage", "scope-check"]
-const EXTRA = ["http-load"] // included when present
+const BENCHES = ["cold-start", "check-status", "storage", "storage-pg", "scope-check"]
+const EXTRA = ["http-load", "replicas"] // included when present
+/** Benchmarks that are another one run with arguments. */
+const VARIANTS = { "storage-pg": { file: "storage", args: ["--pg"] } }
 
 const only = process.argv[2]
 const names = [...BENCHES, ...EXTRA.filter((n) => existsSync(path.join(ROOT, "bench", `${n}.mjs`)))].filter(
@@ -22,11 +24,12 @@ const tmp = tempDir("ncmcp-bench-run-")
 const started = Date.now()
 const results = []
 for (const name of names) {
-  const file = path.join(ROOT, "bench", `${name}.mjs`)
+  const variant = VARIANTS[name]
+  const file = path.join(ROOT, "bench", `${variant?.file ?? name}.mjs`)
   const jsonFile = path.join(tmp.dir, `${name}.json`)
   console.error(`running ${name}…`)
   const t0 = Date.now()
-  const output = execFileSync(process.execPath, [file, "--json", jsonFile], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] })
+  const output = execFileSync(process.execPath, [file, ...(variant?.args ?? []), "--json", jsonFile], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] })
   const seconds = (Date.now() - t0) / 1000
   process.stdout.write(output)
   results.push(
