@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Exit, Layer, Option, Redacted, Ref, Scope } from "effect"
-import { GrantChanges, inProcess } from "../../src/auth/GrantChanges.js"
+import { type GrantChangeHandlers, GrantChanges, inProcess } from "../../src/auth/GrantChanges.js"
 import { ScopeCache } from "../../src/auth/ScopeCache.js"
 import { UserId } from "../../src/domain/Ids.js"
 import * as PgGrantChanges from "../../src/storage/PgGrantChanges.js"
@@ -40,6 +40,42 @@ describe("GrantChanges (in-process default)", () => {
       const cache = yield* Effect.provide(ScopeCache, ScopeCache.layer().pipe(Layer.provide(layer)))
       yield* cache.invalidate(alice)
     }).pipe(Effect.scoped)
+  )
+})
+
+describe("ScopeCache with GrantChanges", () => {
+  it.scoped("invalidate publishes; a change from elsewhere invalidates locally without publishing again; a reset drops everything", () =>
+    Effect.gen(function* () {
+      const published: Array<string> = []
+      let handlers: GrantChangeHandlers | undefined
+      const changes = Layer.succeed(GrantChanges, {
+        publish: (userId) => Effect.sync(() => void published.push(userId)),
+        subscribe: (h) => Effect.sync(() => void (handlers = h))
+      })
+      const storage = yield* countingStorage
+      const cache = yield* Layer.build(ScopeCache.layer().pipe(Layer.provide(changes), Layer.provide(storage.layer))).pipe(
+        Effect.map((ctx) => Context.get(ctx, ScopeCache))
+      )
+      expect(handlers).toBeDefined()
+      yield* cache.get(alice)
+      yield* cache.get(alice)
+      expect(yield* storage.lookups).toBe(1)
+
+      yield* cache.invalidate(alice)
+      expect(published).toEqual(["alice"])
+      yield* cache.get(alice)
+      expect(yield* storage.lookups).toBe(2)
+
+      yield* handlers!.onChange(alice)
+      expect(published).toEqual(["alice"])
+      yield* cache.get(alice)
+      expect(yield* storage.lookups).toBe(3)
+
+      yield* handlers!.onReset
+      yield* cache.get(alice)
+      expect(yield* storage.lookups).toBe(4)
+      expect(published).toEqual(["alice"])
+    })
   )
 })
 
