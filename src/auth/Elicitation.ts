@@ -3,7 +3,7 @@
  * client supports it, else a form with an `acknowledged` box, else only the
  * tool's text). Provided per request by the MCP adapter; tests provide fakes.
  */
-import { Context, Effect, Layer, Ref } from "effect"
+import { Clock, Context, Duration, Effect, Layer } from "effect"
 
 export type LoginUrlOutcome =
   /** The client showed the URL and the person agreed to open it. */
@@ -42,33 +42,46 @@ export interface ElicitationCompletionsShape {
   /** Send the completion notification, once; unknown ids are ignored. */
   readonly complete: (elicitationId: string) => Effect.Effect<void>
   readonly forget: (elicitationId: string) => Effect.Effect<void>
+  /** How many notifications are waiting (for tests and diagnostics). */
+  readonly size: Effect.Effect<number>
 }
 
 export class ElicitationCompletions extends Context.Tag("nextcloud-mcp/ElicitationCompletions")<
   ElicitationCompletions,
   ElicitationCompletionsShape
 >() {
-  static readonly layer = Layer.effect(
-    ElicitationCompletions,
-    Effect.gen(function* () {
-      const pending = yield* Ref.make(new Map<string, Effect.Effect<void>>())
+  /**
+   * Entries live at most `maxAge` (a login's lifetime and then some): a flow
+   * that expires, is replaced or revoked never completes, and its entry would
+   * otherwise keep the closed session's server alive.
+   */
+  static readonly layerWith = (maxAge: Duration.DurationInput) =>
+    Layer.sync(ElicitationCompletions, () => {
+      const pending = new Map<string, { readonly notify: Effect.Effect<void>; readonly at: number }>()
+      const maxAgeMs = Duration.toMillis(Duration.decode(maxAge))
       const take = (id: string) =>
-        Ref.modify(pending, (m) => {
-          const notify = m.get(id)
-          if (notify === undefined) return [undefined, m] as const
-          const next = new Map(m)
-          next.delete(id)
-          return [notify, next] as const
+        Effect.sync(() => {
+          const entry = pending.get(id)
+          pending.delete(id)
+          return entry?.notify
         })
       return ElicitationCompletions.of({
-        register: (id, notify) => Ref.update(pending, (m) => new Map(m).set(id, notify)),
+        register: (id, notify) =>
+          Clock.currentTimeMillis.pipe(
+            Effect.map((now) => {
+              for (const [key, entry] of pending) if (now - entry.at > maxAgeMs) pending.delete(key)
+              pending.set(id, { notify, at: now })
+            })
+          ),
         complete: (id) =>
           take(id).pipe(
             Effect.flatMap((notify) => notify ?? Effect.void),
             Effect.catchAllCause((cause) => Effect.logWarning("elicitation completion not delivered", cause))
           ),
-        forget: (id) => Effect.asVoid(take(id))
+        forget: (id) => Effect.asVoid(take(id)),
+        size: Effect.sync(() => pending.size)
       })
     })
-  )
+
+  static readonly layer = ElicitationCompletions.layerWith(Duration.minutes(30))
 }

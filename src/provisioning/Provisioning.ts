@@ -49,7 +49,13 @@ export type ProvisionResult =
     }
 
 export type StatusResult =
-  | { readonly status: "provisioned"; readonly grant: Grant; readonly justCompleted: boolean }
+  | {
+      readonly status: "provisioned"
+      readonly grant: Grant
+      readonly justCompleted: boolean
+      /** A login that will add scopes, still waiting for approval (the grant stays in force meanwhile). */
+      readonly pendingUpdate: PendingFlow | null
+    }
   | { readonly status: "pending"; readonly flow: PendingFlow }
   | { readonly status: "not_initiated"; readonly expired: boolean }
 
@@ -138,8 +144,12 @@ const makeProvisioning = Effect.gen(function* () {
       const blocking = starts[starts.length - config.flowStartLimit] ?? now
       const retryAfter = Math.max(1, Math.ceil((blocking + window - now) / 1000))
       yield* audit(userId, "access_denied", { reason: "flow_start_rate_limit", retry_after_seconds: retryAfter })
+      const pending = yield* store(storage.getFlow(userId))
+      const shown = Option.isSome(pending) && pending.value.expiresAt > now
+        ? `, or finish the login already started: ${Redacted.value(pending.value.loginUrl)}`
+        : "."
       return yield* new RateLimited({
-        message: `Too many login flows started (at most ${config.flowStartLimit} per ${Duration.format(config.flowStartWindow)}). Try again in ${retryAfter} second${retryAfter === 1 ? "" : "s"}, or finish the login already shown.`,
+        message: `Too many login flows started (at most ${config.flowStartLimit} per ${Duration.format(config.flowStartWindow)}). Try again in ${retryAfter} second${retryAfter === 1 ? "" : "s"}${shown}`,
         retry_after_seconds: retryAfter
       })
     }
@@ -192,15 +202,36 @@ const makeProvisioning = Effect.gen(function* () {
           : new LoginCancelled({ message: `The login was cancelled, so nothing was granted. Call ${again} again to retry.` })
       }
       case "accepted": {
-        if (shown.elicitationId !== null) {
-          yield* store(storage.putFlow({ ...flow, elicitationId: shown.elicitationId }))
-        }
+        if (shown.elicitationId !== null) yield* attachElicitation(flow, shown.elicitationId)
         return "pending" as const
       }
       case "not_shown":
         return "login_required" as const
     }
   })
+
+  /**
+   * Remember which URL elicitation showed this flow, so its completion can be
+   * notified. The person may take a while, so this runs under the lock and only
+   * if the flow is still the stored one: if it completed meanwhile, notify now.
+   */
+  const attachElicitation = (flow: PendingFlow, elicitationId: string) =>
+    locks.withLock(
+      flow.userId,
+      Effect.gen(function* () {
+        const current = yield* store(storage.getFlow(flow.userId))
+        if (Option.isSome(current) && current.value.createdAt === flow.createdAt) {
+          yield* store(storage.putFlow({ ...current.value, elicitationId }))
+          return
+        }
+        const grant = yield* store(storage.getGrant(flow.userId))
+        if (Option.isSome(grant) && grant.value.createdAt >= flow.createdAt) {
+          yield* completions.complete(elicitationId)
+        } else {
+          yield* completions.forget(elicitationId)
+        }
+      })
+    )
 
   const provision = Effect.fn("Provisioning.provision")(function* (userId: UserId, requestedScopes: Grantable) {
     const decided = yield* locks.withLock(
@@ -378,7 +409,7 @@ const makeProvisioning = Effect.gen(function* () {
     const flow = yield* store(storage.getFlow(userId))
     if (Option.isNone(flow)) {
       return Option.isSome(grant)
-        ? ({ status: "provisioned", grant: grant.value, justCompleted: false } satisfies StatusResult)
+        ? ({ status: "provisioned", grant: grant.value, justCompleted: false, pendingUpdate: null } satisfies StatusResult)
         : ({ status: "not_initiated", expired: false } satisfies StatusResult)
     }
     const now = yield* Clock.currentTimeMillis
@@ -386,27 +417,27 @@ const makeProvisioning = Effect.gen(function* () {
       // Kept until its retention ends, so this keeps saying "expired".
       yield* noteExpired(flow.value)
       return Option.isSome(grant)
-        ? ({ status: "provisioned", grant: grant.value, justCompleted: false } satisfies StatusResult)
+        ? ({ status: "provisioned", grant: grant.value, justCompleted: false, pendingUpdate: null } satisfies StatusResult)
         : ({ status: "not_initiated", expired: true } satisfies StatusResult)
     }
     const outcome = yield* pollFlow(userId)
     switch (outcome._tag) {
       case "Completed":
-        return { status: "provisioned", grant: outcome.grant, justCompleted: true } satisfies StatusResult
+        return { status: "provisioned", grant: outcome.grant, justCompleted: true, pendingUpdate: null } satisfies StatusResult
       case "Pending":
         // A scope update in progress: the current grant stays in force meanwhile.
         return Option.isSome(grant)
-          ? ({ status: "provisioned", grant: grant.value, justCompleted: false } satisfies StatusResult)
+          ? ({ status: "provisioned", grant: grant.value, justCompleted: false, pendingUpdate: flow.value } satisfies StatusResult)
           : ({ status: "pending", flow: flow.value } satisfies StatusResult)
       case "Expired":
         return Option.isSome(grant)
-          ? ({ status: "provisioned", grant: grant.value, justCompleted: false } satisfies StatusResult)
+          ? ({ status: "provisioned", grant: grant.value, justCompleted: false, pendingUpdate: null } satisfies StatusResult)
           : ({ status: "not_initiated", expired: true } satisfies StatusResult)
       case "Gone": {
         // Completed (or abandoned) by another caller while we waited for the lock.
         const now = yield* store(storage.getGrant(userId))
         return Option.isSome(now)
-          ? ({ status: "provisioned", grant: now.value, justCompleted: true } satisfies StatusResult)
+          ? ({ status: "provisioned", grant: now.value, justCompleted: true, pendingUpdate: null } satisfies StatusResult)
           : ({ status: "not_initiated", expired: false } satisfies StatusResult)
       }
     }
@@ -446,6 +477,19 @@ const makeProvisioning = Effect.gen(function* () {
     )
   }, Effect.scoped)
 
+  /**
+   * A narrowing while a scope-adding login is still pending: take the removed
+   * scopes out of what that login will grant, so approving it cannot bring
+   * them back.
+   */
+  const narrowPendingUpdate = (userId: UserId, remove: ReadonlyArray<Scopes.Scope>, now: number) =>
+    Effect.gen(function* () {
+      const pending = yield* store(storage.getFlow(userId))
+      if (Option.isNone(pending) || pending.value.purpose !== "update" || pending.value.expiresAt <= now) return
+      const requested = Scopes.difference(Scopes.expand(pending.value.requestedScopes), remove)
+      yield* store(storage.putFlow({ ...pending.value, requestedScopes: requested }))
+    })
+
   const updateScopes = Effect.fn("Provisioning.updateScopes")(function* (
     userId: UserId,
     add: ReadonlyArray<Scopes.Scope>,
@@ -471,17 +515,21 @@ const makeProvisioning = Effect.gen(function* () {
         if (Scopes.equals(target, current)) {
           return { status: "unchanged", previous: grant.scopes, next: grant.scopes } as const
         }
-        const now = yield* Clock.currentTimeMillis
+        const widening = !Scopes.isSubset(target, current)
+        // The new login starts first: if it cannot (rate limit, Nextcloud down),
+        // nothing has changed when the error is reported.
+        const flow = widening ? yield* startFlow(userId, target, "update") : null
         const narrowed = !Scopes.equals(afterRemove, current)
         if (narrowed) {
+          const now = yield* Clock.currentTimeMillis
           yield* store(storage.updateScopes(userId, afterRemove, now))
           yield* cache.invalidate(userId)
           yield* audit(userId, "grant_narrowed", { from: grant.scopes, to: afterRemove })
+          if (flow === null) yield* narrowPendingUpdate(userId, remove, now)
         }
-        if (Scopes.isSubset(target, current)) {
+        if (flow === null) {
           return { status: "updated", previous: grant.scopes, next: target } as const
         }
-        const flow = yield* startFlow(userId, target, "update")
         return {
           status: "flow",
           previous: grant.scopes,
@@ -546,6 +594,11 @@ const makeProvisioning = Effect.gen(function* () {
     if (Option.isSome(deleted)) {
       yield* audit(grant.userId, "grant_stale", { login_name: grant.loginName })
       yield* Effect.logWarning("stored app password rejected by Nextcloud; removed", { user: grant.userId })
+    } else if (Option.isSome(yield* store(storage.getGrant(grant.userId)))) {
+      // The rejected password had already been replaced by a newer login: that one may work.
+      return yield* new NextcloudError({
+        message: "Your Nextcloud access was renewed while this call was running; call the tool again."
+      })
     }
     return yield* new ProvisioningRequired({
       message:

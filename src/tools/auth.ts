@@ -7,7 +7,7 @@ import { CurrentUser } from "../auth/CurrentUser.js"
 import { InvalidArguments, InvalidScopes, type ToolError } from "../domain/Errors.js"
 import * as Scopes from "../domain/Scope.js"
 import { Progress } from "../mcp/Progress.js"
-import { Provisioning } from "../provisioning/Provisioning.js"
+import { Provisioning, type StatusResult } from "../provisioning/Provisioning.js"
 import * as Tool from "./Tool.js"
 
 const MAX_SCOPE_ITEMS = 64
@@ -146,8 +146,9 @@ export const checkStatus = Tool.make({
       const provisioning = yield* Provisioning
       const progress = yield* Progress
       const wait = Duration.seconds(input.wait_seconds ?? 0)
-      let result = yield* provisioning.status(user.userId)
-      if (result.status === "pending" && Duration.toMillis(wait) > 0) {
+      let result: StatusResult = yield* provisioning.status(user.userId)
+      const waiting = result.status === "pending" || (result.status === "provisioned" && result.pendingUpdate !== null)
+      if (waiting && Duration.toMillis(wait) > 0) {
         const total = input.wait_seconds ?? 0
         const waitStarted = yield* Clock.currentTimeMillis
         yield* provisioning.awaitCompletion(user.userId, wait, (elapsed) =>
@@ -162,15 +163,32 @@ export const checkStatus = Tool.make({
         if (result.status === "provisioned" && result.grant.createdAt >= waitStarted) result = { ...result, justCompleted: true }
       }
       switch (result.status) {
-        case "provisioned":
+        case "provisioned": {
+          const base = `${result.justCompleted ? "Nextcloud access provisioned successfully" : "Nextcloud access is provisioned"} as ${result.grant.loginName} (scopes: ${Scopes.format(result.grant.scopes)}).`
+          const update = result.pendingUpdate
+          if (update === null) {
+            return {
+              status: "provisioned",
+              success: true,
+              message: base,
+              user_id: user.userId,
+              scopes: result.grant.scopes,
+              username: result.grant.loginName
+            } as const
+          }
+          const now = yield* Clock.currentTimeMillis
+          const loginUrl = Redacted.value(update.loginUrl)
           return {
             status: "provisioned",
             success: true,
-            message: `${result.justCompleted ? "Nextcloud access provisioned successfully" : "Nextcloud access is provisioned"} as ${result.grant.loginName} (scopes: ${Scopes.format(result.grant.scopes)}).`,
+            message: `${base} A login to change them to ${Scopes.format(update.requestedScopes)} is waiting for approval; open this URL in your browser and approve it:\n\n${loginUrl}`,
             user_id: user.userId,
             scopes: result.grant.scopes,
-            username: result.grant.loginName
+            username: result.grant.loginName,
+            login_url: loginUrl,
+            expires_in_seconds: Math.max(0, Math.round((update.expiresAt - now) / 1000))
           } as const
+        }
         case "pending": {
           const now = yield* Clock.currentTimeMillis
           const loginUrl = Redacted.value(result.flow.loginUrl)
