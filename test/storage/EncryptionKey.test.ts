@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto"
 import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Cause, Effect, Exit, FastCheck, Layer, Option, Redacted } from "effect"
-import { EncryptionKeyError, loadOrCreateKeyFile, parseKey } from "../../src/storage/EncryptionKey.js"
+import { EncryptionKeyError, loadOrCreateKeyFile, parseKey, parsePreviousKeys } from "../../src/storage/EncryptionKey.js"
 import { keyFilePath, layerFromKeyText } from "../../src/storage/layer.js"
 import { Storage } from "../../src/storage/Storage.js"
 import { grant, plainGrant, tempDir } from "./fixtures.js"
@@ -140,4 +140,53 @@ describe("layerFromKeyText", () => {
     Effect.flatMap(Storage, (s) => s.putGrant(grant("carol"))).pipe(
       Effect.provide(layerFromKeyText({ filename: ":memory:", keyText: undefined }))
     ))
+})
+
+describe("parsePreviousKeys", () => {
+  const text = () => randomBytes(32).toString("base64")
+
+  it.effect("unset or blank is no keys; entries are trimmed; blank entries are ignored", () =>
+    Effect.gen(function* () {
+      expect(yield* parsePreviousKeys(undefined)).toEqual([])
+      expect(yield* parsePreviousKeys(Redacted.make(" "))).toEqual([])
+      const [a, b] = [text(), text()]
+      const keys = yield* parsePreviousKeys(Redacted.make(` ${a} ,, ${Buffer.from(b, "base64").toString("base64url")},`))
+      expect(keys.map((k) => Buffer.from(Redacted.value(k)).toString("base64"))).toEqual([a, b])
+    }))
+
+  it.effect("a malformed entry names the variable and its position, never a key", () =>
+    Effect.gen(function* () {
+      const good = text()
+      const short = randomBytes(16).toString("base64")
+      const bad = failure(yield* Effect.exit(parsePreviousKeys(Redacted.make(`${good},${short}`))))
+      expect(bad).toBeInstanceOf(EncryptionKeyError)
+      expect(bad.message).toContain("NC_MCP_PREVIOUS_ENCRYPTION_KEYS entry 2 must decode to exactly 32 bytes")
+      expect(bad.message).not.toContain(good)
+      expect(bad.message).not.toContain(short)
+      const single = failure(yield* Effect.exit(parsePreviousKeys("not base64!")))
+      expect(single.message).toMatch(/^NC_MCP_PREVIOUS_ENCRYPTION_KEYS is not valid base64/)
+    }))
+
+  it.effect("layerFromKeyText with a previous key reads what the old key stored, and writes with the new one", () =>
+    Effect.gen(function* () {
+      const filename = join(tempDir(), "rotate.db")
+      const [oldKey, newKey] = [text(), text()]
+      const g = grant("alice")
+      yield* Effect.flatMap(Storage, (s) => s.putGrant(g)).pipe(
+        Effect.provide(layerFromKeyText({ filename, keyText: Redacted.make(oldKey) }))
+      )
+      const rotating = layerFromKeyText({
+        filename,
+        keyText: Redacted.make(newKey),
+        previousKeysText: Redacted.make(oldKey)
+      })
+      const read = yield* Effect.flatMap(Storage, (s) => s.getGrant(g.userId)).pipe(Effect.provide(rotating))
+      expect(Option.map(read, plainGrant)).toEqual(Option.some(plainGrant(g)))
+      const report = yield* Effect.flatMap(Storage, (s) => s.reencryptAll()).pipe(Effect.provide(rotating))
+      expect(report.reencrypted).toBe(1)
+      const after = yield* Effect.flatMap(Storage, (s) => s.getGrant(g.userId)).pipe(
+        Effect.provide(layerFromKeyText({ filename, keyText: Redacted.make(newKey) }))
+      )
+      expect(Option.map(after, plainGrant)).toEqual(Option.some(plainGrant(g)))
+    }))
 })
