@@ -25,7 +25,7 @@ import {
   ProvisioningRequired,
   RateLimited
 } from "../domain/Errors.js"
-import { storageUnavailable } from "../domain/edge.js"
+import { describeNextcloudFailure, storageUnavailable } from "../domain/edge.js"
 import type { UserId } from "../domain/Ids.js"
 import * as Scopes from "../domain/Scope.js"
 import type { CompletedFlow, NextcloudProtocolError, NextcloudTransportError } from "../nextcloud/LoginFlowClient.js"
@@ -81,19 +81,6 @@ export type PollOutcome =
   | { readonly _tag: "Pending" }
   | { readonly _tag: "Expired" }
   | { readonly _tag: "Gone" }
-
-const describeNextcloudFailure = (
-  host: URL,
-  action: string,
-  error: NextcloudTransportError | NextcloudProtocolError
-): NextcloudUnreachable | NextcloudError =>
-  error._tag === "NextcloudTransportError"
-    ? new NextcloudUnreachable({
-        message: `Nextcloud at ${host.origin} ${error.reason === "timeout" ? "did not answer in time" : "could not be reached"} while trying to ${action}.`
-      })
-    : new NextcloudError({
-        message: `Nextcloud at ${host.origin} answered unexpectedly (HTTP ${error.status}: ${error.detail}) while trying to ${action}.`
-      })
 
 export class Provisioning extends Context.Tag("nextcloud-mcp/Provisioning")<
   Provisioning,

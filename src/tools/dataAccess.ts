@@ -10,13 +10,12 @@ import { ScopeCache } from "../auth/ScopeCache.js"
 import {
   Conflict,
   Locked,
-  NextcloudError,
-  NextcloudUnreachable,
   NotFound,
   PermissionDenied,
   QuotaExceeded,
   type ToolError
 } from "../domain/Errors.js"
+import { describeNextcloudFailure } from "../domain/edge.js"
 import type { DataCallError } from "../nextcloud/davErrors.js"
 import { NextcloudConfig } from "../nextcloud/NextcloudConfig.js"
 import { type Credentials, Ocs } from "../nextcloud/Ocs.js"
@@ -61,23 +60,14 @@ const dataCallFailure = (grant: Grant, action: string, error: DataCallError) =>
         const provisioning = yield* Provisioning
         return yield* provisioning.reportUnauthorized(grant)
       }
-      case "NextcloudTransportError": {
-        const { host } = yield* NextcloudConfig
-        yield* Effect.logWarning(`Nextcloud unreachable: ${action}`, { operation: error.operation, reason: error.reason })
-        return yield* new NextcloudUnreachable({
-          message: `Nextcloud at ${host.origin} ${error.reason === "timeout" ? "did not answer in time" : "could not be reached"} while trying to ${action}. Try again later.`
-        })
-      }
+      case "NextcloudTransportError":
       case "NextcloudProtocolError": {
         const { host } = yield* NextcloudConfig
-        yield* Effect.logWarning(`unexpected answer from Nextcloud: ${action}`, {
+        yield* Effect.logWarning(`Nextcloud failure: ${action}`, {
           operation: error.operation,
-          status: error.status,
-          detail: error.detail
+          ...(error._tag === "NextcloudTransportError" ? { reason: error.reason } : { status: error.status, detail: error.detail })
         })
-        return yield* new NextcloudError({
-          message: `Nextcloud at ${host.origin} answered unexpectedly (HTTP ${error.status}: ${error.detail}) while trying to ${action}.`
-        })
+        return yield* describeNextcloudFailure(host, action, error)
       }
       case "NextcloudNotFound":
         return yield* new NotFound({ message: `Nextcloud found nothing there while trying to ${action}.` })
