@@ -9,10 +9,16 @@
  * scopes the token lacks is refused with 403 `insufficient_scope` before it
  * reaches the session; tools/list is filtered by the same scopes inside the
  * server. `GET /healthz` is public; the RFC 9728 metadata is public too.
+ *
+ * The transport never sees credentials (`Authorization`, `Cookie`): it hands
+ * request headers on to every request handler. Sessions end on DELETE, when
+ * idle (nothing open and unused for `sessionIdleTimeout`) or when their user
+ * opens more than `maxSessionsPerUser` (the least recently used one goes);
+ * an ended session's id answers 404, so its client re-initialises.
  */
 import { randomUUID } from "node:crypto"
 import { createServer } from "node:http"
-import { FetchHttpClient, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { FetchHttpClient, HttpBody, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import type { HttpServer } from "@effect/platform/HttpServer"
 import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
@@ -20,7 +26,7 @@ import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js"
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js"
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js"
 import { ErrorCode, isInitializeRequest, McpError } from "@modelcontextprotocol/sdk/types.js"
-import { Effect, Option, Redacted, type Runtime } from "effect"
+import { Clock, Duration, Effect, Option, Redacted, Runtime, Schedule, Stream } from "effect"
 import type { CurrentUserShape } from "../auth/CurrentUser.js"
 import type { ElicitationCompletions } from "../auth/Elicitation.js"
 import * as TokenVerifier from "../auth/TokenVerifier.js"
@@ -31,6 +37,8 @@ import * as Policy from "./httpPolicy.js"
 import { type Extra, makeMcpServer, type RequestServices } from "./server.js"
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+export const DEFAULT_SESSION_IDLE_TIMEOUT: Duration.Duration = Duration.minutes(30)
+export const DEFAULT_MAX_SESSIONS_PER_USER = 20
 
 export interface ServeHttpOptions<R> {
   readonly host: string
@@ -44,12 +52,18 @@ export interface ServeHttpOptions<R> {
   readonly tools: ReadonlyArray<AnyTool<R | RequestServices>>
   readonly runtime: Runtime.Runtime<R | ElicitationCompletions>
   readonly maxBodyBytes?: number
+  /** A session with nothing open and unused this long is closed (default 30 minutes). */
+  readonly sessionIdleTimeout?: Duration.DurationInput
+  /** Sessions one user may have; opening one more closes their least recently used (default 20). */
+  readonly maxSessionsPerUser?: number
 }
 
-interface Session {
+interface Session extends Policy.SessionUse {
   readonly server: Server
   readonly transport: WebStandardStreamableHTTPServerTransport
   readonly userId: UserId
+  lastUsed: number
+  open: number
 }
 
 /** `authInfo.extra` key under which the verified user id travels to `identify`. */
@@ -97,18 +111,28 @@ const readJsonBody = (req: HttpServerRequest.HttpServerRequest, max: number) => 
   )
 }
 
-/** A Fetch `Request` with the original headers; the body, when any, is passed to the transport already parsed. */
-const toWebRequest = (req: HttpServerRequest.HttpServerRequest, base: string): Request => {
-  const headers = new Headers()
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (typeof value === "string") headers.set(name, value)
-  }
-  return new Request(new URL(req.url, base), { method: req.method, headers })
-}
+/**
+ * A Fetch `Request` with the original headers minus credentials (the
+ * transport passes headers on to request handlers); the body, when any, is
+ * passed to the transport already parsed.
+ */
+const toWebRequest = (req: HttpServerRequest.HttpServerRequest, base: string): Request =>
+  new Request(new URL(req.url, base), { method: req.method, headers: Policy.forwardedHeaders(req.headers) })
+
+/** An SSE comment (clients ignore it). */
+const STREAM_OPENED = new TextEncoder().encode(": stream open\n\n")
+
+/** Name and message only: an error from the transport may carry the request (and its headers). */
+const describeError = (error: unknown): string =>
+  error instanceof Error ? `${error.name}: ${error.message}` : typeof error
 
 export const serveHttp = <R>(options: ServeHttpOptions<R>) =>
   Effect.gen(function* () {
     const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
+    const idleMs = Duration.toMillis(options.sessionIdleTimeout ?? DEFAULT_SESSION_IDLE_TIMEOUT)
+    const maxPerUser = Math.max(1, Math.floor(options.maxSessionsPerUser ?? DEFAULT_MAX_SESSIONS_PER_USER))
+    // Through the tools' runtime, so these logs reach its (stderr) logger at its level.
+    const runFork = Runtime.runFork(options.runtime)
     const node = createServer()
     const httpServer: HttpServer = yield* NodeHttpServer.make(() => node, { host: options.host, port: options.port })
     // @effect/platform-node's own release waits for every open connection (an SSE
@@ -141,27 +165,70 @@ export const serveHttp = <R>(options: ServeHttpOptions<R>) =>
       ).pipe(Effect.zipRight(Effect.logDebug(`closed ${sessions.size} MCP session(s)`)))
     )
 
+    /** A new Server + transport for `userId`; it joins `sessions` once its initialize succeeds. */
     const openSession = (userId: UserId) =>
-      Effect.promise(async () => {
-        const server = makeMcpServer({ tools: options.tools, runtime: options.runtime, identify })
-        const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
-          sessionIdGenerator: () => randomUUID(),
-          onsessioninitialized: (id) => {
-            sessions.set(id, { server, transport, userId })
-          },
-          onsessionclosed: (id) => {
-            sessions.delete(id)
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Effect.promise(async () => {
+          const server = makeMcpServer({ tools: options.tools, runtime: options.runtime, identify })
+          const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
+            sessionIdGenerator: () => randomUUID(),
+            onsessioninitialized: (id) => {
+              sessions.set(id, session)
+            },
+            onsessionclosed: (id) => {
+              sessions.delete(id)
+            }
+          })
+          const session: Session = { server, transport, userId, lastUsed: now, open: 0 }
+          server.onclose = () => {
+            if (transport.sessionId !== undefined && sessions.get(transport.sessionId) === session) {
+              sessions.delete(transport.sessionId)
+            }
           }
+          server.onerror = (error) => {
+            runFork(Effect.logDebug("MCP protocol error", describeError(error)))
+          }
+          await server.connect(transport)
+          return session
         })
-        server.onclose = () => {
-          if (transport.sessionId !== undefined) sessions.delete(transport.sessionId)
-        }
-        server.onerror = (error) => {
-          Effect.runFork(Effect.logDebug("MCP protocol error", String(error)))
-        }
-        await server.connect(transport)
-        return transport
+      )
+
+    /** Closing the Server closes its transport and every stream of it; the id is forgotten first, so it answers 404. */
+    const closeSession = (id: string, why: string) =>
+      Effect.suspend(() => {
+        const session = sessions.get(id)
+        if (session === undefined) return Effect.void
+        sessions.delete(id)
+        return Effect.tryPromise(() => session.server.close()).pipe(
+          Effect.timeout("1 second"),
+          Effect.ignore,
+          Effect.zipRight(Effect.logDebug(`closed an MCP session: ${why}`, { user: session.userId }))
+        )
       })
+
+    /** After an initialize: drop the Server if no session came of it, else keep its user within the cap. */
+    const settleOpened = (session: Session) =>
+      Effect.gen(function* () {
+        const id = session.transport.sessionId
+        if (id === undefined || sessions.get(id) !== session) {
+          return yield* Effect.tryPromise(() => session.server.close()).pipe(Effect.timeout("1 second"), Effect.ignore)
+        }
+        const now = yield* Clock.currentTimeMillis
+        const mine = Array.from(sessions).filter(([, s]) => s.userId === session.userId)
+        yield* Effect.forEach(Policy.overCap(mine, maxPerUser, now, id), (old) => closeSession(old, "over the per-user cap"), {
+          discard: true
+        })
+      })
+
+    const sweep = Effect.gen(function* () {
+      const now = yield* Clock.currentTimeMillis
+      const idle = Array.from(sessions).filter(([, s]) => Policy.isIdle(s, now, idleMs)).map(([id]) => id)
+      yield* Effect.forEach(idle, (id) => closeSession(id, "idle"), { discard: true })
+    })
+    yield* sweep.pipe(
+      Effect.repeat(Schedule.spaced(Duration.millis(Math.min(Math.max(idleMs / 4, 10), 60_000)))),
+      Effect.forkScoped
+    )
 
     const unauthorized = (tokenGiven: boolean, reason: string) =>
       HttpServerResponse.unsafeJson(
@@ -196,23 +263,58 @@ export const serveHttp = <R>(options: ServeHttpOptions<R>) =>
       )
     }
 
+    /**
+     * Marks the session in use until the response is over: for a streamed
+     * answer (SSE, a GET stream) that is when the stream ends or the client
+     * goes away, otherwise as soon as the response is ready.
+     */
     const forward = (
-      transport: WebStandardStreamableHTTPServerTransport,
+      session: Session,
       req: HttpServerRequest.HttpServerRequest,
       body: Option.Option<unknown>,
       authInfo: AuthInfo
     ) =>
-      Effect.tryPromise(() =>
-        transport.handleRequest(toWebRequest(req, ep.publicUrl), {
-          authInfo,
-          ...(Option.isSome(body) ? { parsedBody: body.value } : {})
-        })
-      ).pipe(
-        Effect.map(HttpServerResponse.fromWeb),
-        Effect.catchAll((error) =>
-          Effect.logError("MCP transport failed", error).pipe(Effect.as(jsonRpcError(500, ErrorCode.InternalError, "Internal error")))
+      Effect.gen(function* () {
+        session.lastUsed = yield* Clock.currentTimeMillis
+        session.open += 1
+        let released = false
+        const release = Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          Effect.sync(() => {
+            if (released) return
+            released = true
+            session.open -= 1
+            session.lastUsed = now
+          })
         )
-      )
+        return yield* Effect.tryPromise(() =>
+          session.transport.handleRequest(toWebRequest(req, ep.publicUrl), {
+            authInfo,
+            ...(Option.isSome(body) ? { parsedBody: body.value } : {})
+          })
+        ).pipe(
+          Effect.flatMap((web) => {
+            const response = HttpServerResponse.fromWeb(web)
+            const streamed = response.body
+            if (streamed._tag !== "Stream") return Effect.as(release, response)
+            // A GET stream may stay silent for a long time: an SSE comment first puts
+            // the response head on the wire at once, so the client knows it is open.
+            const body = req.method === "GET" ? Stream.concat(Stream.make(STREAM_OPENED), streamed.stream) : streamed.stream
+            return Effect.succeed(
+              HttpServerResponse.setBody(
+                response,
+                HttpBody.stream(body.pipe(Stream.ensuring(release)), streamed.contentType, streamed.contentLength)
+              )
+            )
+          }),
+          Effect.catchAll((error) =>
+            Effect.logError("MCP transport failed", describeError(error.error)).pipe(
+              Effect.zipRight(release),
+              Effect.as(jsonRpcError(500, ErrorCode.InternalError, "Internal error"))
+            )
+          ),
+          Effect.onInterrupt(() => release)
+        )
+      })
 
     const mcp = Effect.gen(function* () {
       const req = yield* HttpServerRequest.HttpServerRequest
@@ -222,19 +324,16 @@ export const serveHttp = <R>(options: ServeHttpOptions<R>) =>
       const verified = yield* authenticate(req)
       const body: Option.Option<unknown> = req.method === "POST" ? Option.some(yield* readJsonBody(req, maxBody)) : Option.none()
       const sessionId = req.headers["mcp-session-id"]
-      let transport: WebStandardStreamableHTTPServerTransport
+      let existing: Session | undefined
       if (sessionId !== undefined) {
-        const session = sessions.get(sessionId)
-        if (session === undefined) return jsonRpcError(404, -32001, "Session not found")
-        if (session.userId !== verified.userId) {
+        existing = sessions.get(sessionId)
+        if (existing === undefined) return jsonRpcError(404, -32001, "Session not found")
+        if (existing.userId !== verified.userId) {
           yield* Effect.logWarning("refused a request for a session opened by another user", { user: verified.userId })
           return jsonRpcError(404, -32001, "Session not found")
         }
-        transport = session.transport
-      } else {
-        const opening = Option.isSome(body) && isInitializeRequest(body.value)
-        if (!opening) return jsonRpcError(400, -32000, "Bad Request: Mcp-Session-Id header is required")
-        transport = yield* openSession(verified.userId)
+      } else if (!(Option.isSome(body) && isInitializeRequest(body.value))) {
+        return jsonRpcError(400, -32000, "Bad Request: Mcp-Session-Id header is required")
       }
       if (Option.isSome(body)) {
         const denial = Policy.scopeDenial(body.value, toolScopes, verified.scopes)
@@ -257,7 +356,11 @@ export const serveHttp = <R>(options: ServeHttpOptions<R>) =>
         ...(verified.expiresAt !== undefined ? { expiresAt: verified.expiresAt } : {}),
         extra: { [USER_ID]: verified.userId }
       }
-      return yield* forward(transport, req, body, authInfo)
+      if (existing !== undefined) return yield* forward(existing, req, body, authInfo)
+      const opened = yield* openSession(verified.userId)
+      const response = yield* forward(opened, req, body, authInfo)
+      yield* settleOpened(opened)
+      return response
     }).pipe(Effect.merge)
 
     const metadataResponse = HttpServerResponse.unsafeJson(metadata, {

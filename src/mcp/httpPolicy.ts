@@ -1,7 +1,8 @@
 /**
  * The pure rules of http mode (CONTRACT §4): which Host/Origin values are
  * this server's, the RFC 9728 resource metadata, the `WWW-Authenticate`
- * challenges, and the token-scope gate for `tools/call`.
+ * challenges, the token-scope gate for `tools/call`, which request headers
+ * reach the MCP transport, and which sessions to close (idle, over the cap).
  */
 import * as Scopes from "../domain/Scope.js"
 
@@ -144,4 +145,63 @@ export const scopeDenial = (
   if (tools.length === 0) return undefined
   const all = Scopes.sorted(needed)
   return { needed: all, missing: Scopes.missing(all, tokenScopes), id: id ?? null, tools }
+}
+
+// ---------------------------------------------------------------------------
+// Headers forwarded to the MCP transport
+
+/**
+ * Credentials the MCP transport never gets: it hands every header it receives
+ * to the request handlers (`extra.requestInfo.headers`), and the bearer token
+ * has already done its work at the edge.
+ */
+export const WITHHELD_HEADERS: ReadonlySet<string> = new Set(["authorization", "cookie", "proxy-authorization"])
+
+/** The request headers as the transport may see them: every string header but the withheld ones. */
+export const forwardedHeaders = (headers: Readonly<Record<string, unknown>>): Headers => {
+  const out = new Headers()
+  for (const [name, value] of Object.entries(headers)) {
+    if (typeof value === "string" && !WITHHELD_HEADERS.has(name.toLowerCase())) out.set(name, value)
+  }
+  return out
+}
+
+// ---------------------------------------------------------------------------
+// Session lifetime
+
+/** What the session rules look at (epoch milliseconds from the Clock). */
+export interface SessionUse {
+  /** When a request on the session last started or a response of it last finished. */
+  readonly lastUsed: number
+  /** Responses (POST answers, SSE streams, GET streams) of the session still open. */
+  readonly open: number
+}
+
+/**
+ * Idle: nothing of the session is open and it was last used at least
+ * `idleMs` ago. A session with an open response or stream (a running tool
+ * call, a client's GET stream) is in use however long that lasts.
+ */
+export const isIdle = (session: SessionUse, now: number, idleMs: number): boolean =>
+  session.open === 0 && now - session.lastUsed >= idleMs
+
+/**
+ * The sessions to close so that at most `max` remain, least recently used
+ * first (a session with something open counts as used now; ties keep map
+ * order, oldest first). `keep` (the session just opened) is never chosen.
+ */
+export const overCap = <K>(
+  sessions: ReadonlyArray<readonly [K, SessionUse]>,
+  max: number,
+  now: number,
+  keep?: K
+): ReadonlyArray<K> => {
+  const excess = sessions.length - max
+  if (excess <= 0) return []
+  return sessions
+    .filter(([id]) => id !== keep)
+    .map(([id, use], index) => ({ id, index, used: use.open > 0 ? now : use.lastUsed }))
+    .sort((a, b) => a.used - b.used || a.index - b.index)
+    .slice(0, excess)
+    .map((s) => s.id)
 }

@@ -1,0 +1,292 @@
+/**
+ * http mode session lifecycle and hygiene, on the real http module served
+ * in-process with fake tools: credentials never reach the MCP transport (and
+ * so no request handler), logs go through the tools' runtime without error
+ * objects, idle sessions are closed, and one user's sessions are capped.
+ */
+import { inspect } from "node:util"
+import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js"
+import { Duration, Effect, Exit, Layer, Logger, LogLevel, Option, Schema, Scope } from "effect"
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest"
+import { CurrentUser } from "../../src/auth/CurrentUser.js"
+import { ElicitationCompletions } from "../../src/auth/Elicitation.js"
+import { serveHttp } from "../../src/mcp/http.js"
+import * as Policy from "../../src/mcp/httpPolicy.js"
+import * as Tool from "../../src/tools/Tool.js"
+import { connectHttp, initializeBody, postMcp } from "../support/httpServer.js"
+import { startIssuer, type TestIssuer } from "../support/issuer.js"
+
+const AUDIENCE = "lifecycle-audience"
+
+const echo = Tool.make({
+  name: "fake_echo",
+  title: "fake_echo",
+  description: "answers with the caller",
+  annotations: { readOnlyHint: true },
+  input: Schema.Struct({}),
+  output: Tool.response(["ok"], { user_id: Schema.String }),
+  scopes: [],
+  handler: () => Effect.map(CurrentUser, (user) => ({ status: "ok" as const, success: true, message: "done", user_id: user.userId }))
+})
+
+interface LogLine {
+  readonly level: string
+  readonly text: string
+}
+
+interface Served {
+  readonly mcpUrl: string
+  readonly sessions: () => number
+  readonly logs: Array<LogLine>
+  readonly close: () => Promise<void>
+}
+
+let issuer: TestIssuer
+
+const serve = async (extra: { readonly sessionIdleTimeout?: Duration.DurationInput; readonly maxSessionsPerUser?: number } = {}): Promise<Served> => {
+  const logs: Array<LogLine> = []
+  const capture = Layer.merge(
+    Logger.replace(
+      Logger.defaultLogger,
+      Logger.make(({ logLevel, message }) => {
+        logs.push({ level: logLevel.label, text: inspect(message, { depth: 8 }) })
+      })
+    ),
+    Logger.minimumLogLevel(LogLevel.Debug)
+  )
+  const scope = Effect.runSync(Scope.make())
+  const served = await Effect.runPromise(
+    Effect.gen(function* () {
+      const runtime = yield* Layer.toRuntime(Layer.merge(ElicitationCompletions.layer, capture))
+      return yield* serveHttp({
+        host: "127.0.0.1",
+        port: 0,
+        issuer: issuer.url,
+        jwksUrl: Option.some(new URL(issuer.jwksUrl)),
+        audience: Option.some(AUDIENCE),
+        publicUrl: Option.none(),
+        tools: [echo],
+        runtime,
+        ...extra
+      }).pipe(Effect.provide(capture))
+    }).pipe(Scope.extend(scope))
+  )
+  return {
+    mcpUrl: served.endpoints.resource,
+    sessions: served.sessions,
+    logs,
+    close: () => Effect.runPromise(Scope.close(scope, Exit.void))
+  }
+}
+
+const auth = (token: string, sessionId?: string): Record<string, string> => ({
+  authorization: `Bearer ${token}`,
+  ...(sessionId !== undefined ? { "mcp-session-id": sessionId, "mcp-protocol-version": "2025-06-18" } : {})
+})
+
+/** A session opened with raw requests (no GET stream), so it is idle between requests. */
+const initialize = async (mcpUrl: string, token: string): Promise<string> => {
+  const r = await postMcp(mcpUrl, initializeBody, auth(token))
+  expect(r.status).toBe(200)
+  await r.text()
+  const id = r.headers.get("mcp-session-id")
+  expect(id).toBeTruthy()
+  const note = await postMcp(mcpUrl, { jsonrpc: "2.0", method: "notifications/initialized" }, auth(token, id as string))
+  expect(note.status).toBe(202)
+  return id as string
+}
+
+/** The status of a tools/list on the session (200 alive, 404 gone). */
+const list = async (mcpUrl: string, token: string, sessionId: string): Promise<number> => {
+  const r = await postMcp(mcpUrl, { jsonrpc: "2.0", id: 2, method: "tools/list", params: {} }, auth(token, sessionId))
+  await r.text()
+  return r.status
+}
+
+/** A client's GET stream on the session; `ended` resolves when the server closes it. */
+const openStream = async (mcpUrl: string, token: string, sessionId: string) => {
+  const abort = new AbortController()
+  const r = await fetch(mcpUrl, { headers: { ...auth(token, sessionId), accept: "text/event-stream" }, signal: abort.signal })
+  expect(r.status).toBe(200)
+  const reader = (r.body as ReadableStream<Uint8Array>).getReader()
+  const drain = async (): Promise<"ended"> => ((await reader.read()).done ? "ended" : drain())
+  return { ended: drain().catch(() => "ended" as const), abort: () => abort.abort() }
+}
+
+const eventually = async (check: () => Promise<boolean>, withinMs: number): Promise<boolean> => {
+  const deadline = performance.now() + withinMs
+  while (performance.now() < deadline) {
+    if (await check()) return true
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  return check()
+}
+
+beforeAll(async () => {
+  issuer = await startIssuer({ audience: () => AUDIENCE })
+})
+
+afterAll(async () => {
+  await issuer.close()
+})
+
+afterEach(() => {
+  vi.restoreAllMocks()
+})
+
+describe("credentials stay at the edge", () => {
+  it("the headers passed on exclude Authorization, Cookie and Proxy-Authorization (pure)", () => {
+    const headers = Policy.forwardedHeaders({
+      authorization: "Bearer secret",
+      cookie: "sid=1",
+      "proxy-authorization": "Basic x",
+      accept: "text/event-stream",
+      "mcp-session-id": "abc"
+    })
+    expect(Object.fromEntries(headers.entries())).toEqual({ accept: "text/event-stream", "mcp-session-id": "abc" })
+  })
+
+  it("the transport (whose headers become every handler's requestInfo) never sees the token or cookies", async () => {
+    const server = await serve()
+    const original = WebStandardStreamableHTTPServerTransport.prototype.handleRequest
+    const seen: Array<Record<string, string>> = []
+    vi.spyOn(WebStandardStreamableHTTPServerTransport.prototype, "handleRequest").mockImplementation(function (
+      this: WebStandardStreamableHTTPServerTransport,
+      req,
+      options
+    ) {
+      // Exactly what the transport hands request handlers as `extra.requestInfo.headers`.
+      seen.push(Object.fromEntries(req.headers.entries()))
+      return original.call(this, req, options)
+    })
+    const token = await issuer.token({ sub: "header-user" })
+    const session = await connectHttp(server.mcpUrl, token)
+    const r = await postMcp(
+      server.mcpUrl,
+      { jsonrpc: "2.0", id: 7, method: "tools/call", params: { name: "fake_echo", arguments: {} } },
+      { ...auth(token, session.transport.sessionId as string), cookie: "nc_session=cookie-secret", "proxy-authorization": "Basic cHJveHk=" }
+    )
+    expect(r.status).toBe(200)
+    expect(await r.text()).toContain("header-user")
+    await session.close()
+    await server.close()
+
+    expect(seen.length).toBeGreaterThan(2)
+    const everything = JSON.stringify(seen)
+    expect(everything).not.toContain(token)
+    expect(everything).not.toContain("cookie-secret")
+    for (const headers of seen) {
+      expect(Object.keys(headers)).not.toContain("authorization")
+      expect(Object.keys(headers)).not.toContain("cookie")
+      expect(Object.keys(headers)).not.toContain("proxy-authorization")
+    }
+    // The headers the transport needs still arrive.
+    expect(seen.some((h) => h["mcp-session-id"] === session.transport.sessionId)).toBe(true)
+  })
+})
+
+describe("logging", () => {
+  it("protocol errors are logged through the tools' runtime (its logger and level)", async () => {
+    const server = await serve()
+    const token = await issuer.token({ sub: "log-user" })
+    const id = await initialize(server.mcpUrl, token)
+    // The transport refuses a POST that does not accept SSE and reports it through onerror.
+    const r = await fetch(server.mcpUrl, {
+      method: "POST",
+      headers: { ...auth(token, id), "content-type": "application/json", accept: "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 3, method: "tools/list", params: {} })
+    })
+    expect(r.status).toBe(406)
+    await server.close()
+    const line = server.logs.find((l) => l.text.includes("MCP protocol error"))
+    expect(line, JSON.stringify(server.logs)).toBeDefined()
+    expect(line?.level).toBe("DEBUG")
+    expect(line?.text).toContain("Not Acceptable")
+  })
+
+  it("a transport failure logs its name and message, never the error object", async () => {
+    const server = await serve()
+    const token = await issuer.token({ sub: "log-user-2" })
+    const id = await initialize(server.mcpUrl, token)
+    vi.spyOn(WebStandardStreamableHTTPServerTransport.prototype, "handleRequest").mockRejectedValueOnce(
+      Object.assign(new Error("stream broke"), { request: { headers: { authorization: `Bearer ${token}` } } })
+    )
+    expect(await list(server.mcpUrl, token, id)).toBe(500)
+    await server.close()
+    const line = server.logs.find((l) => l.text.includes("MCP transport failed"))
+    expect(line, JSON.stringify(server.logs)).toBeDefined()
+    expect(line?.text).toContain("Error: stream broke")
+    expect(JSON.stringify(server.logs)).not.toContain(token)
+  })
+})
+
+describe("per-user session cap", () => {
+  let server: Served
+  beforeAll(async () => {
+    server = await serve()
+  })
+  afterAll(async () => {
+    await server.close()
+  })
+
+  it("the 21st session closes that user's least recently used one; other users are unaffected", async () => {
+    const alice = await issuer.token({ sub: "cap-alice" })
+    const bob = await issuer.token({ sub: "cap-bob" })
+    const bobs = await initialize(server.mcpUrl, bob)
+    const alices: Array<string> = []
+    for (let i = 0; i < 20; i++) alices.push(await initialize(server.mcpUrl, alice))
+    expect(server.sessions()).toBe(21)
+    // Using the first makes the second the least recently used.
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    expect(await list(server.mcpUrl, alice, alices[0] as string)).toBe(200)
+
+    const newest = await initialize(server.mcpUrl, alice)
+    expect(await list(server.mcpUrl, alice, alices[1] as string)).toBe(404)
+    expect(server.sessions()).toBe(21)
+    for (const id of [alices[0], ...alices.slice(2), newest]) {
+      expect(await list(server.mcpUrl, alice, id as string), id).toBe(200)
+    }
+    expect(await list(server.mcpUrl, bob, bobs)).toBe(200)
+  })
+
+  it("a configured cap applies, and an evicted session's open stream is closed", async () => {
+    const small = await serve({ maxSessionsPerUser: 2 })
+    const token = await issuer.token({ sub: "cap-carol" })
+    const first = await initialize(small.mcpUrl, token)
+    const firstStream = await openStream(small.mcpUrl, token, first)
+    const second = await initialize(small.mcpUrl, token)
+    const secondStream = await openStream(small.mcpUrl, token, second)
+    // Both are in use (open streams): the older one goes.
+    await initialize(small.mcpUrl, token)
+    expect(await firstStream.ended).toBe("ended")
+    expect(await list(small.mcpUrl, token, first)).toBe(404)
+    expect(await list(small.mcpUrl, token, second)).toBe(200)
+    expect(small.sessions()).toBe(2)
+    secondStream.abort()
+    await small.close()
+  })
+})
+
+describe("idle sessions", () => {
+  it("a session unused for the idle limit is closed and answers 404; one with an open stream stays", async () => {
+    const server = await serve({ sessionIdleTimeout: Duration.millis(300) })
+    const token = await issuer.token({ sub: "idle-user" })
+    const idle = await initialize(server.mcpUrl, token)
+    const busy = await initialize(server.mcpUrl, token)
+    const stream = await openStream(server.mcpUrl, token, busy)
+
+    // Polled without touching the session: a request would count as use.
+    expect(await eventually(async () => server.sessions() === 1, 5_000)).toBe(true)
+    expect(await list(server.mcpUrl, token, idle)).toBe(404)
+    // The streamed session outlives the idle limit several times over while its stream is open.
+    await new Promise((resolve) => setTimeout(resolve, 900))
+    expect(server.sessions()).toBe(1)
+    expect(await list(server.mcpUrl, token, busy)).toBe(200)
+
+    // Once the client drops the stream, it idles out too.
+    stream.abort()
+    expect(await eventually(async () => server.sessions() === 0, 5_000)).toBe(true)
+    expect(await list(server.mcpUrl, token, busy)).toBe(404)
+    await server.close()
+  })
+})
