@@ -28,6 +28,8 @@ export const ENVIRONMENT: ReadonlyArray<EnvVar> = [
   { name: "NC_MCP_OIDC_JWKS_URL", default: "from discovery", description: "JWKS URL of the issuer." },
   { name: "NC_MCP_AUDIENCE", default: "<NC_MCP_PUBLIC_URL>/mcp", description: "Required `aud` of access tokens." },
   { name: "NC_MCP_PUBLIC_URL", default: "http://<host>:<port>", description: "This server's public origin." },
+  { name: "NC_MCP_SESSION_IDLE_MINUTES", default: "30", description: "http: an MCP session with nothing open and unused this long is closed." },
+  { name: "NC_MCP_MAX_SESSIONS_PER_USER", default: "20", description: "http: MCP sessions one user may hold; one more closes their least recently used." },
   { name: "NC_MCP_LOG_LEVEL", default: "info", description: "debug, info, warn or error (logs go to stderr)." },
   { name: "NC_MCP_POLL_INTERVAL_SECONDS", default: "5", description: "How often pending logins are polled in the background." },
   { name: "NC_MCP_MAX_POLLS_PER_SECOND", default: "10", description: "Upper bound on background polls towards Nextcloud." },
@@ -157,6 +159,8 @@ export interface HttpSettings {
   /** Unset = `http://<host>:<port>` of the bound address. */
   readonly publicUrl: Option.Option<URL>
   readonly encryptionKey: Redacted.Redacted<string>
+  readonly sessionIdleTimeout: Duration.Duration
+  readonly maxSessionsPerUser: number
 }
 
 const nonEmpty = Config.string().pipe(Config.validate({ message: "must not be empty", validation: (s) => s.trim() !== "" }))
@@ -187,7 +191,12 @@ export const httpSettings: Config.Config<HttpSettings> = Config.all({
           )
       })
     )
-  )
+  ),
+  sessionIdleTimeout: positive("NC_MCP_SESSION_IDLE_MINUTES", 30).pipe(Config.map((m) => Duration.millis(m * 60_000))),
+  maxSessionsPerUser: named(
+    "NC_MCP_MAX_SESSIONS_PER_USER",
+    Config.integer().pipe(Config.validate({ message: "must be a whole number of at least 1", validation: (n) => n >= 1 }))
+  ).pipe(Config.withDefault(20))
 })
 
 export interface LifecycleSettings {

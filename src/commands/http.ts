@@ -30,7 +30,9 @@ export const runHttp = ({ host, port }: { readonly host: string; readonly port: 
       audience: settings.audience,
       publicUrl: settings.publicUrl,
       tools: allTools,
-      runtime
+      runtime,
+      sessionIdleTimeout: settings.sessionIdleTimeout,
+      maxSessionsPerUser: settings.maxSessionsPerUser
     }).pipe(
       Effect.catchTag("ServeError", (error) => {
         const code = (error.cause as { readonly code?: unknown } | undefined)?.code

@@ -5,7 +5,15 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import { type PromiseSimulator, startSimulator } from "../../src/simulator/index.js"
-import { connectHttp, type HttpServerProcess, type HttpSession, postMcp, runHttpCommand, spawnHttpServer } from "../support/httpServer.js"
+import {
+  connectHttp,
+  type HttpServerProcess,
+  type HttpSession,
+  initializeBody,
+  postMcp,
+  runHttpCommand,
+  spawnHttpServer
+} from "../support/httpServer.js"
 import { startIssuer, type TestIssuer } from "../support/issuer.js"
 import { tempDir } from "../support/stdioServer.js"
 
@@ -112,6 +120,32 @@ describe("several users on one server", () => {
     expect(await own.text()).toContain("alice-2")
   })
 
+  it("NC_MCP_MAX_SESSIONS_PER_USER caps one user's sessions (the older one answers 404)", async () => {
+    const own = tempDir()
+    const s = await spawnHttpServer({ env: { ...env(), NC_MCP_DB: `${own.dir}/state.db`, NC_MCP_MAX_SESSIONS_PER_USER: "1" } })
+    const token = await issuer.token({ sub: "capped" })
+    const open = async () => {
+      const r = await postMcp(s.mcpUrl, initializeBody, { authorization: `Bearer ${token}` })
+      await r.text()
+      return r.headers.get("mcp-session-id") as string
+    }
+    const status = async (sessionId: string) => {
+      const r = await postMcp(
+        s.mcpUrl,
+        { jsonrpc: "2.0", id: 2, method: "tools/list", params: {} },
+        { authorization: `Bearer ${token}`, "mcp-session-id": sessionId }
+      )
+      await r.text()
+      return r.status
+    }
+    const first = await open()
+    const second = await open()
+    expect(await status(first)).toBe(404)
+    expect(await status(second)).toBe(200)
+    await s.stop()
+    own.cleanup()
+  })
+
   it("after DELETE the session id is gone (404), so the client re-initialises", async () => {
     const { mcpUrl } = shared
     const token = await issuer.token({ sub: "alice-3" })
@@ -181,7 +215,9 @@ describe("process lifecycle", () => {
       [{ NC_MCP_OIDC_ISSUER: "not a url" }, "NC_MCP_OIDC_ISSUER"],
       [{ NC_MCP_ENCRYPTION_KEY: "" }, "NC_MCP_ENCRYPTION_KEY"],
       [{ NC_MCP_PUBLIC_URL: "ftp://x" }, "NC_MCP_PUBLIC_URL"],
-      [{ NC_MCP_OIDC_JWKS_URL: "nope", NC_MCP_OIDC_ISSUER: "" }, "NC_MCP_OIDC_JWKS_URL"]
+      [{ NC_MCP_OIDC_JWKS_URL: "nope", NC_MCP_OIDC_ISSUER: "" }, "NC_MCP_OIDC_JWKS_URL"],
+      [{ NC_MCP_SESSION_IDLE_MINUTES: "soon" }, "NC_MCP_SESSION_IDLE_MINUTES"],
+      [{ NC_MCP_MAX_SESSIONS_PER_USER: "0" }, "NC_MCP_MAX_SESSIONS_PER_USER"]
     ]
     const results = await Promise.all(
       cases.map(([patch]) => {
