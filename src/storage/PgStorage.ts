@@ -38,82 +38,33 @@ import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import { Cause, Data, Effect, Layer, Option, ParseResult, Redacted, Schema } from "effect"
-import { UserId } from "../domain/Ids.js"
+import type { UserId } from "../domain/Ids.js"
 import { Scope } from "../domain/Scope.js"
-import { Cipher, type CipherError } from "./Cipher.js"
+import { Cipher } from "./Cipher.js"
 import { loader } from "./migrations-pg/index.js"
-import { absentIfUndecryptable, type ReencryptBackend, reencryptAll as reencryptWith } from "./reencrypt.js"
+import { reencryptAll as reencryptWith, sqlReencryptBackend } from "./reencrypt.js"
 import {
-  type AuditEntry,
-  type AuditEvent,
-  type FlowPurpose,
-  type Grant,
-  type PendingFlow,
-  Storage,
-  StorageError,
-  type StorageShape
-} from "./Storage.js"
+  auditEntryFromRow,
+  type GrantRow,
+  KeyRow,
+  parseErrorSummary,
+  rowCodec,
+  rowSchemas,
+  storageErrorWith
+} from "./rows.js"
+import { type AuditEntry, type Grant, type PendingFlow, Storage, StorageError, type StorageShape } from "./Storage.js"
 
 // ---------------------------------------------------------------------------
-// Row schemas (results; `bigint` arrives as text, `jsonb` already parsed)
+// Row schemas (shared in ./rows.ts) over PostgreSQL's results: `bigint`
+// arrives as text, `jsonb` already parsed
 
-const Millis = Schema.Union(Schema.Number, Schema.NumberFromString)
-const Scopes = Schema.NullOr(Schema.Array(Scope))
-
-const GrantRow = Schema.Struct({
-  user_id: UserId,
-  login_name: Schema.String,
-  nc_user_id: Schema.NullOr(Schema.String),
-  app_password_enc: Schema.String,
-  scopes: Scopes,
-  created_at: Millis,
-  updated_at: Millis
-})
-type GrantRow = typeof GrantRow.Type
-
-const FLOW_PURPOSES = ["provision", "update"] as const satisfies ReadonlyArray<FlowPurpose>
-
-const FlowRow = Schema.Struct({
-  user_id: UserId,
-  poll_token_enc: Schema.String,
-  poll_endpoint: Schema.String,
-  login_url_enc: Schema.String,
-  requested_scopes: Scopes,
-  purpose: Schema.Literal(...FLOW_PURPOSES),
-  elicitation_id: Schema.NullOr(Schema.String),
-  created_at: Millis,
-  expires_at: Millis
-})
-type FlowRow = typeof FlowRow.Type
-
-const AUDIT_EVENTS = [
-  "flow_started",
-  "flow_completed",
-  "flow_expired",
-  "flow_declined",
-  "flow_cancelled",
-  "grant_stored",
-  "grant_narrowed",
-  "grant_revoked",
-  "grant_stale",
-  "access_denied",
-  "orphan_revoked"
-] as const satisfies ReadonlyArray<AuditEvent>
-// Fails to compile when Storage.ts gains an event missing above.
-const _allAuditEvents: ReadonlyArray<(typeof AUDIT_EVENTS)[number]> = [] as ReadonlyArray<AuditEvent>
-void _allAuditEvents
-
-const AuditRow = Schema.Struct({
-  at: Millis,
-  user_id: UserId,
-  event: Schema.Literal(...AUDIT_EVENTS),
+const { AtRow, AuditRow, FlowRow, GrantRow } = rowSchemas({
+  millis: Schema.Union(Schema.Number, Schema.NumberFromString),
+  scopes: Schema.NullOr(Schema.Array(Scope)),
   detail: Schema.Record({ key: Schema.String, value: Schema.Unknown })
 })
 
-const KeyRow = Schema.Struct({ user_id: UserId })
-const AtRow = Schema.Struct({ at: Millis })
 const CountRow = Schema.Struct({ n: Schema.Number })
-const SecretRow = Schema.Struct({ user_id: UserId, enc: Schema.String })
 
 const rowsOf = <A, I>(schema: Schema.Schema<A, I>) => {
   const decode = Schema.decodeUnknown(Schema.Array(schema))
@@ -127,15 +78,6 @@ const count = <E, R>(rows: Effect.Effect<ReadonlyArray<unknown>, E, R>) =>
 
 /** `jsonb` parameter: SQL NULL for null (not the JSON `null`), else JSON text. */
 const jsonParam = (value: unknown): string | null => (value === null ? null : JSON.stringify(value))
-
-// ---------------------------------------------------------------------------
-// AAD: identical to SqliteStorage, so ciphertexts are portable
-
-const aad = {
-  appPassword: (userId: UserId) => `grant:app_password:${userId}`,
-  pollToken: (userId: UserId) => `flow:poll_token:${userId}`,
-  loginUrl: (userId: UserId) => `flow:login_url:${userId}`
-}
 
 // ---------------------------------------------------------------------------
 // Errors: keep the failure, never the values
@@ -175,12 +117,7 @@ const reduceDriverError = (cause: unknown, scrub: (s: string) => string): unknow
 
 const sanitize = (cause: unknown, scrub: (s: string) => string = noSecrets): unknown => {
   if (cause instanceof StorageError) return cause.cause
-  if (ParseResult.isParseError(cause)) {
-    const paths = ParseResult.ArrayFormatter.formatErrorSync(cause).map((issue) =>
-      issue.path.length === 0 ? "(root)" : issue.path.map(String).join(".")
-    )
-    return { _tag: "ParseError", message: `Stored data did not match its schema at: ${[...new Set(paths)].join(", ")}` }
-  }
+  if (ParseResult.isParseError(cause)) return parseErrorSummary(cause)
   const tag = stringField(cause, "_tag")
   if (tag === "SqlError") {
     return {
@@ -201,7 +138,7 @@ const sanitize = (cause: unknown, scrub: (s: string) => string = noSecrets): unk
   return reduceDriverError(cause, scrub)
 }
 
-const storageError = (operation: string) => (cause: Failure) => new StorageError({ operation, cause: sanitize(cause) })
+const storageError = storageErrorWith((cause: Failure) => sanitize(cause))
 
 // ---------------------------------------------------------------------------
 
@@ -210,101 +147,16 @@ export const make: Effect.Effect<StorageShape, never, SqlClient.SqlClient | Ciph
   const sql = yield* SqlClient.SqlClient
   const cipher = yield* Cipher
 
-  // --- row <-> domain -----------------------------------------------------
+  const rows = rowCodec(cipher)
 
+  /** The grant's row with its scopes as a `jsonb` parameter. */
   const grantToRow = (grant: Grant) =>
-    Effect.map(cipher.encrypt(grant.appPassword, aad.appPassword(grant.userId)), (app_password_enc) => ({
-      user_id: grant.userId as string,
-      login_name: grant.loginName,
-      nc_user_id: grant.ncUserId,
-      app_password_enc,
-      scopes: jsonParam(grant.scopes),
-      created_at: grant.createdAt,
-      updated_at: grant.updatedAt
-    }))
+    Effect.map(rows.grantToRow(grant), (row) => ({ ...row, scopes: jsonParam(row.scopes) }))
   type GrantWrite = Effect.Effect.Success<ReturnType<typeof grantToRow>>
 
-  const rowToGrant = (row: GrantRow): Effect.Effect<Grant, CipherError> =>
-    Effect.map(cipher.decrypt(row.app_password_enc, aad.appPassword(row.user_id)), (appPassword) => ({
-      userId: row.user_id,
-      loginName: row.login_name,
-      ncUserId: row.nc_user_id,
-      appPassword,
-      scopes: row.scopes,
-      createdAt: row.created_at,
-      updatedAt: row.updated_at
-    }))
-
+  /** The flow's row with its scopes as a `jsonb` parameter. */
   const flowToRow = (flow: PendingFlow) =>
-    Effect.map(
-      Effect.all([
-        cipher.encrypt(flow.pollToken, aad.pollToken(flow.userId)),
-        cipher.encrypt(flow.loginUrl, aad.loginUrl(flow.userId))
-      ]),
-      ([poll_token_enc, login_url_enc]) => ({
-        user_id: flow.userId as string,
-        poll_token_enc,
-        poll_endpoint: flow.pollEndpoint,
-        login_url_enc,
-        requested_scopes: jsonParam(flow.requestedScopes),
-        purpose: flow.purpose as string,
-        elicitation_id: flow.elicitationId,
-        created_at: flow.createdAt,
-        expires_at: flow.expiresAt
-      })
-    )
-
-  const rowToFlow = (row: FlowRow): Effect.Effect<PendingFlow, CipherError> =>
-    Effect.map(
-      Effect.all([
-        cipher.decrypt(row.poll_token_enc, aad.pollToken(row.user_id)),
-        cipher.decrypt(row.login_url_enc, aad.loginUrl(row.user_id))
-      ]),
-      ([pollToken, loginUrl]) => ({
-        userId: row.user_id,
-        pollToken,
-        pollEndpoint: row.poll_endpoint,
-        loginUrl,
-        requestedScopes: row.requested_scopes,
-        purpose: row.purpose,
-        elicitationId: row.elicitation_id,
-        createdAt: row.created_at,
-        expiresAt: row.expires_at
-      })
-    )
-
-  /** A replaced/deleted grant whose secret cannot be decrypted is reported as absent. */
-  const previousGrant = (operation: string) => (row: Option.Option<GrantRow>) =>
-    Option.match(row, {
-      onNone: () => Effect.succeedNone,
-      onSome: (r) =>
-        rowToGrant(r).pipe(
-          Effect.asSome,
-          Effect.catchAll((e) =>
-            Effect.logWarning("Replaced grant could not be decrypted; reporting it as absent").pipe(
-              Effect.annotateLogs({ operation, reason: e.reason }),
-              Effect.as(Option.none<Grant>())
-            )
-          )
-        )
-    })
-
-  /** Decrypt rows, leaving out (with a warning) those whose secrets no longer decrypt. */
-  const readableFlows = (rows: ReadonlyArray<FlowRow>) =>
-    Effect.map(
-      Effect.forEach(rows, (row) =>
-        rowToFlow(row).pipe(
-          Effect.asSome,
-          Effect.catchAll((e) =>
-            Effect.logWarning("Skipping a pending login flow whose secrets cannot be decrypted").pipe(
-              Effect.annotateLogs({ reason: e.reason }),
-              Effect.as(Option.none<PendingFlow>())
-            )
-          )
-        )
-      ),
-      (flows) => flows.flatMap(Option.toArray)
-    )
+    Effect.map(rows.flowToRow(flow), (row) => ({ ...row, requested_scopes: jsonParam(row.requested_scopes) }))
 
   // --- statements ---------------------------------------------------------
 
@@ -346,9 +198,8 @@ export const make: Effect.Effect<StorageShape, never, SqlClient.SqlClient | Ciph
 
   const getGrant = Effect.fn("Storage.getGrant")(
     function* (userId: UserId) {
-      const rows = yield* grantRows(sql`SELECT * FROM grants WHERE user_id = ${userId}`)
-      const row = rows[0]
-      return row === undefined ? Option.none() : yield* absentIfUndecryptable("grant", userId)(rowToGrant(row))
+      const found = yield* grantRows(sql`SELECT * FROM grants WHERE user_id = ${userId}`)
+      return yield* rows.readGrant(userId, Option.fromNullable(found[0]))
     },
     Effect.mapError(storageError("getGrant"))
   )
@@ -357,7 +208,7 @@ export const make: Effect.Effect<StorageShape, never, SqlClient.SqlClient | Ciph
     function* (grant: Grant) {
       const row = yield* grantToRow(grant)
       const previous = yield* replaceGrant(row).pipe(sql.withTransaction)
-      return yield* previousGrant("putGrant")(previous)
+      return yield* rows.previousGrant("putGrant")(previous)
     },
     Effect.mapError(storageError("putGrant"))
   )
@@ -369,51 +220,48 @@ export const make: Effect.Effect<StorageShape, never, SqlClient.SqlClient | Ciph
         Effect.zipLeft(deleteFlowRows(grant.userId, null)),
         sql.withTransaction
       )
-      return yield* previousGrant("completeFlow")(previous)
+      return yield* rows.previousGrant("completeFlow")(previous)
     },
     Effect.mapError(storageError("completeFlow"))
   )
 
   const updateScopes = Effect.fn("Storage.updateScopes")(
     function* (userId: UserId, scopes: ReadonlyArray<Scope> | null, at: number) {
-      const rows = yield* keyRows(
+      const updated = yield* keyRows(
         sql`UPDATE grants SET scopes = ${jsonParam(scopes)}::jsonb, updated_at = ${at}
           WHERE user_id = ${userId} RETURNING user_id`
       )
-      return rows.length > 0
+      return updated.length > 0
     },
     Effect.mapError(storageError("updateScopes"))
   )
 
   const setNcUserId = Effect.fn("Storage.setNcUserId")(
     function* (userId: UserId, ncUserId: string, at: number) {
-      const rows = yield* keyRows(
+      const updated = yield* keyRows(
         sql`UPDATE grants SET nc_user_id = ${ncUserId}, updated_at = ${at} WHERE user_id = ${userId} RETURNING user_id`
       )
-      return rows.length > 0
+      return updated.length > 0
     },
     Effect.mapError(storageError("setNcUserId"))
   )
 
   const deleteGrant = Effect.fn("Storage.deleteGrant")(
     function* (userId: UserId, onlyCreatedAt?: number) {
-      const rows = yield* grantRows(
+      const deleted = yield* grantRows(
         onlyCreatedAt === undefined
           ? sql`DELETE FROM grants WHERE user_id = ${userId} RETURNING *`
           : sql`DELETE FROM grants WHERE user_id = ${userId} AND created_at = ${onlyCreatedAt} RETURNING *`
       )
-      return yield* previousGrant("deleteGrant")(Option.fromNullable(rows[0]))
+      return yield* rows.previousGrant("deleteGrant")(Option.fromNullable(deleted[0]))
     },
     Effect.mapError(storageError("deleteGrant"))
   )
 
   const getFlow = Effect.fn("Storage.getFlow")(
     function* (userId: UserId) {
-      const rows = yield* flowRows(sql`SELECT * FROM login_flows WHERE user_id = ${userId}`)
-      const row = rows[0]
-      return row === undefined
-        ? Option.none()
-        : yield* absentIfUndecryptable("pending login flow", userId)(rowToFlow(row))
+      const found = yield* flowRows(sql`SELECT * FROM login_flows WHERE user_id = ${userId}`)
+      return yield* rows.readFlow(userId, Option.fromNullable(found[0]))
     },
     Effect.mapError(storageError("getFlow"))
   )
@@ -447,11 +295,11 @@ export const make: Effect.Effect<StorageShape, never, SqlClient.SqlClient | Ciph
   const listActiveFlows = Effect.fn("Storage.listActiveFlows")(
     function* (now: number, limit: number) {
       if (limit <= 0) return []
-      const rows = yield* flowRows(
+      const active = yield* flowRows(
         sql`SELECT * FROM login_flows WHERE expires_at > ${now}
           ORDER BY created_at ASC, user_id ASC LIMIT ${Math.floor(limit)}`
       )
-      return yield* readableFlows(rows)
+      return yield* rows.readableFlows(active)
     },
     Effect.mapError(storageError("listActiveFlows"))
   )
@@ -470,7 +318,7 @@ export const make: Effect.Effect<StorageShape, never, SqlClient.SqlClient | Ciph
     function* (owner: string, now: number, leaseMs: number, limit: number) {
       if (limit <= 0) return []
       const until = now + Math.max(0, leaseMs)
-      const rows = yield* flowRows(
+      const claimed = yield* flowRows(
         sql`WITH claimed AS (
             UPDATE login_flows SET lease_owner = ${owner}, lease_until = ${until}
             WHERE user_id IN (
@@ -483,18 +331,18 @@ export const make: Effect.Effect<StorageShape, never, SqlClient.SqlClient | Ciph
             RETURNING *)
           SELECT * FROM claimed ORDER BY created_at ASC, user_id ASC`
       )
-      return yield* readableFlows(rows)
+      return yield* rows.readableFlows(claimed)
     },
     Effect.mapError(storageError("claimFlows"))
   )
 
   const releaseFlow = Effect.fn("Storage.releaseFlow")(
     function* (userId: UserId, owner: string) {
-      const rows = yield* keyRows(
+      const updated = yield* keyRows(
         sql`UPDATE login_flows SET lease_owner = NULL, lease_until = NULL
           WHERE user_id = ${userId} AND lease_owner = ${owner} RETURNING user_id`
       )
-      return rows.length > 0
+      return updated.length > 0
     },
     Effect.mapError(storageError("releaseFlow"))
   )
@@ -508,10 +356,10 @@ export const make: Effect.Effect<StorageShape, never, SqlClient.SqlClient | Ciph
 
   const flowStartsSince = Effect.fn("Storage.flowStartsSince")(
     function* (userId: UserId, since: number) {
-      const rows = yield* rowsOf(AtRow)(
+      const starts = yield* rowsOf(AtRow)(
         sql`SELECT at FROM flow_starts WHERE user_id = ${userId} AND at >= ${since} ORDER BY at ASC`
       )
-      return rows.map((r) => r.at)
+      return starts.map((r) => r.at)
     },
     Effect.mapError(storageError("flowStartsSince"))
   )
@@ -527,13 +375,13 @@ export const make: Effect.Effect<StorageShape, never, SqlClient.SqlClient | Ciph
   const auditLog = Effect.fn("Storage.auditLog")(
     function* (userId: UserId | null, limit: number) {
       if (limit <= 0) return []
-      const rows = yield* rowsOf(AuditRow)(
+      const entries = yield* rowsOf(AuditRow)(
         userId === null
           ? sql`SELECT at, user_id, event, detail FROM audit_log ORDER BY at DESC, id DESC LIMIT ${Math.floor(limit)}`
           : sql`SELECT at, user_id, event, detail FROM audit_log WHERE user_id = ${userId}
               ORDER BY at DESC, id DESC LIMIT ${Math.floor(limit)}`
       )
-      return rows.map((r): AuditEntry => ({ at: r.at, userId: r.user_id, event: r.event, detail: r.detail }))
+      return entries.map(auditEntryFromRow)
     },
     Effect.mapError(storageError("auditLog"))
   )
@@ -548,27 +396,7 @@ export const make: Effect.Effect<StorageShape, never, SqlClient.SqlClient | Ciph
     Effect.mapError(storageError("pruneHistory"))
   )
 
-  /** The secret columns, batch by batch; rewrites are compare-and-set, one transaction per batch. */
-  const secrets: ReencryptBackend<Failure> = {
-    readBatch: ({ column, table }, after, limit) =>
-      Effect.map(
-        rowsOf(SecretRow)(
-          after === null
-            ? sql`SELECT user_id, ${sql(column)} AS enc FROM ${sql(table)} ORDER BY user_id LIMIT ${limit}`
-            : sql`SELECT user_id, ${sql(column)} AS enc FROM ${sql(table)} WHERE user_id > ${after}
-                ORDER BY user_id LIMIT ${limit}`
-        ),
-        (rows) => rows.map((r) => ({ userId: r.user_id, ciphertext: r.enc }))
-      ),
-    writeBatch: ({ column, table }, rewrites) =>
-      Effect.forEach(rewrites, ({ from, to, userId }) =>
-        sql`UPDATE ${sql(table)} SET ${sql(column)} = ${to}
-          WHERE user_id = ${userId} AND ${sql(column)} = ${from} RETURNING user_id`.pipe(Effect.map((r) => r.length))
-      ).pipe(
-        Effect.map((applied) => applied.reduce((a, b) => a + b, 0)),
-        sql.withTransaction
-      )
-  }
+  const secrets = sqlReencryptBackend(sql)
 
   const reencryptAll = Effect.fn("Storage.reencryptAll")(
     function* (options?: { readonly batchSize?: number }) {

@@ -36,84 +36,39 @@ import type { SqlError } from "@effect/sql/SqlError"
 import * as Migrator from "@effect/sql/Migrator"
 import * as SqlSchema from "@effect/sql/SqlSchema"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
-import { Cause, Effect, Layer, Option, ParseResult, Redacted, Schema } from "effect"
+import { Cause, Effect, Layer, type ParseResult, Schema } from "effect"
 import { UserId } from "../domain/Ids.js"
 import { Scope } from "../domain/Scope.js"
 import { Cipher, type CipherError } from "./Cipher.js"
 import { loader } from "./migrations/index.js"
-import { absentIfUndecryptable, type ReencryptBackend, reencryptAll as reencryptWith } from "./reencrypt.js"
+import { reencryptAll as reencryptWith, sqlReencryptBackend } from "./reencrypt.js"
 import {
-  type AuditEntry,
-  type AuditEvent,
-  type FlowPurpose,
-  type Grant,
-  type PendingFlow,
-  Storage,
-  StorageError,
-  type StorageShape
-} from "./Storage.js"
+  auditEntryFromRow,
+  auditEntryToRow,
+  type GrantRow,
+  KeyRow,
+  parseErrorSummary,
+  rowCodec,
+  rowSchemas,
+  storageErrorWith
+} from "./rows.js"
+import { type AuditEntry, type Grant, type PendingFlow, Storage, StorageError, type StorageShape } from "./Storage.js"
 
 // ---------------------------------------------------------------------------
-// Row schemas
+// Row schemas (shared in ./rows.ts) over SQLite's columns
 
 /** NULL column = unrestricted; otherwise a JSON array of scopes. */
 const ScopesColumn = Schema.NullOr(Schema.parseJson(Schema.Array(Scope)))
 
 const Millis = Schema.Number
 
-const GrantRow = Schema.Struct({
-  user_id: UserId,
-  login_name: Schema.String,
-  nc_user_id: Schema.NullOr(Schema.String),
-  app_password_enc: Schema.String,
+const { AtRow, AuditRow, FlowRow, GrantRow } = rowSchemas({
+  millis: Millis,
   scopes: ScopesColumn,
-  created_at: Millis,
-  updated_at: Millis
-})
-type GrantRow = typeof GrantRow.Type
-
-const FLOW_PURPOSES = ["provision", "update"] as const satisfies ReadonlyArray<FlowPurpose>
-
-const FlowRow = Schema.Struct({
-  user_id: UserId,
-  poll_token_enc: Schema.String,
-  poll_endpoint: Schema.String,
-  login_url_enc: Schema.String,
-  requested_scopes: ScopesColumn,
-  purpose: Schema.Literal(...FLOW_PURPOSES),
-  elicitation_id: Schema.NullOr(Schema.String),
-  created_at: Millis,
-  expires_at: Millis
-})
-type FlowRow = typeof FlowRow.Type
-
-const AUDIT_EVENTS = [
-  "flow_started",
-  "flow_completed",
-  "flow_expired",
-  "flow_declined",
-  "flow_cancelled",
-  "grant_stored",
-  "grant_narrowed",
-  "grant_revoked",
-  "grant_stale",
-  "access_denied",
-  "orphan_revoked"
-] as const satisfies ReadonlyArray<AuditEvent>
-// Fails to compile when Storage.ts gains an event missing above.
-const _allAuditEvents: ReadonlyArray<(typeof AUDIT_EVENTS)[number]> = [] as ReadonlyArray<AuditEvent>
-void _allAuditEvents
-
-const AuditRow = Schema.Struct({
-  at: Millis,
-  user_id: UserId,
-  event: Schema.Literal(...AUDIT_EVENTS),
   detail: Schema.parseJson(Schema.Record({ key: Schema.String, value: Schema.Unknown }))
 })
 
 const FlowStartRow = Schema.Struct({ user_id: UserId, at: Millis })
-const AtRow = Schema.Struct({ at: Millis })
-const KeyRow = Schema.Struct({ user_id: UserId })
 
 const ByUser = Schema.Struct({ userId: UserId, onlyCreatedAt: Schema.NullOr(Millis) })
 const Since = Schema.Struct({ userId: UserId, since: Millis })
@@ -123,33 +78,15 @@ const ActiveFlows = Schema.Struct({ now: Millis, limit: Schema.Int })
 const Claim = Schema.Struct({ owner: Schema.String, now: Millis, until: Millis, limit: Schema.Int })
 const Release = Schema.Struct({ userId: UserId, owner: Schema.String })
 const AuditQuery = Schema.Struct({ userId: Schema.NullOr(UserId), limit: Schema.Int })
-const SecretRow = Schema.Struct({ user_id: UserId, enc: Schema.String })
-
-// ---------------------------------------------------------------------------
-// AAD: which row and field a ciphertext belongs to
-
-const aad = {
-  appPassword: (userId: UserId) => `grant:app_password:${userId}`,
-  pollToken: (userId: UserId) => `flow:poll_token:${userId}`,
-  loginUrl: (userId: UserId) => `flow:login_url:${userId}`
-}
 
 // ---------------------------------------------------------------------------
 // Errors: keep the failure, never the values
 
 type Failure = SqlError | ParseResult.ParseError | CipherError
 
-/** ParseError messages quote the offending values; keep only where it failed. */
-const sanitize = (cause: Failure): unknown => {
-  if (cause._tag !== "ParseError") return cause
-  const paths = ParseResult.ArrayFormatter.formatErrorSync(cause).map((issue) =>
-    issue.path.length === 0 ? "(root)" : issue.path.map(String).join(".")
-  )
-  return { _tag: "ParseError", message: `Stored data did not match its schema at: ${[...new Set(paths)].join(", ")}` }
-}
+const sanitize = (cause: Failure): unknown => (cause._tag !== "ParseError" ? cause : parseErrorSummary(cause))
 
-const storageError = (operation: string) => (cause: Failure) =>
-  new StorageError({ operation, cause: sanitize(cause) })
+const storageError = storageErrorWith(sanitize)
 
 // ---------------------------------------------------------------------------
 
@@ -157,6 +94,7 @@ const storageError = (operation: string) => (cause: Failure) =>
 export const make: Effect.Effect<StorageShape, never, SqlClient.SqlClient | Cipher> = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const cipher = yield* Cipher
+  const rows = rowCodec(cipher)
 
   // --- statements ---------------------------------------------------------
 
@@ -284,84 +222,6 @@ export const make: Effect.Effect<StorageShape, never, SqlClient.SqlClient | Ciph
     execute: (before) => sql`DELETE FROM flow_starts WHERE at < ${before}`
   })
 
-  // --- row <-> domain -----------------------------------------------------
-
-  const grantToRow = (grant: Grant): Effect.Effect<GrantRow> =>
-    Effect.map(cipher.encrypt(grant.appPassword, aad.appPassword(grant.userId)), (app_password_enc) => ({
-      user_id: grant.userId,
-      login_name: grant.loginName,
-      nc_user_id: grant.ncUserId,
-      app_password_enc,
-      scopes: grant.scopes,
-      created_at: grant.createdAt,
-      updated_at: grant.updatedAt
-    }))
-
-  const rowToGrant = (row: GrantRow): Effect.Effect<Grant, CipherError> =>
-    Effect.map(cipher.decrypt(row.app_password_enc, aad.appPassword(row.user_id)), (appPassword) => ({
-      userId: row.user_id,
-      loginName: row.login_name,
-      ncUserId: row.nc_user_id,
-      appPassword,
-      scopes: row.scopes,
-      createdAt: row.created_at,
-      updatedAt: row.updated_at
-    }))
-
-  const flowToRow = (flow: PendingFlow): Effect.Effect<FlowRow> =>
-    Effect.map(
-      Effect.all([
-        cipher.encrypt(flow.pollToken, aad.pollToken(flow.userId)),
-        cipher.encrypt(flow.loginUrl, aad.loginUrl(flow.userId))
-      ]),
-      ([poll_token_enc, login_url_enc]) => ({
-        user_id: flow.userId,
-        poll_token_enc,
-        poll_endpoint: flow.pollEndpoint,
-        login_url_enc,
-        requested_scopes: flow.requestedScopes,
-        purpose: flow.purpose,
-        elicitation_id: flow.elicitationId,
-        created_at: flow.createdAt,
-        expires_at: flow.expiresAt
-      })
-    )
-
-  const rowToFlow = (row: FlowRow): Effect.Effect<PendingFlow, CipherError> =>
-    Effect.map(
-      Effect.all([
-        cipher.decrypt(row.poll_token_enc, aad.pollToken(row.user_id)),
-        cipher.decrypt(row.login_url_enc, aad.loginUrl(row.user_id))
-      ]),
-      ([pollToken, loginUrl]) => ({
-        userId: row.user_id,
-        pollToken,
-        pollEndpoint: row.poll_endpoint,
-        loginUrl,
-        requestedScopes: row.requested_scopes,
-        purpose: row.purpose,
-        elicitationId: row.elicitation_id,
-        createdAt: row.created_at,
-        expiresAt: row.expires_at
-      })
-    )
-
-  /** A replaced/deleted grant whose secret cannot be decrypted is reported as absent. */
-  const previousGrant = (operation: string) => (row: Option.Option<GrantRow>) =>
-    Option.match(row, {
-      onNone: () => Effect.succeedNone,
-      onSome: (r) =>
-        rowToGrant(r).pipe(
-          Effect.asSome,
-          Effect.catchAll((e) =>
-            Effect.logWarning("Replaced grant could not be decrypted; reporting it as absent").pipe(
-              Effect.annotateLogs({ operation, reason: e.reason }),
-              Effect.as(Option.none<Grant>())
-            )
-          )
-        )
-    })
-
   /** Replace the user's grant; the first statement writes, see the module comment. */
   const replaceGrant = (row: GrantRow) =>
     Effect.zipLeft(deleteGrantRow({ userId: row.user_id, onlyCreatedAt: null }), insertGrant(row))
@@ -370,29 +230,28 @@ export const make: Effect.Effect<StorageShape, never, SqlClient.SqlClient | Ciph
 
   const getGrant = Effect.fn("Storage.getGrant")(
     function* (userId: UserId) {
-      const row = yield* findGrant(userId)
-      return Option.isSome(row) ? yield* absentIfUndecryptable("grant", userId)(rowToGrant(row.value)) : Option.none()
+      return yield* rows.readGrant(userId, yield* findGrant(userId))
     },
     Effect.mapError(storageError("getGrant"))
   )
 
   const putGrant = Effect.fn("Storage.putGrant")(
     function* (grant: Grant) {
-      const row = yield* grantToRow(grant)
+      const row = yield* rows.grantToRow(grant)
       const previous = yield* replaceGrant(row).pipe(sql.withTransaction)
-      return yield* previousGrant("putGrant")(previous)
+      return yield* rows.previousGrant("putGrant")(previous)
     },
     Effect.mapError(storageError("putGrant"))
   )
 
   const completeFlow = Effect.fn("Storage.completeFlow")(
     function* (grant: Grant) {
-      const row = yield* grantToRow(grant)
+      const row = yield* rows.grantToRow(grant)
       const previous = yield* replaceGrant(row).pipe(
         Effect.zipLeft(deleteFlowRow({ userId: grant.userId, onlyCreatedAt: null })),
         sql.withTransaction
       )
-      return yield* previousGrant("completeFlow")(previous)
+      return yield* rows.previousGrant("completeFlow")(previous)
     },
     Effect.mapError(storageError("completeFlow"))
   )
@@ -416,24 +275,21 @@ export const make: Effect.Effect<StorageShape, never, SqlClient.SqlClient | Ciph
   const deleteGrant = Effect.fn("Storage.deleteGrant")(
     function* (userId: UserId, onlyCreatedAt?: number) {
       const row = yield* deleteGrantRow({ userId, onlyCreatedAt: onlyCreatedAt ?? null })
-      return yield* previousGrant("deleteGrant")(row)
+      return yield* rows.previousGrant("deleteGrant")(row)
     },
     Effect.mapError(storageError("deleteGrant"))
   )
 
   const getFlow = Effect.fn("Storage.getFlow")(
     function* (userId: UserId) {
-      const row = yield* findFlow(userId)
-      return Option.isSome(row)
-        ? yield* absentIfUndecryptable("pending login flow", userId)(rowToFlow(row.value))
-        : Option.none()
+      return yield* rows.readFlow(userId, yield* findFlow(userId))
     },
     Effect.mapError(storageError("getFlow"))
   )
 
   const putFlow = Effect.fn("Storage.putFlow")(
     function* (flow: PendingFlow) {
-      yield* upsertFlow(yield* flowToRow(flow))
+      yield* upsertFlow(yield* rows.flowToRow(flow))
     },
     Effect.mapError(storageError("putFlow"))
   )
@@ -446,28 +302,10 @@ export const make: Effect.Effect<StorageShape, never, SqlClient.SqlClient | Ciph
     Effect.mapError(storageError("deleteFlow"))
   )
 
-  /** Decrypt rows, leaving out (with a warning) those whose secrets no longer decrypt. */
-  const readableFlows = (rows: ReadonlyArray<FlowRow>) =>
-    Effect.map(
-      Effect.forEach(rows, (row) =>
-        rowToFlow(row).pipe(
-          Effect.asSome,
-          Effect.catchAll((e) =>
-            Effect.logWarning("Skipping a pending login flow whose secrets cannot be decrypted").pipe(
-              Effect.annotateLogs({ reason: e.reason }),
-              Effect.as(Option.none<PendingFlow>())
-            )
-          )
-        )
-      ),
-      (flows) => flows.flatMap(Option.toArray)
-    )
-
   const listActiveFlows = Effect.fn("Storage.listActiveFlows")(
     function* (now: number, limit: number) {
       if (limit <= 0) return []
-      const rows = yield* findActiveFlows({ now, limit: Math.floor(limit) })
-      return yield* readableFlows(rows)
+      return yield* rows.readableFlows(yield* findActiveFlows({ now, limit: Math.floor(limit) }))
     },
     Effect.mapError(storageError("listActiveFlows"))
   )
@@ -475,14 +313,14 @@ export const make: Effect.Effect<StorageShape, never, SqlClient.SqlClient | Ciph
   const claimFlows = Effect.fn("Storage.claimFlows")(
     function* (owner: string, now: number, leaseMs: number, limit: number) {
       if (limit <= 0) return []
-      const rows = yield* claimRows({ owner, now, until: now + Math.max(0, leaseMs), limit: Math.floor(limit) }).pipe(
+      const claimed = yield* claimRows({ owner, now, until: now + Math.max(0, leaseMs), limit: Math.floor(limit) }).pipe(
         sql.withTransaction
       )
       // RETURNING has no defined order.
-      const ordered = [...rows].sort((a, b) =>
+      const ordered = [...claimed].sort((a, b) =>
         a.created_at !== b.created_at ? a.created_at - b.created_at : a.user_id < b.user_id ? -1 : a.user_id > b.user_id ? 1 : 0
       )
-      return yield* readableFlows(ordered)
+      return yield* rows.readableFlows(ordered)
     },
     Effect.mapError(storageError("claimFlows"))
   )
@@ -517,7 +355,7 @@ export const make: Effect.Effect<StorageShape, never, SqlClient.SqlClient | Ciph
 
   const audit = Effect.fn("Storage.audit")(
     function* (entry: AuditEntry) {
-      yield* insertAudit({ at: entry.at, user_id: entry.userId, event: entry.event, detail: entry.detail })
+      yield* insertAudit(auditEntryToRow(entry))
     },
     Effect.mapError(storageError("audit"))
   )
@@ -525,8 +363,7 @@ export const make: Effect.Effect<StorageShape, never, SqlClient.SqlClient | Ciph
   const auditLog = Effect.fn("Storage.auditLog")(
     function* (userId: UserId | null, limit: number) {
       if (limit <= 0) return []
-      const rows = yield* findAudit({ userId, limit: Math.floor(limit) })
-      return rows.map((r): AuditEntry => ({ at: r.at, userId: r.user_id, event: r.event, detail: r.detail }))
+      return (yield* findAudit({ userId, limit: Math.floor(limit) })).map(auditEntryFromRow)
     },
     Effect.mapError(storageError("auditLog"))
   )
@@ -539,30 +376,7 @@ export const make: Effect.Effect<StorageShape, never, SqlClient.SqlClient | Ciph
     Effect.mapError(storageError("pruneHistory"))
   )
 
-  const readSecrets = Schema.decodeUnknown(Schema.Array(SecretRow))
-
-  /** The secret columns, batch by batch; rewrites are compare-and-set, one transaction per batch. */
-  const secrets: ReencryptBackend<SqlError | ParseResult.ParseError> = {
-    readBatch: ({ column, table }, after, limit) =>
-      Effect.map(
-        Effect.flatMap(
-          after === null
-            ? sql`SELECT user_id, ${sql(column)} AS enc FROM ${sql(table)} ORDER BY user_id LIMIT ${limit}`
-            : sql`SELECT user_id, ${sql(column)} AS enc FROM ${sql(table)} WHERE user_id > ${after}
-                ORDER BY user_id LIMIT ${limit}`,
-          readSecrets
-        ),
-        (rows) => rows.map((r) => ({ userId: r.user_id, ciphertext: r.enc }))
-      ),
-    writeBatch: ({ column, table }, rewrites) =>
-      Effect.forEach(rewrites, ({ from, to, userId }) =>
-        sql`UPDATE ${sql(table)} SET ${sql(column)} = ${to}
-          WHERE user_id = ${userId} AND ${sql(column)} = ${from} RETURNING user_id`.pipe(Effect.map((r) => r.length))
-      ).pipe(
-        Effect.map((applied) => applied.reduce((a, b) => a + b, 0)),
-        sql.withTransaction
-      )
-  }
+  const secrets = sqlReencryptBackend(sql)
 
   const reencryptAll = Effect.fn("Storage.reencryptAll")(
     function* (options?: { readonly batchSize?: number }) {

@@ -3,12 +3,15 @@
  * encrypted column in user-id order, batch by batch, decide per value
  * (undecryptable / already current / rewrite) and hand the rewrites of a
  * batch to the backend, which applies them in one transaction as
- * compare-and-set updates. Also the backend-independent "undecryptable row
- * reads as absent" rule of `getGrant`/`getFlow`.
+ * compare-and-set updates. Also that backend over any `SqlClient` (the
+ * statements are the same on SQLite and PostgreSQL).
  */
-import { Effect, Option } from "effect"
-import type { UserId } from "../domain/Ids.js"
-import type { CipherError, CipherShape } from "./Cipher.js"
+import type * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Effect, Option, type ParseResult, Schema } from "effect"
+import { UserId } from "../domain/Ids.js"
+import type { CipherShape } from "./Cipher.js"
+import { aad } from "./rows.js"
 import type { ReencryptReport, SecretLocation } from "./Storage.js"
 
 export type SecretField = SecretLocation["field"]
@@ -26,10 +29,10 @@ export const SECRET_COLUMNS: ReadonlyArray<{
 
 export const secretAad = (field: SecretField, userId: UserId): string =>
   field === "grant.app_password"
-    ? `grant:app_password:${userId}`
+    ? aad.appPassword(userId)
     : field === "flow.poll_token"
-      ? `flow:poll_token:${userId}`
-      : `flow:login_url:${userId}`
+      ? aad.pollToken(userId)
+      : aad.loginUrl(userId)
 
 export interface StoredSecret {
   readonly userId: UserId
@@ -103,18 +106,32 @@ export const reencryptAll = <E>(
     return { reencrypted, current, changed, undecryptable }
   })
 
-/**
- * A stored value whose secret no configured key decrypts reads as absent,
- * with a warning naming the user and what was unreadable (never the value).
- */
-export const absentIfUndecryptable =
-  (what: "grant" | "pending login flow", userId: UserId) =>
-  <A>(decrypted: Effect.Effect<A, CipherError>): Effect.Effect<Option.Option<A>> =>
-    decrypted.pipe(
-      Effect.asSome,
-      Effect.catchAll((e) =>
-        Effect.logWarning(
-          `The stored ${what} of this user cannot be decrypted with the configured encryption keys; treating it as absent, so the user is asked to provision again (if the key was changed, add the old one to NC_MCP_PREVIOUS_ENCRYPTION_KEYS)`
-        ).pipe(Effect.annotateLogs({ user: userId, reason: e.reason }), Effect.as(Option.none<A>()))
+const SecretRows = Schema.Array(Schema.Struct({ user_id: UserId, enc: Schema.String }))
+
+/** The secret columns over `sql`, batch by batch; rewrites are compare-and-set, one transaction per batch. */
+export const sqlReencryptBackend = (
+  sql: SqlClient.SqlClient
+): ReencryptBackend<SqlError | ParseResult.ParseError> => {
+  const readSecrets = Schema.decodeUnknown(SecretRows)
+  return {
+    readBatch: ({ column, table }, after, limit) =>
+      Effect.map(
+        Effect.flatMap(
+          after === null
+            ? sql`SELECT user_id, ${sql(column)} AS enc FROM ${sql(table)} ORDER BY user_id LIMIT ${limit}`
+            : sql`SELECT user_id, ${sql(column)} AS enc FROM ${sql(table)} WHERE user_id > ${after}
+                ORDER BY user_id LIMIT ${limit}`,
+          readSecrets
+        ),
+        (rows) => rows.map((r) => ({ userId: r.user_id, ciphertext: r.enc }))
+      ),
+    writeBatch: ({ column, table }, rewrites) =>
+      Effect.forEach(rewrites, ({ from, to, userId }) =>
+        sql`UPDATE ${sql(table)} SET ${sql(column)} = ${to}
+          WHERE user_id = ${userId} AND ${sql(column)} = ${from} RETURNING user_id`.pipe(Effect.map((r) => r.length))
+      ).pipe(
+        Effect.map((applied) => applied.reduce((a, b) => a + b, 0)),
+        sql.withTransaction
       )
-    )
+  }
+}
