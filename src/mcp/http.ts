@@ -160,7 +160,7 @@ export const serveHttp = <R>(options: ServeHttpOptions<R>) =>
     yield* Effect.addFinalizer(() =>
       Effect.forEach(
         Array.from(sessions.values()),
-        (session) => Effect.promise(() => session.server.close()).pipe(Effect.timeout("1 second"), Effect.ignore),
+        (session) => Effect.tryPromise(() => session.server.close()).pipe(Effect.timeout("1 second"), Effect.ignore),
         { concurrency: "unbounded", discard: true }
       ).pipe(Effect.zipRight(Effect.logDebug(`closed ${sessions.size} MCP session(s)`)))
     )
