@@ -16,6 +16,8 @@ import { GrantChanges } from "./GrantChanges.js"
 export interface ScopeCacheShape {
   readonly get: (userId: UserId) => Effect.Effect<Option.Option<Grant>, StorageError>
   readonly invalidate: (userId: UserId) => Effect.Effect<void>
+  /** Drop the local entry only, without announcing a change (for changes announced elsewhere). */
+  readonly forget: (userId: UserId) => Effect.Effect<void>
   readonly invalidateAll: Effect.Effect<void>
 }
 
@@ -36,6 +38,7 @@ const build = (options: Options) =>
       // A zero TTL still serves the failure until the clock moves (expiry is `now > expiresAt`), so drop it.
       get: (userId) => cache.get(userId).pipe(Effect.tapError(() => cache.invalidate(userId))),
       invalidate: (userId) => Effect.zipRight(cache.invalidate(userId), changes.publish(userId)),
+      forget: (userId) => cache.invalidate(userId),
       invalidateAll: cache.invalidateAll
     })
     return { service, cache, changes } as const
@@ -54,7 +57,7 @@ export class ScopeCache extends Context.Tag("nextcloud-mcp/ScopeCache")<ScopeCac
       Effect.gen(function* () {
         const { service, cache, changes } = yield* build(options ?? {})
         yield* changes.subscribe({
-          onChange: (userId) => cache.invalidate(userId),
+          onChange: service.forget,
           onReset: cache.invalidateAll
         })
         return service

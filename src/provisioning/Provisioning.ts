@@ -14,6 +14,7 @@
 import { Clock, Context, Duration, Effect, Layer, Option, PubSub, Queue, Redacted, Schedule } from "effect"
 import { Elicitation } from "../auth/Elicitation.js"
 import { ElicitationCompletions } from "../auth/Elicitation.js"
+import { GrantChanges } from "../auth/GrantChanges.js"
 import { ScopeCache } from "../auth/ScopeCache.js"
 import { provisioningRequiredMessage } from "../auth/Policy.js"
 import {
@@ -106,6 +107,14 @@ const makeProvisioning = Effect.gen(function* () {
    * revoked) is published here, so `awaitCompletion` wakes at once.
    */
   const settled = yield* PubSub.unbounded<UserId>()
+  // A login completed (or a grant changed) in another process sharing the
+  // database also ends a wait here; drop the cached grant first so the waiter
+  // reads the new one.
+  const changes = yield* GrantChanges
+  yield* changes.subscribe({
+    onChange: (userId) => Effect.zipRight(cache.forget(userId), PubSub.publish(settled, userId)),
+    onReset: Effect.void
+  })
 
   const store = <A>(effect: Effect.Effect<A, { readonly _tag: "StorageError"; readonly operation: string; readonly cause: unknown }>) =>
     effect.pipe(Effect.catchTag("StorageError", (e) => Effect.flip(storageUnavailable(e))))
