@@ -301,7 +301,7 @@ const makeProvisioning = Effect.gen(function* () {
       createdAt: now,
       updatedAt: now
     }
-    const previous = yield* storage.completeFlow(stored).pipe(
+    const previous = yield* storage.completeFlow(stored, flow.createdAt).pipe(
       Effect.tapError(() =>
         revokeQuietly(credentials, "storing it failed").pipe(
           Effect.tap((revoked) => audit(flow.userId, "orphan_revoked", { remote_revoked: revoked }))

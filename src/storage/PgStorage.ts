@@ -214,10 +214,10 @@ export const make: Effect.Effect<StorageShape, never, SqlClient.SqlClient | Ciph
   )
 
   const completeFlow = Effect.fn("Storage.completeFlow")(
-    function* (grant: Grant) {
+    function* (grant: Grant, flowCreatedAt?: number) {
       const row = yield* grantToRow(grant)
       const previous = yield* replaceGrant(row).pipe(
-        Effect.zipLeft(deleteFlowRows(grant.userId, null)),
+        Effect.zipLeft(deleteFlowRows(grant.userId, flowCreatedAt ?? null)),
         sql.withTransaction
       )
       return yield* rows.previousGrant("completeFlow")(previous)

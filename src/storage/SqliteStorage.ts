@@ -245,10 +245,10 @@ export const make: Effect.Effect<StorageShape, never, SqlClient.SqlClient | Ciph
   )
 
   const completeFlow = Effect.fn("Storage.completeFlow")(
-    function* (grant: Grant) {
+    function* (grant: Grant, flowCreatedAt?: number) {
       const row = yield* rows.grantToRow(grant)
       const previous = yield* replaceGrant(row).pipe(
-        Effect.zipLeft(deleteFlowRow({ userId: grant.userId, onlyCreatedAt: null })),
+        Effect.zipLeft(deleteFlowRow({ userId: grant.userId, onlyCreatedAt: flowCreatedAt ?? null })),
         sql.withTransaction
       )
       return yield* rows.previousGrant("completeFlow")(previous)

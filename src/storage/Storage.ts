@@ -98,9 +98,10 @@ export interface StorageShape {
   readonly putGrant: (grant: Grant) => Effect.Effect<Option.Option<Grant>, StorageError>
   /**
    * Complete a flow in one transaction: store the grant, delete the user's
-   * pending flow. Returns the grant it replaced, if any.
+   * pending flow (with `flowCreatedAt`, only if it is still that flow, so a
+   * newer one started meanwhile survives). Returns the grant it replaced, if any.
    */
-  readonly completeFlow: (grant: Grant) => Effect.Effect<Option.Option<Grant>, StorageError>
+  readonly completeFlow: (grant: Grant, flowCreatedAt?: number) => Effect.Effect<Option.Option<Grant>, StorageError>
   /** Set the scopes of an existing grant; false when the user has none. */
   readonly updateScopes: (
     userId: UserId,

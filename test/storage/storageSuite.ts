@@ -217,6 +217,20 @@ export const storageSuite = (
         })
       ))
 
+    it.effect("completeFlow of an older flow leaves a newer flow of the same user in place", () =>
+      run(
+        Effect.gen(function* () {
+          const storage = yield* Storage
+          const newer = flow("dora", { createdAt: 9_000 })
+          yield* storage.putFlow(newer)
+          yield* storage.completeFlow(grant("dora", { createdAt: 10_000, updatedAt: 10_000 }), 1_000)
+          expect(Option.map(yield* storage.getFlow(newer.userId), (f) => f.createdAt)).toEqual(Option.some(9_000))
+          expect(Option.isSome(yield* storage.getGrant(newer.userId))).toBe(true)
+          yield* storage.completeFlow(grant("dora", { createdAt: 11_000, updatedAt: 11_000 }), 9_000)
+          expect(Option.isNone(yield* storage.getFlow(newer.userId))).toBe(true)
+        })
+      ))
+
     it.effect("completeFlow without a previous grant or pending flow still stores the grant", () =>
       run(
         Effect.gen(function* () {
