@@ -1,6 +1,6 @@
 // Shared helpers for the benchmarks: statistics, tables, and starting an MCP
 // server over stdio with the SDK client. Everything runs against dist/.
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -45,7 +45,7 @@ export const tempDir = (prefix = "ncmcp-bench-") => {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) }
 }
 
-/** Spawn `node <args>` over stdio and complete `initialize`; resolves with the client and the elapsed ms. */
+/** Spawn `node <args>` over stdio and complete `initialize`; resolves with the client, the elapsed ms and the server's pid. */
 export const connectStdio = async (args, env = {}) => {
   const transport = new StdioClientTransport({
     command: process.execPath,
@@ -63,7 +63,17 @@ export const connectStdio = async (args, env = {}) => {
     throw new Error(`could not start ${args.join(" ")}: ${error.message}\n${stderr}`)
   })
   const ms = Number(process.hrtime.bigint() - started) / 1e6
-  return { client, ms, stderr: () => stderr }
+  return { client, ms, pid: transport.pid, stderr: () => stderr }
+}
+
+/** `VmHWM` (peak resident set) and `VmRSS` of a live process, in MiB (Linux `/proc`). */
+export const procMemory = (pid) => {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8")
+  const kb = (field) => {
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)
+    return m ? Number(m[1]) / 1024 : Number.NaN
+  }
+  return { peakMb: kb("VmHWM"), rssMb: kb("VmRSS") }
 }
 
 /** Run `main` and print its report, or hand its result to the runner (`--json <file>`). */
