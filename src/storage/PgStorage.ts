@@ -325,7 +325,7 @@ export const make: Effect.Effect<StorageShape, never, SqlClient.SqlClient | Ciph
               SELECT user_id FROM login_flows
               WHERE expires_at > ${now}
                 AND (lease_until IS NULL OR lease_until <= ${now} OR lease_owner = ${owner})
-              ORDER BY created_at ASC, user_id ASC
+              ORDER BY COALESCE(lease_until, 0) ASC, created_at ASC, user_id ASC
               LIMIT ${Math.floor(limit)}
               FOR UPDATE SKIP LOCKED)
             RETURNING *)

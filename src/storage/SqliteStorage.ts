@@ -172,7 +172,7 @@ export const make: Effect.Effect<StorageShape, never, SqlClient.SqlClient | Ciph
           SELECT user_id FROM login_flows
           WHERE expires_at > ${now}
             AND (lease_owner IS NULL OR lease_until IS NULL OR lease_until <= ${now} OR lease_owner = ${owner})
-          ORDER BY created_at ASC, user_id ASC LIMIT ${limit})
+          ORDER BY COALESCE(lease_until, 0) ASC, created_at ASC, user_id ASC LIMIT ${limit})
         RETURNING *`
   })
   const releaseRow = SqlSchema.findAll({

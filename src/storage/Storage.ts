@@ -133,9 +133,12 @@ export interface StorageShape {
 
   /**
    * Lease up to `limit` flows still active at `now` (`expiresAt > now`) to
-   * `owner` until `now + leaseMs`, oldest first, and return them. A flow is
+   * `owner` until `now + leaseMs`, and return them oldest first. A flow is
    * claimable when it has no lease, its lease ran out (`until <= now`), or
-   * `owner` already holds it (the claim renews the lease). Atomic across
+   * `owner` already holds it (the claim renews the lease). Flows nobody holds
+   * are taken first (never leased, then those whose lease ran out longest
+   * ago), the owner's own last, so with more flows than `limit` successive
+   * claims by one owner go round all of them instead of renewing the oldest. Atomic across
    * processes sharing the database: while a lease holds, no other owner gets
    * the flow, so one replica polls it at a time; a replica that dies holding
    * leases loses them when they run out. `putFlow` replacing a flow clears

@@ -217,6 +217,25 @@ export const storageSuite = (
         })
       ))
 
+    it.effect("claimFlows by one owner goes round all flows when there are more than its limit", () =>
+      run(
+        Effect.gen(function* () {
+          const storage = yield* Storage
+          const now = 50_000
+          for (const [i, id] of ["r1", "r2", "r3"].entries()) {
+            yield* storage.putFlow(flow(id, { createdAt: 1_000 + i, expiresAt: now + TWENTY_MINUTES }))
+          }
+          const seen: Array<string> = []
+          for (let k = 0; k < 3; k++) {
+            const claimed = yield* storage.claimFlows("poller-a", now + k, 60_000, 1)
+            seen.push(...claimed.map((f) => f.userId))
+          }
+          expect(seen).toEqual(["r1", "r2", "r3"])
+          // All held by this owner now: the next claim renews the one leased longest ago.
+          expect((yield* storage.claimFlows("poller-a", now + 3, 60_000, 1)).map((f) => f.userId)).toEqual(["r1"])
+        })
+      ))
+
     it.effect("completeFlow of an older flow leaves a newer flow of the same user in place", () =>
       run(
         Effect.gen(function* () {
