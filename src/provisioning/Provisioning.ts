@@ -329,7 +329,7 @@ const makeProvisioning = Effect.gen(function* () {
       const ncUserId = yield* verify(grant)
       if (ncUserId === null) return grant
       const at = yield* Clock.currentTimeMillis
-      const saved = yield* storage.setNcUserId(grant.userId, ncUserId, at).pipe(
+      const saved = yield* storage.setNcUserId(grant.userId, ncUserId, at, grant.createdAt).pipe(
         Effect.catchAll((e) =>
           Effect.logWarning("Nextcloud user id not stored", { operation: e.operation }).pipe(Effect.as(false))
         )

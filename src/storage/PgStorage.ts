@@ -237,9 +237,12 @@ export const make: Effect.Effect<StorageShape, never, SqlClient.SqlClient | Ciph
   )
 
   const setNcUserId = Effect.fn("Storage.setNcUserId")(
-    function* (userId: UserId, ncUserId: string, at: number) {
+    function* (userId: UserId, ncUserId: string, at: number, onlyCreatedAt?: number) {
       const updated = yield* keyRows(
-        sql`UPDATE grants SET nc_user_id = ${ncUserId}, updated_at = ${at} WHERE user_id = ${userId} RETURNING user_id`
+        onlyCreatedAt === undefined
+          ? sql`UPDATE grants SET nc_user_id = ${ncUserId}, updated_at = ${at} WHERE user_id = ${userId} RETURNING user_id`
+          : sql`UPDATE grants SET nc_user_id = ${ncUserId}, updated_at = ${at}
+              WHERE user_id = ${userId} AND created_at = ${onlyCreatedAt} RETURNING user_id`
       )
       return updated.length > 0
     },

@@ -73,7 +73,7 @@ const FlowStartRow = Schema.Struct({ user_id: UserId, at: Millis })
 const ByUser = Schema.Struct({ userId: UserId, onlyCreatedAt: Schema.NullOr(Millis) })
 const Since = Schema.Struct({ userId: UserId, since: Millis })
 const ScopesUpdate = Schema.Struct({ userId: UserId, scopes: ScopesColumn, at: Millis })
-const NcUserIdUpdate = Schema.Struct({ userId: UserId, ncUserId: Schema.String, at: Millis })
+const NcUserIdUpdate = Schema.Struct({ userId: UserId, ncUserId: Schema.String, at: Millis, onlyCreatedAt: Schema.NullOr(Millis) })
 const ActiveFlows = Schema.Struct({ now: Millis, limit: Schema.Int })
 const Claim = Schema.Struct({ owner: Schema.String, now: Millis, until: Millis, limit: Schema.Int })
 const Release = Schema.Struct({ userId: UserId, owner: Schema.String })
@@ -124,8 +124,11 @@ export const make: Effect.Effect<StorageShape, never, SqlClient.SqlClient | Ciph
   const updateNcUserIdRow = SqlSchema.findAll({
     Request: NcUserIdUpdate,
     Result: KeyRow,
-    execute: ({ at, ncUserId, userId }) =>
-      sql`UPDATE grants SET nc_user_id = ${ncUserId}, updated_at = ${at} WHERE user_id = ${userId} RETURNING user_id`
+    execute: ({ at, ncUserId, onlyCreatedAt, userId }) =>
+      onlyCreatedAt === null
+        ? sql`UPDATE grants SET nc_user_id = ${ncUserId}, updated_at = ${at} WHERE user_id = ${userId} RETURNING user_id`
+        : sql`UPDATE grants SET nc_user_id = ${ncUserId}, updated_at = ${at}
+            WHERE user_id = ${userId} AND created_at = ${onlyCreatedAt} RETURNING user_id`
   })
 
   const findFlow = SqlSchema.findOne({
@@ -265,8 +268,8 @@ export const make: Effect.Effect<StorageShape, never, SqlClient.SqlClient | Ciph
   )
 
   const setNcUserId = Effect.fn("Storage.setNcUserId")(
-    function* (userId: UserId, ncUserId: string, at: number) {
-      const rows = yield* updateNcUserIdRow({ userId, ncUserId, at })
+    function* (userId: UserId, ncUserId: string, at: number, onlyCreatedAt?: number) {
+      const rows = yield* updateNcUserIdRow({ userId, ncUserId, at, onlyCreatedAt: onlyCreatedAt ?? null })
       return rows.length > 0
     },
     Effect.mapError(storageError("setNcUserId"))

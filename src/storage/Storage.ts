@@ -108,8 +108,17 @@ export interface StorageShape {
     scopes: ReadonlyArray<Scope> | null,
     at: number
   ) => Effect.Effect<boolean, StorageError>
-  /** Set the Nextcloud user id of an existing grant. */
-  readonly setNcUserId: (userId: UserId, ncUserId: string, at: number) => Effect.Effect<boolean, StorageError>
+  /**
+   * Set the Nextcloud user id of an existing grant; with `onlyCreatedAt`, only
+   * if the stored grant is still that one (the id was looked up with its
+   * password, and a replacing grant may belong to another Nextcloud account).
+   */
+  readonly setNcUserId: (
+    userId: UserId,
+    ncUserId: string,
+    at: number,
+    onlyCreatedAt?: number
+  ) => Effect.Effect<boolean, StorageError>
   /**
    * Delete the user's grant. With `onlyCreatedAt`, only when the stored grant is
    * still that one (so a stale-password cleanup cannot delete a grant that

@@ -103,7 +103,7 @@ export const davAccountOf = (grant: Grant) =>
     const storage = yield* Storage
     const cache = yield* ScopeCache
     const now = yield* Clock.currentTimeMillis
-    yield* storage.setNcUserId(grant.userId, user.id, now).pipe(
+    yield* storage.setNcUserId(grant.userId, user.id, now, grant.createdAt).pipe(
       Effect.zipRight(cache.invalidate(grant.userId)),
       Effect.catchAll((e) => Effect.logWarning("could not store the Nextcloud user id", { operation: e.operation }))
     )

@@ -133,6 +133,19 @@ export const storageSuite = (
         })
       ))
 
+    it.effect("setNcUserId with onlyCreatedAt leaves a grant that replaced it alone", () =>
+      run(
+        Effect.gen(function* () {
+          const storage = yield* Storage
+          const g = grant("erin", { createdAt: 7_000, updatedAt: 7_000, ncUserId: null })
+          yield* storage.putGrant(g)
+          expect(yield* storage.setNcUserId(g.userId, "someone-else", 8_000, 1_000)).toBe(false)
+          expect(Option.getOrThrow(yield* storage.getGrant(g.userId)).ncUserId).toBeNull()
+          expect(yield* storage.setNcUserId(g.userId, "nc-erin", 8_000, 7_000)).toBe(true)
+          expect(Option.getOrThrow(yield* storage.getGrant(g.userId)).ncUserId).toBe("nc-erin")
+        })
+      ))
+
     it.effect("deleteGrant returns the deleted grant, none when absent", () =>
       run(
         Effect.gen(function* () {
