@@ -4,78 +4,24 @@
  * a scripted Nextcloud: flow deadlines, the scope cache, declined logins,
  * transient poll failures, widening and narrowing.
  */
-import { randomBytes } from "node:crypto"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Layer, Option, Redacted, TestClock } from "effect"
-import { CurrentUser } from "../../src/auth/CurrentUser.js"
-import { Elicitation, ElicitationCompletions, type LoginUrlOutcome } from "../../src/auth/Elicitation.js"
+import { Effect, Exit, Option, Redacted, TestClock } from "effect"
+import { ElicitationCompletions } from "../../src/auth/Elicitation.js"
 import { requireScopes } from "../../src/auth/Policy.js"
-import { ScopeCache } from "../../src/auth/ScopeCache.js"
-import { UserId } from "../../src/domain/Ids.js"
-import type { Scope } from "../../src/domain/Scope.js"
-import { Progress } from "../../src/mcp/Progress.js"
 import { Provisioning } from "../../src/provisioning/Provisioning.js"
-import { ProvisioningConfig } from "../../src/provisioning/ProvisioningConfig.js"
-import * as StorageLayers from "../../src/storage/layer.js"
-import { Storage } from "../../src/storage/Storage.js"
 import { checkStatus } from "../../src/tools/auth.js"
 import { runTool } from "../../src/tools/Tool.js"
-import { type FakeNextcloud, makeFakeNextcloud } from "../support/fakeNextcloud.js"
-
-const alice = UserId.make("alice-local")
-
-const servicesFor = (nc: FakeNextcloud) => {
-  const storage = StorageLayers.layer({ filename: ":memory:", key: Redacted.make(new Uint8Array(randomBytes(32))) })
-  const base = Layer.mergeAll(ScopeCache.layer(), ElicitationCompletions.layer, ProvisioningConfig.layer(), nc.layer).pipe(
-    Layer.provideMerge(storage)
-  )
-  return Provisioning.layer.pipe(
-    Layer.provideMerge(base),
-    Layer.provideMerge(
-      Layer.mergeAll(Layer.succeed(CurrentUser, { userId: alice, tokenScopes: null }), Elicitation.none, Progress.none)
-    )
-  )
-}
-
-type Services = Layer.Layer.Success<ReturnType<typeof servicesFor>>
-
-/** Each test gets its own database and fake Nextcloud. */
-const withServices = <A, E>(body: (nc: FakeNextcloud) => Effect.Effect<A, E, Services>) =>
-  Effect.suspend(() => {
-    const nc = makeFakeNextcloud()
-    return body(nc).pipe(Effect.provide(servicesFor(nc)))
-  })
-
-/** The person's answer to the login prompt. */
-const answering = (outcome: LoginUrlOutcome, elicitationId: string | null = null) =>
-  Effect.provide(
-    Layer.succeed(Elicitation, {
-      presentLoginUrl: () => Effect.succeed({ outcome, elicitationId: outcome === "accepted" ? elicitationId : null })
-    })
-  )
-
-const provision = (scopes: ReadonlyArray<Scope> | null) =>
-  Effect.flatMap(Provisioning, (p) => p.provision(alice, scopes))
-
-const loginUrlOf = (r: { readonly status: string }) => {
-  if (!("loginUrl" in r) || typeof r.loginUrl !== "string") throw new Error(`no login URL in ${r.status}`)
-  return r.loginUrl
-}
-
-const statusNow = Effect.flatMap(Provisioning, (p) => p.status(alice))
-
-/** Provision `scopes` and complete the login; returns the app password. */
-const provisioned = (nc: FakeNextcloud, scopes: ReadonlyArray<Scope> | null) =>
-  Effect.gen(function* () {
-    const started = yield* provision(scopes)
-    const password = nc.grant(loginUrlOf(started))
-    const done = yield* statusNow
-    expect(done.status).toBe("provisioned")
-    return password
-  })
-
-const storedGrant = Effect.flatMap(Storage, (s) => s.getGrant(alice))
-const storedFlow = Effect.flatMap(Storage, (s) => s.getFlow(alice))
+import {
+  alice,
+  withServices,
+  answering,
+  provision,
+  loginUrlOf,
+  statusNow,
+  provisioned,
+  storedGrant,
+  storedFlow
+} from "../support/provisioningHarness.js"
 
 describe("flow deadline", () => {
   it.effect("pending at 19:59.999, expired (not_initiated, expired: true) at 20:00", () =>
