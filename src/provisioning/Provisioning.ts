@@ -398,44 +398,38 @@ const makeProvisioning = Effect.gen(function* () {
     )
   })
 
+  /** Without a pending flow: provisioned if there is a grant, else not initiated (saying whether one expired). */
+  const settledStatus = (grant: Option.Option<Grant>, expired: boolean, justCompleted = false): StatusResult =>
+    Option.isSome(grant)
+      ? { status: "provisioned", grant: grant.value, justCompleted, pendingUpdate: null }
+      : { status: "not_initiated", expired }
+
   const status = Effect.fn("Provisioning.status")(function* (userId: UserId) {
     // The cache is invalidated on every grant change, so this is current; it spares
     // a query and a decryption on the path clients call most.
     const grant = yield* store(cache.get(userId))
     const flow = yield* store(storage.getFlow(userId))
-    if (Option.isNone(flow)) {
-      return Option.isSome(grant)
-        ? ({ status: "provisioned", grant: grant.value, justCompleted: false, pendingUpdate: null } satisfies StatusResult)
-        : ({ status: "not_initiated", expired: false } satisfies StatusResult)
-    }
+    if (Option.isNone(flow)) return settledStatus(grant, false)
     const now = yield* Clock.currentTimeMillis
     if (now >= flow.value.expiresAt) {
       // Kept until its retention ends, so this keeps saying "expired".
       yield* noteExpired(flow.value)
-      return Option.isSome(grant)
-        ? ({ status: "provisioned", grant: grant.value, justCompleted: false, pendingUpdate: null } satisfies StatusResult)
-        : ({ status: "not_initiated", expired: true } satisfies StatusResult)
+      return settledStatus(grant, true)
     }
     const outcome = yield* pollFlow(userId)
     switch (outcome._tag) {
       case "Completed":
-        return { status: "provisioned", grant: outcome.grant, justCompleted: true, pendingUpdate: null } satisfies StatusResult
+        return settledStatus(Option.some(outcome.grant), false, true)
       case "Pending":
         // A scope update in progress: the current grant stays in force meanwhile.
         return Option.isSome(grant)
           ? ({ status: "provisioned", grant: grant.value, justCompleted: false, pendingUpdate: flow.value } satisfies StatusResult)
           : ({ status: "pending", flow: flow.value } satisfies StatusResult)
       case "Expired":
-        return Option.isSome(grant)
-          ? ({ status: "provisioned", grant: grant.value, justCompleted: false, pendingUpdate: null } satisfies StatusResult)
-          : ({ status: "not_initiated", expired: true } satisfies StatusResult)
-      case "Gone": {
+        return settledStatus(grant, true)
+      case "Gone":
         // Completed (or abandoned) by another caller while we waited for the lock.
-        const now = yield* store(storage.getGrant(userId))
-        return Option.isSome(now)
-          ? ({ status: "provisioned", grant: now.value, justCompleted: true, pendingUpdate: null } satisfies StatusResult)
-          : ({ status: "not_initiated", expired: false } satisfies StatusResult)
-      }
+        return settledStatus(yield* store(storage.getGrant(userId)), false, true)
     }
   })
 
