@@ -6,6 +6,7 @@
 import * as os from "node:os"
 import { Duration, Layer, Logger, type LogLevel } from "effect"
 import { ElicitationCompletions } from "./auth/Elicitation.js"
+import { logfmtLogger } from "./log/logfmt.js"
 import type { GrantChanges } from "./auth/GrantChanges.js"
 import { ScopeCache } from "./auth/ScopeCache.js"
 import type { LifecycleSettings, NextcloudSettings } from "./Config.js"
@@ -76,6 +77,6 @@ export const nextcloudLayer = (settings: NextcloudSettings) =>
 /** Logs to stderr only (stdout is the MCP channel in stdio mode), at the configured level. */
 export const stderrLogger = (level: LogLevel.LogLevel) =>
   Layer.merge(
-    Logger.replace(Logger.defaultLogger, Logger.withConsoleError(Logger.logfmtLogger)),
+    Logger.replace(Logger.defaultLogger, Logger.withConsoleError(logfmtLogger)),
     Logger.minimumLogLevel(level)
   )

@@ -1,15 +1,13 @@
 /**
  * `nextcloud-mcp simulate`: run the simulated Nextcloud until interrupted.
- * Everything it prints goes to stderr.
+ * It logs through the caller's logger (the command line's goes to stderr).
  */
-import { Effect, Logger } from "effect"
+import { Effect } from "effect"
 import { hookEndpoints } from "./hooks.js"
 import { make, type SimulatorOptions, type SimulatorStartError } from "./Simulator.js"
 import { DEFAULT_USERS } from "./state.js"
 
 export const DEFAULT_SIMULATOR_PORT = 8080
-
-const StderrLogger = Logger.replace(Logger.defaultLogger, Logger.withConsoleError(Logger.logfmtLogger))
 
 export const runSimulator = (options: SimulatorOptions = {}): Effect.Effect<never, SimulatorStartError> =>
   Effect.scoped(
@@ -27,4 +25,4 @@ export const runSimulator = (options: SimulatorOptions = {}): Effect.Effect<neve
       for (const line of hookEndpoints) yield* Effect.logInfo(line.replace(/\s+/g, " "))
       return yield* Effect.never
     })
-  ).pipe(Effect.provide(StderrLogger))
+  )
