@@ -6,7 +6,7 @@
 import { Effect, Schema } from "effect"
 import { requireScopes } from "../auth/Policy.js"
 import { Conflict, InvalidArguments, NotFound, PermissionDenied } from "../domain/Errors.js"
-import { type Note, type NoteInput, Notes, type NoteSummary } from "../nextcloud/Notes.js"
+import { type Note, type NoteInput, Notes, type NotesPage, type NoteSummary } from "../nextcloud/Notes.js"
 import { credentialsOf, failure } from "./dataAccess.js"
 import * as Tool from "./Tool.js"
 
@@ -31,6 +31,9 @@ const NoteOutput = Schema.Struct({
   snippet: Schema.optional(Schema.String.annotations({ description: "Search: text around the first match" }))
 })
 type NoteOutput = typeof NoteOutput.Type
+
+/** Notes read per request while searching. */
+const SEARCH_CHUNK = 100
 
 const iso = (unixSeconds: number): string => new Date(unixSeconds * 1000).toISOString()
 
@@ -176,27 +179,38 @@ export const searchNotes = Tool.make({
     Effect.gen(function* () {
       const grant = yield* requireScopes("notes.read")
       const notes = yield* Notes
-      // The Notes API has no text search: fetch the (category-filtered) list and match here.
-      const page = yield* notes
-        .list(credentialsOf(grant), input.category !== undefined ? { category: input.category } : {})
-        .pipe(Effect.catchAll(failure(grant, "search your notes")))
+      // The Notes API has no text search: read the (category-filtered) notes a
+      // chunk at a time and match here, keeping only the matches (without
+      // their text unless it was asked for), so memory is bounded by one chunk.
       const needle = input.query.toLocaleLowerCase()
+      const withContent = input.include_content ?? false
       const matches: Array<{ readonly rank: number; readonly note: NoteSummary; readonly snippet: string }> = []
-      for (const note of page.notes) {
-        const title = note.title ?? ""
-        const content = note.content ?? ""
-        const inTitle = title.toLocaleLowerCase().indexOf(needle)
-        const inContent = content.toLocaleLowerCase().indexOf(needle)
-        if (inTitle < 0 && inContent < 0) continue
-        matches.push({
-          rank: inTitle >= 0 ? 0 : 1,
-          note,
-          snippet: inContent >= 0 ? snippetOf(content, inContent, needle.length) : snippetOf(content, 0, 0)
-        })
-      }
+      let cursor: string | undefined
+      do {
+        const page: NotesPage = yield* notes
+          .list(credentialsOf(grant), {
+            ...(input.category !== undefined ? { category: input.category } : {}),
+            chunkSize: SEARCH_CHUNK,
+            ...(cursor !== undefined ? { chunkCursor: cursor } : {})
+          })
+          .pipe(Effect.catchAll(failure(grant, "search your notes")))
+        for (const note of page.notes) {
+          const title = note.title ?? ""
+          const content = note.content ?? ""
+          const inTitle = title.toLocaleLowerCase().indexOf(needle)
+          const inContent = content.toLocaleLowerCase().indexOf(needle)
+          if (inTitle < 0 && inContent < 0) continue
+          const { content: _text, ...withoutText } = note
+          matches.push({
+            rank: inTitle >= 0 ? 0 : 1,
+            note: withContent ? note : withoutText,
+            snippet: inContent >= 0 ? snippetOf(content, inContent, needle.length) : snippetOf(content, 0, 0)
+          })
+        }
+        cursor = page.cursor ?? undefined
+      } while (cursor !== undefined)
       matches.sort((a, b) => a.rank - b.rank || (b.note.modified ?? 0) - (a.note.modified ?? 0))
       const limited = matches.slice(0, input.limit ?? 20)
-      const withContent = input.include_content ?? false
       return {
         status: "ok",
         success: true,

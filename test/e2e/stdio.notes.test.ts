@@ -118,6 +118,27 @@ describe("notes tools over stdio", () => {
     failed(await session.call("nc_notes_get", { id: "one" }), "InvalidArguments")
   })
 
+  it("search reads the notes in chunks and finds matches in every chunk, title matches first", async () => {
+    session = await startStdio({ env: env() })
+    await provision(session, ["notes.read"])
+    for (let i = 0; i < 250; i++) {
+      await sim.seedNote({
+        userId: "ada-5c7e",
+        title: i === 7 ? "Needle in the title" : `Note ${i}`,
+        content: i % 100 === 42 ? `line\nsome needle here ${i}` : `hay ${i}`,
+        modified: 1_700_000_000 + i
+      })
+    }
+    const found = ok(await session.call("nc_notes_search", { query: "needle", limit: 10 }))
+    expect(found["total_matches"]).toBe(4)
+    const hits = found["notes"] as Array<NoteOut>
+    expect(hits[0]?.title).toBe("Needle in the title")
+    expect(hits.slice(1).map((n) => n.title)).toEqual(["Note 242", "Note 142", "Note 42"])
+    expect(hits.every((n) => n.content === undefined)).toBe(true)
+    const counters = await sim.counters()
+    expect(counters.requests["notes.list"] ?? 0).toBeGreaterThanOrEqual(3)
+  })
+
   it("a grant of only files.read: notes tools and write tools answer InsufficientScope naming the scopes", async () => {
     session = await startStdio({ env: env() })
     await provision(session, ["files.read"])
