@@ -4,40 +4,19 @@
  * completion notification), a form with an `acknowledged` box otherwise, and
  * only the tool's text without elicitation support.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest"
-import { type PromiseSimulator, startSimulator } from "../../src/simulator/index.js"
-import { type StartOptions, type StdioSession, startStdio, tempDir } from "../support/stdioServer.js"
+import { describe, expect, it, vi } from "vitest"
+import { type StartOptions, type StdioSession, useStdioFixture } from "../support/stdioServer.js"
 
-let sim: PromiseSimulator
-let tmp: ReturnType<typeof tempDir>
+const fx = useStdioFixture("alice-local")
 let session: StdioSession | undefined
 
-const env = () => ({
-  NEXTCLOUD_HOST: sim.url,
-  NC_MCP_DB: `${tmp.dir}/state.db`,
-  NC_MCP_USER: "alice-local",
-  // Completion is driven through check_status here.
-  NC_MCP_POLL_INTERVAL_SECONDS: "3600"
-})
-
 const start = async (options: Omit<StartOptions, "env">) => {
-  session = await startStdio({ env: env(), ...options })
+  session = await fx.start(options)
   return session
 }
 
 const URL_MODE = { elicitation: { url: {} } }
 const FORM_MODE = { elicitation: { form: {} } }
-
-beforeEach(async () => {
-  sim = await startSimulator()
-  tmp = tempDir()
-})
-afterEach(async () => {
-  await session?.close()
-  session = undefined
-  await sim.close()
-  tmp.cleanup()
-})
 
 describe("URL-mode elicitation", () => {
   it("accept: pending, the elicitation carried the login URL, and completion is notified under its id", async () => {
@@ -46,7 +25,7 @@ describe("URL-mode elicitation", () => {
     expect(r.isError ?? false).toBe(false)
     expect(r.structuredContent).toMatchObject({ status: "pending", success: true })
     const loginUrl = r.structuredContent.login_url
-    expect(loginUrl).toMatch(new RegExp(`^${sim.url}/index.php/login/v2/flow/`))
+    expect(loginUrl).toMatch(new RegExp(`^${fx.sim.url}/index.php/login/v2/flow/`))
     // The text still carries the URL, for clients that did not open it.
     expect(r.structuredContent.message).toContain(loginUrl)
 
@@ -61,7 +40,7 @@ describe("URL-mode elicitation", () => {
     expect(pending.structuredContent.status).toBe("pending")
     expect(s.completedElicitations).toEqual([])
 
-    await sim.grant({ flow: loginUrl, userId: "alice" })
+    await fx.sim.grant({ flow: loginUrl, userId: "alice" })
     const done = await s.call("nc_auth_check_status")
     expect(done.structuredContent).toMatchObject({ status: "provisioned", scopes: ["notes.read"] })
     await vi.waitFor(() => expect(s.completedElicitations).toEqual([elicitation?.elicitationId]))
@@ -79,7 +58,7 @@ describe("URL-mode elicitation", () => {
     const status = await s.call("nc_auth_check_status")
     expect(status.structuredContent).toMatchObject({ status: "not_initiated", success: true })
     // A later grant of the abandoned flow provisions nothing.
-    await sim.grant({ flow: s.elicitations[0]?.url ?? "", userId: "alice" }).catch(() => undefined)
+    await fx.sim.grant({ flow: s.elicitations[0]?.url ?? "", userId: "alice" }).catch(() => undefined)
     expect((await s.call("nc_auth_check_status")).structuredContent.status).toBe("not_initiated")
   })
 
@@ -99,7 +78,7 @@ describe("URL-mode elicitation", () => {
   it("widening with decline: declined, and the current grant stays as it was", async () => {
     const s = await start({ capabilities: URL_MODE, answers: ["accept", "decline"] })
     const started = await s.call("nc_auth_provision_access", { scopes: ["notes.read"] })
-    await sim.grant({ flow: started.structuredContent.login_url, userId: "alice" })
+    await fx.sim.grant({ flow: started.structuredContent.login_url, userId: "alice" })
     expect((await s.call("nc_auth_check_status")).structuredContent.status).toBe("provisioned")
 
     const widened = await s.call("nc_auth_update_scopes", { add_scopes: ["calendar.read"] })
@@ -111,20 +90,20 @@ describe("URL-mode elicitation", () => {
 
     const status = await s.call("nc_auth_check_status")
     expect(status.structuredContent).toMatchObject({ status: "provisioned", scopes: ["notes.read"] })
-    const passwords = await sim.listAppPasswords("alice")
+    const passwords = await fx.sim.listAppPasswords("alice")
     expect(passwords.filter((p) => p.alive)).toHaveLength(1)
   })
 
   it("widening accepted: login_required with the elicited URL; completion replaces the grant and is notified", async () => {
     const s = await start({ capabilities: URL_MODE, answers: ["accept", "accept"] })
     const started = await s.call("nc_auth_provision_access", { scopes: ["notes.read"] })
-    await sim.grant({ flow: started.structuredContent.login_url, userId: "alice" })
+    await fx.sim.grant({ flow: started.structuredContent.login_url, userId: "alice" })
     await s.call("nc_auth_check_status")
     const widened = await s.call("nc_auth_update_scopes", { add_scopes: ["calendar.read"] })
     expect(widened.isError ?? false).toBe(false)
     expect(widened.structuredContent.status).toBe("login_required")
     expect(widened.structuredContent.login_url).toBe(s.elicitations[1]?.url)
-    await sim.grant({ flow: widened.structuredContent.login_url, userId: "alice" })
+    await fx.sim.grant({ flow: widened.structuredContent.login_url, userId: "alice" })
     const done = await s.call("nc_auth_check_status")
     expect(done.structuredContent).toMatchObject({ status: "provisioned", scopes: ["calendar.read", "notes.read"] })
     await vi.waitFor(() => expect(s.completedElicitations).toHaveLength(2))
@@ -145,7 +124,7 @@ describe("form-mode elicitation", () => {
       properties: { acknowledged: { type: "boolean" } },
       required: ["acknowledged"]
     })
-    await sim.grant({ flow: r.structuredContent.login_url, userId: "alice" })
+    await fx.sim.grant({ flow: r.structuredContent.login_url, userId: "alice" })
     expect((await s.call("nc_auth_check_status")).structuredContent.status).toBe("provisioned")
     // No URL elicitation, so nothing to notify.
     expect(s.completedElicitations).toEqual([])
@@ -172,7 +151,7 @@ describe("no elicitation support", () => {
     const r = await s.call("nc_auth_provision_access", { scopes: ["notes:read"] })
     expect(r.isError ?? false).toBe(false)
     expect(r.structuredContent).toMatchObject({ status: "login_required", success: true, requested_scopes: ["notes.read"] })
-    expect(r.structuredContent.login_url).toMatch(new RegExp(`^${sim.url}/index.php/login/v2/flow/`))
+    expect(r.structuredContent.login_url).toMatch(new RegExp(`^${fx.sim.url}/index.php/login/v2/flow/`))
     expect(r.structuredContent.message).toContain(r.structuredContent.login_url)
     expect(s.elicitations).toEqual([])
   })

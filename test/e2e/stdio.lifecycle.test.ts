@@ -3,34 +3,18 @@
  * with its background poller, against the simulated Nextcloud on 127.0.0.1.
  */
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
-import { afterEach, beforeEach, describe, expect, it } from "vitest"
-import { Fault, startSimulator, type PromiseSimulator } from "../../src/simulator/index.js"
-import { type StdioSession, startStdio, tempDir, type ToolOutput } from "../support/stdioServer.js"
+import { describe, expect, it } from "vitest"
+import { Fault } from "../../src/simulator/index.js"
+import { type StdioSession, type ToolOutput, useStdioFixture } from "../support/stdioServer.js"
 
-let sim: PromiseSimulator
-let tmp: ReturnType<typeof tempDir>
+const fx = useStdioFixture("alice-local")
 let session: StdioSession | undefined
 
 const POLL_INTERVAL_SECONDS = 0.2
 
-const env = (extra: Record<string, string> = {}) => ({
-  NEXTCLOUD_HOST: sim.url,
-  NC_MCP_DB: `${tmp.dir}/state.db`,
-  NC_MCP_USER: "alice-local",
-  NC_MCP_POLL_INTERVAL_SECONDS: String(POLL_INTERVAL_SECONDS),
-  ...extra
-})
-
-beforeEach(async () => {
-  sim = await startSimulator()
-  tmp = tempDir()
-})
-afterEach(async () => {
-  await session?.close()
-  session = undefined
-  await sim.close()
-  tmp.cleanup()
-})
+/** The fixture's server with a fast background poller (and `extra` on top). */
+const start = (extra: Record<string, string> = {}) =>
+  fx.start({ env: { NC_MCP_POLL_INTERVAL_SECONDS: String(POLL_INTERVAL_SECONDS), ...extra } })
 
 /** Wait (bounded) until `check` holds; fails the test with `what` otherwise. */
 const eventually = async (what: string, check: () => Promise<boolean>, limitMs = 10_000) => {
@@ -49,13 +33,13 @@ const provision = async (s: StdioSession, scopes?: Array<string>) => {
 
 describe("background completion", () => {
   it("a user who approves in the browser is provisioned without calling any tool", async () => {
-    session = await startStdio({ env: env() })
+    session = await start()
     const started = await provision(session, ["notes.read"])
-    const granted = await sim.grant({ flow: started.login_url, userId: "alice" })
+    const granted = await fx.sim.grant({ flow: started.login_url, userId: "alice" })
     // nobody calls a tool: the poller collects the one-shot answer
-    await eventually("the poller collected the app password", async () => (await sim.counters()).successfulPolls === 1)
-    await eventually("the user id was verified", async () => ((await sim.counters()).requests["ocs.user"] ?? 0) >= 1)
-    const pollsBefore = (await sim.counters()).polls
+    await eventually("the poller collected the app password", async () => (await fx.sim.counters()).successfulPolls === 1)
+    await eventually("the user id was verified", async () => ((await fx.sim.counters()).requests["ocs.user"] ?? 0) >= 1)
+    const pollsBefore = (await fx.sim.counters()).polls
     const status = await session.call("nc_auth_check_status")
     expect(status.structuredContent).toMatchObject({
       status: "provisioned",
@@ -63,20 +47,20 @@ describe("background completion", () => {
       scopes: ["notes.read"]
     })
     // check_status had nothing left to poll: the flow was completed and removed
-    expect((await sim.counters()).polls).toBe(pollsBefore)
-    expect(await sim.appPasswordStatus(granted.appPassword)).toBe("alive")
-    expect(await sim.listFlows()).toEqual([])
+    expect((await fx.sim.counters()).polls).toBe(pollsBefore)
+    expect(await fx.sim.appPasswordStatus(granted.appPassword)).toBe("alive")
+    expect(await fx.sim.listFlows()).toEqual([])
   })
 
   it("transient poll failures keep the flow; it completes once Nextcloud answers again", async () => {
-    session = await startStdio({ env: env() })
+    session = await start()
     const started = await provision(session)
-    await sim.injectFault({ target: "poll", fault: Fault.status(503) })
-    await sim.grant({ flow: started.login_url, userId: "alice" })
-    await eventually("a few polls failed", async () => ((await sim.counters()).requests["poll"] ?? 0) >= 3)
-    expect((await sim.counters()).successfulPolls).toBe(0)
-    await sim.clearFaults()
-    await eventually("the poller collected the app password", async () => (await sim.counters()).successfulPolls === 1, 20_000)
+    await fx.sim.injectFault({ target: "poll", fault: Fault.status(503) })
+    await fx.sim.grant({ flow: started.login_url, userId: "alice" })
+    await eventually("a few polls failed", async () => ((await fx.sim.counters()).requests["poll"] ?? 0) >= 3)
+    expect((await fx.sim.counters()).successfulPolls).toBe(0)
+    await fx.sim.clearFaults()
+    await eventually("the poller collected the app password", async () => (await fx.sim.counters()).successfulPolls === 1, 20_000)
     const status = await session.call("nc_auth_check_status")
     expect(status.structuredContent.status).toBe("provisioned")
   })
@@ -84,7 +68,7 @@ describe("background completion", () => {
 
 describe("nc_auth_check_status wait_seconds", () => {
   it("returns as soon as the login is approved mid-wait, reporting progress to a client that asked for it", async () => {
-    session = await startStdio({ env: env() })
+    session = await start()
     const started = await provision(session)
     const progress: Array<{ progress: number; total?: number | undefined; message?: string | undefined }> = []
     let granted = false
@@ -97,7 +81,7 @@ describe("nc_auth_check_status wait_seconds", () => {
           // approve once the wait is under way
           if (!granted) {
             granted = true
-            void sim.grant({ flow: started.login_url, userId: "alice" })
+            void fx.sim.grant({ flow: started.login_url, userId: "alice" })
           }
         },
         timeout: 25_000
@@ -110,11 +94,11 @@ describe("nc_auth_check_status wait_seconds", () => {
     expect(progress[0]?.message).toContain("Waiting")
     // it returned long before the wait would have ended
     expect(Math.max(...progress.map((p) => p.progress))).toBeLessThan(120)
-    expect((await sim.counters()).successfulPolls).toBe(1)
+    expect((await fx.sim.counters()).successfulPolls).toBe(1)
   })
 
   it("without a progress token it simply waits and returns pending when the wait ends", async () => {
-    session = await startStdio({ env: env() })
+    session = await start()
     await provision(session)
     const result = await session.call("nc_auth_check_status", { wait_seconds: 1 })
     expect(result.structuredContent).toMatchObject({ status: "pending", success: true })
@@ -123,13 +107,13 @@ describe("nc_auth_check_status wait_seconds", () => {
 
 describe("nc_auth_revoke_access", () => {
   it("online: Nextcloud confirms, the password is dead there and gone here", async () => {
-    session = await startStdio({ env: env() })
+    session = await start()
     const started = await provision(session)
-    const granted = await sim.grant({ flow: started.login_url, userId: "alice" })
-    await eventually("provisioned", async () => (await sim.counters()).successfulPolls === 1)
+    const granted = await fx.sim.grant({ flow: started.login_url, userId: "alice" })
+    await eventually("provisioned", async () => (await fx.sim.counters()).successfulPolls === 1)
     const revoked = await session.call("nc_auth_revoke_access")
     expect(revoked.structuredContent).toMatchObject({ status: "revoked", remote_revoked: true, success: true })
-    expect(await sim.appPasswordStatus(granted.appPassword)).toBe("revoked")
+    expect(await fx.sim.appPasswordStatus(granted.appPassword)).toBe("revoked")
     expect((await session.call("nc_auth_check_status")).structuredContent.status).toBe("not_initiated")
   })
 
@@ -138,29 +122,29 @@ describe("nc_auth_revoke_access", () => {
     ["503", Fault.status(503)]
   ] as const) {
     it(`Nextcloud failing (${name}): deleted here anyway, remote_revoked false, and the message says so`, async () => {
-      session = await startStdio({ env: env() })
+      session = await start()
       const started = await provision(session)
-      const granted = await sim.grant({ flow: started.login_url, userId: "alice" })
-      await eventually("provisioned", async () => (await sim.counters()).successfulPolls === 1)
-      await sim.injectFault({ target: "ocs.apppassword.delete", fault })
+      const granted = await fx.sim.grant({ flow: started.login_url, userId: "alice" })
+      await eventually("provisioned", async () => (await fx.sim.counters()).successfulPolls === 1)
+      await fx.sim.injectFault({ target: "ocs.apppassword.delete", fault })
       const revoked = await session.call("nc_auth_revoke_access")
       expect(revoked.isError ?? false).toBe(false)
       expect(revoked.structuredContent).toMatchObject({ status: "revoked", remote_revoked: false, success: true })
       expect(revoked.structuredContent.message).toContain("did not confirm")
       expect(revoked.structuredContent.message).not.toContain(granted.appPassword)
-      expect(await sim.appPasswordStatus(granted.appPassword)).toBe("alive")
+      expect(await fx.sim.appPasswordStatus(granted.appPassword)).toBe("alive")
       expect((await session.call("nc_auth_check_status")).structuredContent.status).toBe("not_initiated")
     })
   }
 
   it("Nextcloud down entirely (closed port): deleted here anyway", async () => {
-    session = await startStdio({ env: env() })
+    session = await start()
     const started = await provision(session)
-    await sim.grant({ flow: started.login_url, userId: "alice" })
-    await eventually("provisioned", async () => (await sim.counters()).successfulPolls === 1)
+    await fx.sim.grant({ flow: started.login_url, userId: "alice" })
+    await eventually("provisioned", async () => (await fx.sim.counters()).successfulPolls === 1)
     await session.close()
     // the same database, but Nextcloud is now at a closed port
-    session = await startStdio({ env: env({ NEXTCLOUD_HOST: "http://127.0.0.1:9" }) })
+    session = await start({ NEXTCLOUD_HOST: "http://127.0.0.1:9" })
     expect((await session.call("nc_auth_check_status")).structuredContent.status).toBe("provisioned")
     const revoked = await session.call("nc_auth_revoke_access")
     expect(revoked.structuredContent).toMatchObject({ status: "revoked", remote_revoked: false })
@@ -171,24 +155,24 @@ describe("nc_auth_revoke_access", () => {
 
 describe("replacement", () => {
   it("a new login that completes in the background revokes the old app password", async () => {
-    session = await startStdio({ env: env() })
+    session = await start()
     const started = await provision(session, ["notes.read"])
-    const first = await sim.grant({ flow: started.login_url, userId: "alice" })
-    await eventually("provisioned", async () => (await sim.counters()).successfulPolls === 1)
+    const first = await fx.sim.grant({ flow: started.login_url, userId: "alice" })
+    await eventually("provisioned", async () => (await fx.sim.counters()).successfulPolls === 1)
     const widened = await session.call("nc_auth_update_scopes", { add_scopes: ["files.read"] })
     expect(widened.structuredContent.status).toBe("login_required")
-    const second = await sim.grant({ flow: widened.structuredContent.login_url, userId: "alice" })
-    await eventually("the old password was revoked", async () => (await sim.appPasswordStatus(first.appPassword)) === "revoked")
-    expect(await sim.appPasswordStatus(second.appPassword)).toBe("alive")
+    const second = await fx.sim.grant({ flow: widened.structuredContent.login_url, userId: "alice" })
+    await eventually("the old password was revoked", async () => (await fx.sim.appPasswordStatus(first.appPassword)) === "revoked")
+    expect(await fx.sim.appPasswordStatus(second.appPassword)).toBe("alive")
     const status = await session.call("nc_auth_check_status")
     expect(status.structuredContent).toMatchObject({ status: "provisioned", scopes: ["files.read", "notes.read"] })
-    expect((await sim.listAppPasswords("alice")).filter((p) => p.alive)).toHaveLength(1)
+    expect((await fx.sim.listAppPasswords("alice")).filter((p) => p.alive)).toHaveLength(1)
   })
 })
 
 describe("flow-start rate limit", () => {
   it("answers RateLimited with retry_after_seconds once the configured number of flows was started", async () => {
-    session = await startStdio({ env: env({ NC_MCP_FLOW_START_LIMIT: "2" }) })
+    session = await start({ NC_MCP_FLOW_START_LIMIT: "2" })
     await provision(session, ["notes.read"])
     await provision(session, ["notes.write"])
     const limited = await session.call("nc_auth_provision_access", { scopes: ["files.read"] })
@@ -199,6 +183,6 @@ describe("flow-start rate limit", () => {
     expect(retry as number).toBeGreaterThan(3500)
     expect(retry as number).toBeLessThanOrEqual(3600)
     expect(limited.structuredContent.message).toContain(`${retry as number} seconds`)
-    expect((await sim.counters()).inits).toBe(2)
+    expect((await fx.sim.counters()).inits).toBe(2)
   })
 })

@@ -1,33 +1,13 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest"
-import { type PromiseSimulator, startSimulator } from "../../src/simulator/index.js"
-import { type StdioSession, startStdio, tempDir, type ToolResult } from "../support/stdioServer.js"
+import { describe, expect, it } from "vitest"
+import { type StdioSession, useStdioFixture, type ToolResult } from "../support/stdioServer.js"
 
-let sim: PromiseSimulator
-let tmp: ReturnType<typeof tempDir>
+const fx = useStdioFixture("ada-local")
 let session: StdioSession | undefined
-
-const env = () => ({
-  NEXTCLOUD_HOST: sim.url,
-  NC_MCP_DB: `${tmp.dir}/state.db`,
-  NC_MCP_USER: "ada-local",
-  NC_MCP_POLL_INTERVAL_SECONDS: "3600"
-})
-
-beforeEach(async () => {
-  sim = await startSimulator()
-  tmp = tempDir()
-})
-afterEach(async () => {
-  await session?.close()
-  session = undefined
-  await sim.close()
-  tmp.cleanup()
-})
 
 /** Provision through the real flow as `userId`; returns the app password the simulator issued. */
 const provision = async (s: StdioSession, scopes: Array<string>, userId = "ada-5c7e") => {
   const started = await s.call("nc_auth_provision_access", { scopes })
-  const granted = await sim.grant({ flow: started.structuredContent.login_url, userId })
+  const granted = await fx.sim.grant({ flow: started.structuredContent.login_url, userId })
   const status = await s.call("nc_auth_check_status")
   expect(status.structuredContent.status).toBe("provisioned")
   return granted.appPassword
@@ -55,7 +35,7 @@ interface NoteOut {
 
 describe("notes tools over stdio", () => {
   it("lists the data tools with hints, scopes visible, object schemas", async () => {
-    session = await startStdio({ env: env() })
+    session = await fx.start()
     const { tools } = await session.client.listTools()
     const byName = new Map(tools.map((t) => [t.name, t]))
     for (const name of ["nc_notes_list", "nc_notes_get", "nc_notes_search", "nc_notes_create", "nc_notes_update", "nc_notes_delete"]) {
@@ -68,15 +48,15 @@ describe("notes tools over stdio", () => {
   })
 
   it("answers ProvisioningRequired before provisioning", async () => {
-    session = await startStdio({ env: env() })
+    session = await fx.start()
     const r = failed(await session.call("nc_notes_list"), "ProvisioningRequired")
     expect(r.message).toContain("nc_auth_provision_access")
   })
 
   it("create → list → get → search → update (etag) → conflict → delete", async () => {
-    session = await startStdio({ env: env() })
+    session = await fx.start()
     await provision(session, ["notes.read", "notes.write"])
-    await sim.seedNote({ userId: "ada-5c7e", title: "Recipes", content: "Pancakes need milk and eggs", category: "home", modified: 1_700_000_000 })
+    await fx.sim.seedNote({ userId: "ada-5c7e", title: "Recipes", content: "Pancakes need milk and eggs", category: "home", modified: 1_700_000_000 })
 
     const created = ok(await session.call("nc_notes_create", { title: "Plan", content: "Ship the release on Friday", category: "work" }))
     expect(created.status).toBe("created")
@@ -110,7 +90,7 @@ describe("notes tools over stdio", () => {
     expect(newEtag).not.toBe(full.etag)
     const conflict = failed(await session.call("nc_notes_update", { id: note.id, etag: full.etag, content: "stale edit" }), "Conflict")
     expect(conflict.message).toContain("nc_notes_get")
-    expect((await sim.listNotes("ada-5c7e")).find((n) => n.id === note.id)?.content).toBe("Ship on Monday")
+    expect((await fx.sim.listNotes("ada-5c7e")).find((n) => n.id === note.id)?.content).toBe("Ship on Monday")
 
     failed(await session.call("nc_notes_update", { id: note.id, etag: newEtag }), "InvalidArguments")
     ok(await session.call("nc_notes_delete", { id: note.id }))
@@ -119,10 +99,10 @@ describe("notes tools over stdio", () => {
   })
 
   it("search reads the notes in chunks and finds matches in every chunk, title matches first", async () => {
-    session = await startStdio({ env: env() })
+    session = await fx.start()
     await provision(session, ["notes.read"])
     for (let i = 0; i < 250; i++) {
-      await sim.seedNote({
+      await fx.sim.seedNote({
         userId: "ada-5c7e",
         title: i === 7 ? "Needle in the title" : `Note ${i}`,
         content: i % 100 === 42 ? `line\nsome needle here ${i}` : `hay ${i}`,
@@ -135,12 +115,12 @@ describe("notes tools over stdio", () => {
     expect(hits[0]?.title).toBe("Needle in the title")
     expect(hits.slice(1).map((n) => n.title)).toEqual(["Note 242", "Note 142", "Note 42"])
     expect(hits.every((n) => n.content === undefined)).toBe(true)
-    const counters = await sim.counters()
+    const counters = await fx.sim.counters()
     expect(counters.requests["notes.list"] ?? 0).toBeGreaterThanOrEqual(3)
   })
 
   it("a grant of only files.read: notes tools and write tools answer InsufficientScope naming the scopes", async () => {
-    session = await startStdio({ env: env() })
+    session = await fx.start()
     await provision(session, ["files.read"])
     const read = failed(await session.call("nc_notes_list"), "InsufficientScope")
     expect(read["missing_scopes"]).toEqual(["notes.read"])
@@ -154,10 +134,10 @@ describe("notes tools over stdio", () => {
   })
 
   it("a password revoked in Settings is detected on a data call: ProvisioningRequired, grant gone", async () => {
-    session = await startStdio({ env: env() })
+    session = await fx.start()
     const password = await provision(session, ["notes.read"])
     ok(await session.call("nc_notes_list"))
-    await sim.revokeAppPassword(password)
+    await fx.sim.revokeAppPassword(password)
     const r = failed(await session.call("nc_notes_list"), "ProvisioningRequired")
     expect(r.message).toContain("nc_auth_provision_access")
     expect(r.message).not.toContain(password)

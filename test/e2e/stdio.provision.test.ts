@@ -1,29 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest"
-import { Fault, startSimulator, type PromiseSimulator } from "../../src/simulator/index.js"
-import { type StdioSession, startStdio, tempDir } from "../support/stdioServer.js"
+import { describe, expect, it } from "vitest"
+import { Fault } from "../../src/simulator/index.js"
+import { type StdioSession, useStdioFixture } from "../support/stdioServer.js"
 
-let sim: PromiseSimulator
-let tmp: ReturnType<typeof tempDir>
+const fx = useStdioFixture("alice-local")
 let session: StdioSession | undefined
-
-const env = () => ({
-  NEXTCLOUD_HOST: sim.url,
-  NC_MCP_DB: `${tmp.dir}/state.db`,
-  NC_MCP_USER: "alice-local",
-  // Keep the background poller out of the way: these tests drive completion through check_status.
-  NC_MCP_POLL_INTERVAL_SECONDS: "3600"
-})
-
-beforeEach(async () => {
-  sim = await startSimulator()
-  tmp = tempDir()
-})
-afterEach(async () => {
-  await session?.close()
-  session = undefined
-  await sim.close()
-  tmp.cleanup()
-})
 
 const provision = async (s: StdioSession, scopes?: Array<string>) => {
   const r = await s.call("nc_auth_provision_access", scopes === undefined ? {} : { scopes })
@@ -33,7 +13,7 @@ const provision = async (s: StdioSession, scopes?: Array<string>) => {
 
 describe("provisioning over stdio", () => {
   it("lists the auth tools with object schemas", async () => {
-    session = await startStdio({ env: env() })
+    session = await fx.start()
     const { tools } = await session.client.listTools()
     expect(tools.map((t) => t.name).filter((name) => name.startsWith("nc_auth_"))).toEqual([
       "nc_auth_provision_access",
@@ -49,19 +29,19 @@ describe("provisioning over stdio", () => {
   })
 
   it("provision → grant in the browser → check → provisioned, then already provisioned", async () => {
-    session = await startStdio({ env: env() })
+    session = await fx.start()
     const started = await provision(session, ["notes:read", "files.write", "openid"])
     expect(started.status).toBe("login_required")
     expect(started.success).toBe(true)
     expect(started.requested_scopes).toEqual(["files.write", "notes.read"])
-    expect(started.login_url).toMatch(new RegExp(`^${sim.url}/index.php/login/v2/flow/[0-9A-Za-z]{128}$`))
+    expect(started.login_url).toMatch(new RegExp(`^${fx.sim.url}/index.php/login/v2/flow/[0-9A-Za-z]{128}$`))
     expect(started.message).toContain(started.login_url)
 
     const pending = await session.call("nc_auth_check_status")
     expect(pending.structuredContent.status).toBe("pending")
     expect(pending.structuredContent.message).toContain(started.login_url)
 
-    await sim.grant({ flow: started.login_url, userId: "alice" })
+    await fx.sim.grant({ flow: started.login_url, userId: "alice" })
     const done = await session.call("nc_auth_check_status")
     expect(done.structuredContent).toMatchObject({
       status: "provisioned",
@@ -73,12 +53,12 @@ describe("provisioning over stdio", () => {
     const again = await provision(session)
     expect(again.status).toBe("already_provisioned")
     expect(again.requested_scopes).toEqual(["files.write", "notes.read"])
-    const counters = await sim.counters()
+    const counters = await fx.sim.counters()
     expect(counters.successfulPolls).toBe(1)
   })
 
   it("shows the same pending login again instead of starting another", async () => {
-    session = await startStdio({ env: env() })
+    session = await fx.start()
     const first = await provision(session, ["notes.read"])
     const second = await provision(session, ["notes.read"])
     expect(second.login_url).toBe(first.login_url)
@@ -87,9 +67,9 @@ describe("provisioning over stdio", () => {
   })
 
   it("narrows at once and widens through a new login that replaces and revokes the old password", async () => {
-    session = await startStdio({ env: env() })
+    session = await fx.start()
     const started = await provision(session, ["notes.read", "notes.write", "files.read"])
-    const granted = await sim.grant({ flow: started.login_url, userId: "alice" })
+    const granted = await fx.sim.grant({ flow: started.login_url, userId: "alice" })
     await session.call("nc_auth_check_status")
 
     const narrowed = await session.call("nc_auth_update_scopes", { remove_scopes: ["notes.write"] })
@@ -111,26 +91,26 @@ describe("provisioning over stdio", () => {
     const meanwhile = await session.call("nc_auth_check_status")
     expect(meanwhile.structuredContent).toMatchObject({ status: "provisioned", scopes: ["files.read", "notes.read"] })
 
-    await sim.grant({ flow: widened.structuredContent.login_url, userId: "alice" })
+    await fx.sim.grant({ flow: widened.structuredContent.login_url, userId: "alice" })
     const after = await session.call("nc_auth_check_status")
     expect(after.structuredContent).toMatchObject({
       status: "provisioned",
       scopes: ["calendar.read", "files.read", "notes.read"]
     })
-    expect(await sim.appPasswordStatus(granted.appPassword)).toBe("revoked")
-    const passwords = await sim.listAppPasswords("alice")
+    expect(await fx.sim.appPasswordStatus(granted.appPassword)).toBe("revoked")
+    const passwords = await fx.sim.listAppPasswords("alice")
     expect(passwords.filter((p) => p.alive)).toHaveLength(1)
   })
 
   it("revokes at Nextcloud and forgets the grant", async () => {
-    session = await startStdio({ env: env() })
+    session = await fx.start()
     const started = await provision(session)
-    const granted = await sim.grant({ flow: started.login_url, userId: "ada-5c7e" })
+    const granted = await fx.sim.grant({ flow: started.login_url, userId: "ada-5c7e" })
     const status = await session.call("nc_auth_check_status")
     expect(status.structuredContent).toMatchObject({ status: "provisioned", username: "ada@example.org", scopes: null })
     const revoked = await session.call("nc_auth_revoke_access")
     expect(revoked.structuredContent).toMatchObject({ status: "revoked", remote_revoked: true, success: true })
-    expect(await sim.appPasswordStatus(granted.appPassword)).toBe("revoked")
+    expect(await fx.sim.appPasswordStatus(granted.appPassword)).toBe("revoked")
     const after = await session.call("nc_auth_check_status")
     expect(after.structuredContent.status).toBe("not_initiated")
     const twice = await session.call("nc_auth_revoke_access")
@@ -138,10 +118,10 @@ describe("provisioning over stdio", () => {
   })
 
   it("stdout carries nothing but JSON-RPC, logs and protocol errors included", async () => {
-    session = await startStdio({ env: env() })
+    session = await fx.start()
     const started = await provision(session, ["notes.read"])
     session.writeRaw("this is not json\n")
-    await sim.grant({ flow: started.login_url, userId: "alice" })
+    await fx.sim.grant({ flow: started.login_url, userId: "alice" })
     expect((await session.call("nc_auth_check_status")).structuredContent.status).toBe("provisioned")
     expect((await session.call("nc_auth_revoke_access")).structuredContent.status).toBe("revoked")
     const lines = session.stdout().split("\n").filter((line) => line.trim() !== "")
@@ -154,7 +134,7 @@ describe("provisioning over stdio", () => {
   })
 
   it("update without a grant asks to provision first", async () => {
-    session = await startStdio({ env: env() })
+    session = await fx.start()
     const r = await session.call("nc_auth_update_scopes", { add_scopes: ["notes.read"] })
     expect(r.isError).toBe(true)
     expect(r.structuredContent).toMatchObject({ status: "error", success: false, error_code: "ProvisioningRequired" })
@@ -163,33 +143,33 @@ describe("provisioning over stdio", () => {
 
 describe("faults", () => {
   it("a 500 on initiate stores nothing and says Nextcloud failed", async () => {
-    session = await startStdio({ env: env() })
-    await sim.injectFault({ target: "init", fault: Fault.status(500) })
+    session = await fx.start()
+    await fx.sim.injectFault({ target: "init", fault: Fault.status(500) })
     const r = await session.call("nc_auth_provision_access")
     expect(r.isError).toBe(true)
     expect(r.structuredContent).toMatchObject({ status: "error", error_code: "NextcloudError", success: false })
-    await sim.clearFaults()
+    await fx.sim.clearFaults()
     const status = await session.call("nc_auth_check_status")
     expect(status.structuredContent.status).toBe("not_initiated")
   })
 
   it("Nextcloud down on initiate is NextcloudUnreachable", async () => {
-    session = await startStdio({ env: { ...env(), NEXTCLOUD_HOST: "http://127.0.0.1:9" } })
+    session = await fx.start({ env: { NEXTCLOUD_HOST: "http://127.0.0.1:9" } })
     const r = await session.call("nc_auth_provision_access")
     expect(r.structuredContent).toMatchObject({ status: "error", error_code: "NextcloudUnreachable" })
   })
 
   it("502s and malformed JSON while polling keep the flow pending", async () => {
-    session = await startStdio({ env: env() })
+    session = await fx.start()
     const started = await provision(session)
-    await sim.grant({ flow: started.login_url, userId: "alice" })
-    await sim.injectFault({ target: "poll", fault: Fault.status(502), times: 2 })
+    await fx.sim.grant({ flow: started.login_url, userId: "alice" })
+    await fx.sim.injectFault({ target: "poll", fault: Fault.status(502), times: 2 })
     for (let i = 0; i < 2; i++) {
       const r = await session.call("nc_auth_check_status")
       expect(r.structuredContent).toMatchObject({ status: "error", error_code: "NextcloudError" })
       expect(r.structuredContent.message).toContain("still pending")
     }
-    await sim.injectFault({ target: "poll", fault: Fault.malformedJson(), times: 1 })
+    await fx.sim.injectFault({ target: "poll", fault: Fault.malformedJson(), times: 1 })
     const malformed = await session.call("nc_auth_check_status")
     expect(malformed.structuredContent).toMatchObject({ status: "error", error_code: "NextcloudError" })
     const done = await session.call("nc_auth_check_status")
@@ -197,14 +177,14 @@ describe("faults", () => {
   })
 
   it("a restart mid-flow loses nothing", async () => {
-    session = await startStdio({ env: env() })
+    session = await fx.start()
     const started = await provision(session, ["notes.read"])
     const pid = session.pid()
     expect(pid).not.toBeNull()
     process.kill(pid as number, "SIGKILL")
     await session.close().catch(() => undefined)
-    await sim.grant({ flow: started.login_url, userId: "alice" })
-    session = await startStdio({ env: env() })
+    await fx.sim.grant({ flow: started.login_url, userId: "alice" })
+    session = await fx.start()
     const done = await session.call("nc_auth_check_status")
     expect(done.structuredContent).toMatchObject({ status: "provisioned", scopes: ["notes.read"] })
   })

@@ -7,6 +7,8 @@ import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
+import { afterEach, beforeEach } from "vitest"
+import { type PromiseSimulator, startSimulator } from "../../src/simulator/index.js"
 import {
   type CallToolResult,
   type ClientCapabilities,
@@ -129,5 +131,59 @@ export const startStdio = async (options: StartOptions): Promise<StdioSession> =
       child.stdin.write(text)
     },
     transportErrors
+  }
+}
+
+export interface StdioFixture {
+  /** The simulated Nextcloud of the running test. */
+  readonly sim: PromiseSimulator
+  /** Start the server for the running test; `env` adds to or overrides the fixture's. Closed after the test. */
+  readonly start: (
+    options?: Omit<StartOptions, "env"> & { readonly env?: Record<string, string> }
+  ) => Promise<StdioSession>
+}
+
+/**
+ * Per test: a fresh simulated Nextcloud, a temporary database folder, and the
+ * server started in them for `user`, closed after the test (server first).
+ * The background poller is kept out of the way: completion is driven through
+ * `nc_auth_check_status` unless a test sets NC_MCP_POLL_INTERVAL_SECONDS.
+ */
+export const useStdioFixture = (user: string): StdioFixture => {
+  let sim: PromiseSimulator | undefined
+  let tmp: ReturnType<typeof tempDir> | undefined
+  let session: StdioSession | undefined
+  beforeEach(async () => {
+    sim = await startSimulator()
+    tmp = tempDir()
+  })
+  afterEach(async () => {
+    await session?.close().catch(() => undefined)
+    session = undefined
+    await sim?.close()
+    tmp?.cleanup()
+  })
+  const running = <A>(value: A | undefined, what: string): A => {
+    if (value === undefined) throw new Error(`${what} is only available inside a test`)
+    return value
+  }
+  return {
+    get sim() {
+      return running(sim, "the simulator")
+    },
+    start: async (options = {}) => {
+      const dir = running(tmp, "the temporary folder").dir
+      session = await startStdio({
+        ...options,
+        env: {
+          NEXTCLOUD_HOST: running(sim, "the simulator").url,
+          NC_MCP_DB: `${dir}/state.db`,
+          NC_MCP_USER: user,
+          NC_MCP_POLL_INTERVAL_SECONDS: "3600",
+          ...options.env
+        }
+      })
+      return session
+    }
   }
 }
