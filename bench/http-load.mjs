@@ -15,6 +15,7 @@ import { createServer } from "node:http"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { startIssuer } from "./lib.mjs"
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 const SELF = fileURLToPath(import.meta.url)
@@ -91,36 +92,11 @@ async function main() {
   const SECONDS = arg("seconds", 10)
   const { Client } = await import("@modelcontextprotocol/sdk/client/index.js")
   const { StreamableHTTPClientTransport } = await import("@modelcontextprotocol/sdk/client/streamableHttp.js")
-  const { SignJWT, exportJWK, generateKeyPair } = await import("jose")
   const { Simulator } = await import(path.join(ROOT, "dist", "index.js"))
 
-  // A local issuer.
-  const { publicKey, privateKey } = await generateKeyPair("ES256")
-  const jwk = { ...(await exportJWK(publicKey)), kid: "bench", alg: "ES256", use: "sig" }
-  let issuerUrl = ""
-  const issuer = createServer((req, res) => {
-    if (req.url === "/.well-known/openid-configuration") {
-      res.writeHead(200, { "content-type": "application/json" })
-      return res.end(JSON.stringify({ issuer: issuerUrl, jwks_uri: `${issuerUrl}/jwks` }))
-    }
-    if (req.url === "/jwks") {
-      res.writeHead(200, { "content-type": "application/json" })
-      return res.end(JSON.stringify({ keys: [jwk] }))
-    }
-    res.writeHead(404).end()
-  })
-  await new Promise((r) => issuer.listen(0, "127.0.0.1", r))
-  issuerUrl = `http://127.0.0.1:${issuer.address().port}`
   const AUDIENCE = "nextcloud-mcp-bench"
-  const token = (sub) =>
-    new SignJWT({ scope: "openid" })
-      .setProtectedHeader({ alg: "ES256", kid: "bench" })
-      .setIssuer(issuerUrl)
-      .setAudience(AUDIENCE)
-      .setSubject(sub)
-      .setIssuedAt()
-      .setExpirationTime("1h")
-      .sign(privateKey)
+  const issuer = await startIssuer(AUDIENCE)
+  const token = issuer.token
 
   const sim = await Simulator.startSimulator()
   const tmp = mkdtempSync(path.join(tmpdir(), "ncmcp-httpbench-"))
@@ -206,7 +182,7 @@ async function main() {
     NEXTCLOUD_HOST: sim.url,
     NC_MCP_DB: path.join(tmp, "bench.db"),
     NC_MCP_ENCRYPTION_KEY: Buffer.alloc(32, 3).toString("base64"),
-    NC_MCP_OIDC_ISSUER: issuerUrl,
+    NC_MCP_OIDC_ISSUER: issuer.url,
     NC_MCP_AUDIENCE: AUDIENCE,
     NC_MCP_LOG_LEVEL: "info",
     NC_MCP_POLL_INTERVAL_SECONDS: "3600"
@@ -218,7 +194,6 @@ async function main() {
   await Promise.all([stop(ours.child), stop(bare.child)])
   await sim.close()
   issuer.close()
-  issuer.closeAllConnections()
   rmSync(tmp, { recursive: true, force: true })
 
   const f = (n, d = 1) => n.toLocaleString("en-US", { minimumFractionDigits: d, maximumFractionDigits: d })

@@ -88,3 +88,44 @@ export const runStandalone = async (meta, main) => {
   console.log(`\n## ${result.title}\n\n${result.markdown}\n`)
   process.exit(0)
 }
+
+/**
+ * A local OpenID issuer on 127.0.0.1: discovery document, JWKS, and ES256
+ * access tokens for `audience` (`token(sub, scope)`).
+ */
+export const startIssuer = async (audience) => {
+  const { createServer } = await import("node:http")
+  const { SignJWT, exportJWK, generateKeyPair } = await import("jose")
+  const { publicKey, privateKey } = await generateKeyPair("ES256")
+  const jwk = { ...(await exportJWK(publicKey)), kid: "bench", alg: "ES256", use: "sig" }
+  let url = ""
+  const server = createServer((req, res) => {
+    if (req.url === "/.well-known/openid-configuration") {
+      res.writeHead(200, { "content-type": "application/json" })
+      return res.end(JSON.stringify({ issuer: url, jwks_uri: `${url}/jwks` }))
+    }
+    if (req.url === "/jwks") {
+      res.writeHead(200, { "content-type": "application/json" })
+      return res.end(JSON.stringify({ keys: [jwk] }))
+    }
+    res.writeHead(404).end()
+  })
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve))
+  url = `http://127.0.0.1:${server.address().port}`
+  return {
+    url,
+    token: (sub, scope = "openid") =>
+      new SignJWT({ scope })
+        .setProtectedHeader({ alg: "ES256", kid: "bench" })
+        .setIssuer(url)
+        .setAudience(audience)
+        .setSubject(sub)
+        .setIssuedAt()
+        .setExpirationTime("1h")
+        .sign(privateKey),
+    close: () => {
+      server.close()
+      server.closeAllConnections()
+    }
+  }
+}

@@ -13,10 +13,9 @@
 import { spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { readFileSync } from "node:fs"
-import { createServer } from "node:http"
 import * as os from "node:os"
 import { Effect, ManagedRuntime, Redacted } from "effect"
-import { INDEX, MAIN, fmt, runStandalone, summarize, table } from "./lib.mjs"
+import { INDEX, MAIN, fmt, runStandalone, startIssuer, summarize, table } from "./lib.mjs"
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`)
@@ -82,34 +81,10 @@ export const run = async () => {
   }
   const { Client } = await import("@modelcontextprotocol/sdk/client/index.js")
   const { StreamableHTTPClientTransport } = await import("@modelcontextprotocol/sdk/client/streamableHttp.js")
-  const { SignJWT, exportJWK, generateKeyPair } = await import("jose")
   const { Simulator } = await import(INDEX)
 
-  const { publicKey, privateKey } = await generateKeyPair("ES256")
-  const jwk = { ...(await exportJWK(publicKey)), kid: "bench", alg: "ES256", use: "sig" }
-  let issuerUrl = ""
-  const issuer = createServer((req, res) => {
-    if (req.url === "/.well-known/openid-configuration") {
-      res.writeHead(200, { "content-type": "application/json" })
-      return res.end(JSON.stringify({ issuer: issuerUrl, jwks_uri: `${issuerUrl}/jwks` }))
-    }
-    if (req.url === "/jwks") {
-      res.writeHead(200, { "content-type": "application/json" })
-      return res.end(JSON.stringify({ keys: [jwk] }))
-    }
-    res.writeHead(404).end()
-  })
-  await new Promise((r) => issuer.listen(0, "127.0.0.1", r))
-  issuerUrl = `http://127.0.0.1:${issuer.address().port}`
-  const token = (sub, scope = "openid") =>
-    new SignJWT({ scope })
-      .setProtectedHeader({ alg: "ES256", kid: "bench" })
-      .setIssuer(issuerUrl)
-      .setAudience(AUDIENCE)
-      .setSubject(sub)
-      .setIssuedAt()
-      .setExpirationTime("1h")
-      .sign(privateKey)
+  const issuer = await startIssuer(AUDIENCE)
+  const token = issuer.token
 
   const sim = await Simulator.startSimulator()
   const schema = `ncmcp_bench_replicas_${process.pid}_${randomBytes(3).toString("hex")}`
@@ -118,7 +93,7 @@ export const run = async () => {
     NC_MCP_DATABASE_URL: PG_URL,
     NC_MCP_DATABASE_SCHEMA: schema,
     NC_MCP_ENCRYPTION_KEY: Buffer.alloc(32, 5).toString("base64"),
-    NC_MCP_OIDC_ISSUER: issuerUrl,
+    NC_MCP_OIDC_ISSUER: issuer.url,
     NC_MCP_AUDIENCE: AUDIENCE,
     NC_MCP_LOG_LEVEL: "info",
     NC_MCP_POLL_INTERVAL_SECONDS: "3600",
@@ -238,7 +213,6 @@ export const run = async () => {
     await Promise.all(servers.map((s) => stop(s.child)))
     await sim.close()
     issuer.close()
-    issuer.closeAllConnections()
     await adminSql((sql) => sql`DROP SCHEMA IF EXISTS ${sql(schema)} CASCADE`)
   }
 }
