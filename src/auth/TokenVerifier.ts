@@ -10,6 +10,7 @@
  * caches keys and refetches (with a cooldown) when a token names an unknown
  * `kid`, which is how key rotation is followed.
  */
+import { createHash } from "node:crypto"
 import { HttpClient, HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { Clock, Context, Data, Effect, Layer, Option, Redacted, Schema, SynchronizedRef } from "effect"
 import { createRemoteJWKSet, errors as JoseErrors, type JWTPayload, jwtVerify } from "jose"
@@ -51,9 +52,14 @@ export interface TokenVerifierConfig {
   readonly clockToleranceSeconds?: number
   /** Least time between two JWKS fetches caused by unknown `kid`s (default 30 s). */
   readonly keySetCooldownSeconds?: number
+  /** How long a verified token is remembered (default 60 s; 0 turns it off). */
+  readonly cacheSeconds?: number
 }
 
 export const DEFAULT_CLOCK_TOLERANCE_SECONDS = 60
+/** How long a verified token is remembered (never past its `exp`). */
+export const DEFAULT_CACHE_SECONDS = 60
+const MAX_CACHED_TOKENS = 10_000
 
 /** Where OpenID Connect discovery lives for an issuer (trailing slash tolerated). */
 export const discoveryUrl = (issuer: string): string =>
@@ -141,9 +147,29 @@ export const make = (config: TokenVerifierConfig): Effect.Effect<TokenVerifierSh
     )
     const clockTolerance = config.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS
 
+    /**
+     * Clients send the same token with every request, and an ES256 check costs
+     * a WebCrypto round trip: a verified token is remembered (by its SHA-256,
+     * never the token itself) for at most `cacheSeconds` and never past `exp`.
+     */
+    const verified = new Map<string, { readonly token: VerifiedToken; readonly until: number }>()
+    const cacheMillis = (config.cacheSeconds ?? DEFAULT_CACHE_SECONDS) * 1000
+    const remember = (key: string, token: VerifiedToken, now: number) => {
+      const until = Math.min(now + cacheMillis, (token.expiresAt ?? 0) * 1000)
+      if (until <= now) return
+      if (verified.size >= MAX_CACHED_TOKENS) {
+        for (const [k, entry] of verified) if (entry.until <= now) verified.delete(k)
+        if (verified.size >= MAX_CACHED_TOKENS) verified.clear()
+      }
+      verified.set(key, { token, until })
+    }
+
     const verify = Effect.fn("TokenVerifier.verify")(function* (token: Redacted.Redacted<string>) {
-      const set = yield* keySet
       const now = yield* Clock.currentTimeMillis
+      const key = createHash("sha256").update(Redacted.value(token)).digest("base64url")
+      const hit = verified.get(key)
+      if (hit !== undefined && now < hit.until) return hit.token
+      const set = yield* keySet
       const { payload } = yield* Effect.tryPromise({
         try: () =>
           jwtVerify(Redacted.value(token), set, {
@@ -161,12 +187,14 @@ export const make = (config: TokenVerifierConfig): Effect.Effect<TokenVerifierSh
       const userId = yield* Schema.decodeUnknown(UserId)(payload.sub).pipe(
         Effect.mapError(() => new TokenRejected({ reason: "the token's subject is missing or too long" }))
       )
-      return {
+      const result = {
         userId,
         scopes: scopesOf(payload),
         clientId: clientIdOf(payload, userId),
         expiresAt: payload.exp
       } satisfies VerifiedToken
+      remember(key, result, now)
+      return result
     })
 
     return { verify } as const
