@@ -4,7 +4,7 @@ import { coreLayer, nextcloudLayer, provisioningConfigLayer } from "../app.js"
 import * as AppConfig from "../Config.js"
 import { serveHttp } from "../mcp/http.js"
 import { allTools } from "../tools/registry.js"
-import { failStartup, grantChangesFromSettings, startup, storageFromSettings, warnIfInsecure } from "./startup.js"
+import { failStartup, grantChangesFromSettings, startup, storageFromSettings, warnIfInsecure, withoutTracer } from "./startup.js"
 
 export const runHttp = ({ host, port }: { readonly host: string; readonly port: number }) =>
   Effect.gen(function* () {
@@ -20,7 +20,7 @@ export const runHttp = ({ host, port }: { readonly host: string; readonly port: 
     nextcloud: nextcloudLayer(nextcloud),
     provisioning: provisioningConfigLayer(lifecycle)
   })
-  const runtime = yield* startup(Layer.toRuntime(app))
+  const runtime = yield* startup(Layer.toRuntime(withoutTracer(app)))
   yield* startup(
     serveHttp({
       host,

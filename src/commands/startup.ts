@@ -4,7 +4,7 @@
  * and running an Effect as the process with logs on stderr.
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Cause, Effect, Exit, type Layer, Option } from "effect"
+import { Cause, Effect, Exit, Layer, Option } from "effect"
 import { stderrLogger } from "../app.js"
 import * as AppConfig from "../Config.js"
 import * as StorageLayer from "../storage/layer.js"
@@ -55,6 +55,14 @@ export const grantChangesFromSettings = (settings: AppConfig.StorageSettings) =>
     databaseUrl: settings.databaseUrl,
     ...Option.match(settings.databaseSchema, { onNone: () => ({}), onSome: (databaseSchema) => ({ databaseSchema }) })
   })
+
+/**
+ * The command line installs no tracer, so the spans of every service call
+ * would be bookkeeping nobody reads: turn them into no-ops. (Embedding
+ * programs that install a tracer keep their spans.)
+ */
+export const withoutTracer = <A, E, R>(layer: Layer.Layer<A, E, R>): Layer.Layer<A, E, R> =>
+  Layer.merge(layer, Layer.setTracerEnabled(false))
 
 export const warnIfInsecure = (settings: AppConfig.NextcloudSettings) =>
   settings.verifySsl

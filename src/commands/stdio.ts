@@ -5,7 +5,7 @@ import * as AppConfig from "../Config.js"
 import type { UserId } from "../domain/Ids.js"
 import { serveStdio } from "../mcp/stdio.js"
 import { allTools } from "../tools/registry.js"
-import { grantChangesFromSettings, startup, storageFromSettings, warnIfInsecure } from "./startup.js"
+import { grantChangesFromSettings, startup, storageFromSettings, warnIfInsecure, withoutTracer } from "./startup.js"
 
 export const runStdio = Effect.gen(function* () {
   const nextcloud = yield* startup(AppConfig.nextcloudSettings)
@@ -19,7 +19,7 @@ export const runStdio = Effect.gen(function* () {
     nextcloud: nextcloudLayer(nextcloud),
     provisioning: provisioningConfigLayer(lifecycle)
   })
-  const runtime = yield* startup(Layer.toRuntime(app))
+  const runtime = yield* startup(Layer.toRuntime(withoutTracer(app)))
   yield* serveStdio({ userId: user as UserId, tools: allTools, runtime })
 }).pipe(Effect.scoped)
 
