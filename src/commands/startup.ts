@@ -7,6 +7,7 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Effect, Exit, Layer, Option } from "effect"
 import { stderrLogger } from "../app.js"
 import * as AppConfig from "../Config.js"
+import { parseKey, parsePreviousKeys } from "../storage/EncryptionKey.js"
 import * as StorageLayer from "../storage/layer.js"
 import type { Storage } from "../storage/Storage.js"
 
@@ -63,6 +64,18 @@ export const grantChangesFromSettings = (settings: AppConfig.StorageSettings) =>
  */
 export const withoutTracer = <A, E, R>(layer: Layer.Layer<A, E, R>): Layer.Layer<A, E, R> =>
   Layer.merge(layer, Layer.setTracerEnabled(false))
+
+/**
+ * Check the key variables' form before anything is served, so a malformed
+ * key is a configuration error (one line, exit 1) like any other.
+ */
+export const checkKeySettings = (settings: AppConfig.StorageSettings) =>
+  startup(
+    Effect.all([
+      Option.match(settings.encryptionKey, { onNone: () => Effect.void, onSome: (text) => Effect.asVoid(parseKey(text)) }),
+      Effect.asVoid(parsePreviousKeys(Option.getOrUndefined(settings.previousEncryptionKeys)))
+    ])
+  )
 
 export const warnIfInsecure = (settings: AppConfig.NextcloudSettings) =>
   settings.verifySsl

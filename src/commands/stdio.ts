@@ -1,17 +1,26 @@
 /** `nextcloud-mcp stdio`: one local user over stdin/stdout. */
-import { Effect, Layer } from "effect"
+import { Deferred, Effect, Layer, type Runtime } from "effect"
 import { coreLayer, nextcloudLayer, provisioningConfigLayer } from "../app.js"
 import * as AppConfig from "../Config.js"
 import type { UserId } from "../domain/Ids.js"
 import { serveStdio } from "../mcp/stdio.js"
 import { allTools } from "../tools/registry.js"
-import { grantChangesFromSettings, startup, storageFromSettings, warnIfInsecure, withoutTracer } from "./startup.js"
+import {
+  checkKeySettings,
+  grantChangesFromSettings,
+  type StartupError,
+  startup,
+  storageFromSettings,
+  warnIfInsecure,
+  withoutTracer
+} from "./startup.js"
 
 export const runStdio = Effect.gen(function* () {
   const nextcloud = yield* startup(AppConfig.nextcloudSettings)
   const storage = yield* startup(AppConfig.storageSettings)
   const lifecycle = yield* startup(AppConfig.lifecycleSettings)
   const user = yield* startup(AppConfig.stdioUser)
+  yield* checkKeySettings(storage)
   yield* warnIfInsecure(nextcloud)
   const app = coreLayer({
     storage: storageFromSettings(storage),
@@ -19,7 +28,22 @@ export const runStdio = Effect.gen(function* () {
     nextcloud: nextcloudLayer(nextcloud),
     provisioning: provisioningConfigLayer(lifecycle)
   })
-  const runtime = yield* startup(Layer.toRuntime(withoutTracer(app)))
-  yield* serveStdio({ userId: user as UserId, tools: allTools, runtime })
+  // The handshake does not wait for storage and the layer graph: a desktop
+  // client sees `initialize` answered while they are built, and tool calls wait.
+  const built = yield* Deferred.make<Runtime.Runtime<Layer.Layer.Success<typeof app>>, StartupError>()
+  yield* startup(Layer.toRuntime(withoutTracer(app))).pipe(
+    Effect.tap(() => Effect.logInfo("serving MCP over stdio", { user })),
+    Effect.exit,
+    Effect.flatMap((exit) => Deferred.done(built, exit)),
+    Effect.forkScoped
+  )
+  const runtime = Effect.runPromise(Deferred.await(built))
+  runtime.catch(() => undefined) // reported below, through the Deferred
+  yield* Effect.raceFirst(
+    serveStdio({ userId: user as UserId, tools: allTools, runtime }),
+    Deferred.await(built).pipe(Effect.zipRight(Effect.never))
+  )
+  // A startup failure is reported (exit 1) even when the client left first.
+  yield* Deferred.await(built)
 }).pipe(Effect.scoped)
 

@@ -38,8 +38,12 @@ export type RequestServices = CurrentUser | Elicitation | Progress
 
 export interface McpServerOptions<R> {
   readonly tools: ReadonlyArray<AnyTool<R | RequestServices>>
-  /** Provides everything the tools need except the per-request services. */
-  readonly runtime: Runtime.Runtime<R | ElicitationCompletions>
+  /**
+   * Provides everything the tools need except the per-request services. May
+   * still be building (a promise): the handshake is answered meanwhile, and
+   * tool calls wait for it.
+   */
+  readonly runtime: Runtime.Runtime<R | ElicitationCompletions> | PromiseLike<Runtime.Runtime<R | ElicitationCompletions>>
   /** Who is calling (stdio: the configured user; http: from the verified token). */
   readonly identify: (extra: Extra) => CurrentUserShape
   readonly instructions?: string
@@ -157,7 +161,6 @@ export const makeMcpServer = <R>(options: McpServerOptions<R>): Server => {
     }
   )
   const byName = new Map(options.tools.map((tool) => [tool.name, tool]))
-  const runPromiseExit = Runtime.runPromiseExit(options.runtime)
 
   server.setRequestHandler(ListToolsRequestSchema, async (_request, extra) => {
     const user = options.identify(extra)
@@ -170,16 +173,17 @@ export const makeMcpServer = <R>(options: McpServerOptions<R>): Server => {
       throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`)
     }
     const user = options.identify(extra)
+    const runtime = await options.runtime
     // A plain Context, not a Layer: building a Layer per call is measurable on the hot path.
     const perRequest = Context.make(CurrentUser, user).pipe(
-      Context.add(Elicitation, elicitationFor(server, extra, options.runtime)),
+      Context.add(Elicitation, elicitationFor(server, extra, runtime)),
       Context.add(Progress, progressFor(extra))
     )
     const program = runTool(tool, request.params.arguments).pipe(
       Effect.provide(perRequest),
       Effect.annotateLogs({ tool: tool.name, user: user.userId })
     ) as Effect.Effect<CallToolResult, never, R>
-    const exit = await runPromiseExit(program, { signal: extra.signal })
+    const exit = await Runtime.runPromiseExit(runtime)(program, { signal: extra.signal })
     if (Exit.isSuccess(exit)) return exit.value
     if (Cause.isInterruptedOnly(exit.cause)) {
       throw new McpError(ErrorCode.RequestTimeout, "The request was cancelled")

@@ -12,7 +12,8 @@ import { makeMcpServer, type RequestServices } from "./server.js"
 export const serveStdio = <R>(options: {
   readonly userId: UserId
   readonly tools: ReadonlyArray<AnyTool<R | RequestServices>>
-  readonly runtime: Runtime.Runtime<R | ElicitationCompletions>
+  /** May still be building: `initialize` is answered meanwhile (see makeMcpServer). */
+  readonly runtime: Runtime.Runtime<R | ElicitationCompletions> | PromiseLike<Runtime.Runtime<R | ElicitationCompletions>>
 }) =>
   Effect.gen(function* () {
     const server = makeMcpServer({
@@ -22,15 +23,16 @@ export const serveStdio = <R>(options: {
     })
     const transport = new StdioServerTransport()
     // Through the server's runtime, so the warning goes to its (stderr) logger, never to stdout.
-    const runFork = Runtime.runFork(options.runtime)
     server.onerror = (error) => {
-      runFork(Effect.logWarning("MCP protocol error", String(error)))
+      Promise.resolve(options.runtime).then(
+        (runtime) => Runtime.runFork(runtime)(Effect.logWarning("MCP protocol error", String(error))),
+        () => undefined
+      )
     }
     yield* Effect.acquireRelease(
       Effect.promise(() => server.connect(transport)),
       () => Effect.promise(() => server.close()).pipe(Effect.timeout("1 second"), Effect.ignore)
     )
-    yield* Effect.logInfo("serving MCP over stdio", { user: options.userId })
     // Until the client goes away: stdin ends, or the transport closes.
     yield* Effect.async<void>((resume) => {
       const done = () => resume(Effect.void)
