@@ -8,14 +8,13 @@
 //   npm run build && node bench/http-load.mjs [--sessions 50] [--seconds 10]
 //
 // Not part of `npm test`. Everything stays on 127.0.0.1.
-import { spawn } from "node:child_process"
 import { randomUUID } from "node:crypto"
-import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { mkdtempSync, rmSync } from "node:fs"
 import { createServer } from "node:http"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { startIssuer } from "./lib.mjs"
+import { procMemory, spawnListening, startIssuer } from "./lib.mjs"
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 const SELF = fileURLToPath(import.meta.url)
@@ -101,28 +100,8 @@ async function main() {
   const sim = await Simulator.startSimulator()
   const tmp = mkdtempSync(path.join(tmpdir(), "ncmcp-httpbench-"))
 
-  const spawnServer = (args, env) =>
-    new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "ignore", "pipe"] })
-      let stderr = ""
-      const timer = setTimeout(() => reject(new Error(`no start:\n${stderr}`)), 20_000)
-      child.stderr.on("data", (c) => {
-        stderr += c.toString("utf8")
-        const m = /listening on (http:\/\/[^;\s]+);/.exec(stderr)
-        if (m) {
-          clearTimeout(timer)
-          resolve({ child, url: m[1] })
-        }
-      })
-      child.once("exit", (code) => reject(new Error(`exited ${code}:\n${stderr}`)))
-    })
+  const spawnServer = spawnListening
 
-  /** Peak resident set size of a process (Linux: VmHWM), in MiB. */
-  const peakRss = (pid) => {
-    const status = readFileSync(`/proc/${pid}/status`, "utf8")
-    const m = /VmHWM:\s+(\d+) kB/.exec(status)
-    return m ? Number(m[1]) / 1024 : Number.NaN
-  }
 
   const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]
 
@@ -156,7 +135,7 @@ async function main() {
       })
     )
     const elapsed = (performance.now() - start) / 1000
-    const rss = peakRss(target.child.pid)
+    const rss = procMemory(target.child.pid).peakMb
     await Promise.all(clients.map(({ transport }) => transport.terminateSession().catch(() => undefined)))
     await Promise.all(clients.map(({ client }) => client.close()))
     latencies.sort((a, b) => a - b)

@@ -129,3 +129,25 @@ export const startIssuer = async (audience) => {
     }
   }
 }
+
+/**
+ * Start a server process that logs `listening on <url>;` on stderr (the http
+ * command, or the bare server); resolves with the child and its URL.
+ */
+export const spawnListening = async (args, env = {}) => {
+  const { spawn } = await import("node:child_process")
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "ignore", "pipe"] })
+    let stderr = ""
+    const timer = setTimeout(() => reject(new Error(`no start:\n${stderr}`)), 20_000)
+    child.stderr.on("data", (c) => {
+      stderr += c.toString("utf8")
+      const m = /listening on (http:\/\/[^;\s]+);/.exec(stderr)
+      if (m) {
+        clearTimeout(timer)
+        resolve({ child, url: m[1] })
+      }
+    })
+    child.once("exit", (code) => reject(new Error(`exited ${code}:\n${stderr}`)))
+  })
+}

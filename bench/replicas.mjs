@@ -10,12 +10,10 @@
 // PostgreSQL: NC_MCP_BENCH_DATABASE_URL (default
 // postgres://postgres@127.0.0.1:5432/test); a fresh schema, dropped at the
 // end. Not part of `npm test`. Everything stays on 127.0.0.1.
-import { spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
-import { readFileSync } from "node:fs"
 import * as os from "node:os"
 import { Effect, ManagedRuntime, Redacted } from "effect"
-import { INDEX, MAIN, fmt, runStandalone, startIssuer, summarize, table } from "./lib.mjs"
+import { INDEX, MAIN, fmt, procMemory, runStandalone, spawnListening, startIssuer, summarize, table } from "./lib.mjs"
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`)
@@ -38,29 +36,7 @@ const adminSql = async (f) => {
 }
 
 /** Peak resident set size of a process (Linux: VmHWM), in MiB. */
-const peakRss = (pid) => {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))
-  return m ? Number(m[1]) / 1024 : Number.NaN
-}
-
-const spawnServer = (env) =>
-  new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, "http", "--port", "0"], {
-      env: { PATH: process.env.PATH ?? "", ...env },
-      stdio: ["ignore", "ignore", "pipe"]
-    })
-    let stderr = ""
-    const timer = setTimeout(() => reject(new Error(`no start:\n${stderr}`)), 20_000)
-    child.stderr.on("data", (c) => {
-      stderr += c.toString("utf8")
-      const m = /listening on (http:\/\/[^;\s]+);/.exec(stderr)
-      if (m) {
-        clearTimeout(timer)
-        resolve({ child, url: m[1] })
-      }
-    })
-    child.once("exit", (code) => reject(new Error(`exited ${code}:\n${stderr}`)))
-  })
+const spawnServer = (env) => spawnListening([MAIN, "http", "--port", "0"], env)
 
 const stop = (child) =>
   new Promise((resolve) => {
@@ -133,7 +109,7 @@ export const run = async () => {
     await Promise.all(clients.map(({ transport }) => transport.terminateSession().catch(() => undefined)))
     await Promise.all(clients.map(({ client }) => client.close()))
     const s = summarize(latencies)
-    return { calls: latencies.length, errors, throughput: latencies.length / elapsed, ...s, rss: targets.map((t) => peakRss(t.child.pid)) }
+    return { calls: latencies.length, errors, throughput: latencies.length / elapsed, ...s, rss: targets.map((t) => procMemory(t.child.pid).peakMb) }
   }
 
   /** Narrow on `a`, then poll `b` until it refuses; repeated `rounds` times. */
