@@ -30,6 +30,9 @@ export const ENVIRONMENT: ReadonlyArray<EnvVar> = [
   { name: "NC_MCP_PUBLIC_URL", default: "http://<host>:<port>", description: "This server's public origin." },
   { name: "NC_MCP_SESSION_IDLE_MINUTES", default: "30", description: "http: an MCP session with nothing open and unused this long is closed." },
   { name: "NC_MCP_MAX_SESSIONS_PER_USER", default: "20", description: "http: MCP sessions one user may hold; one more closes their least recently used." },
+  { name: "NC_MCP_MAX_SESSIONS", default: "1000", description: "http: MCP sessions the server holds for all users together; one more closes the one idle longest." },
+  { name: "NC_MCP_NEXTCLOUD_TIMEOUT_SECONDS", default: "30", description: "How long one call to Nextcloud may take, retries included." },
+  { name: "NC_MCP_MAX_RESPONSE_BYTES", default: "10485760 (10 MiB)", description: "Largest answer read from Nextcloud or the identity provider; a larger one fails the call." },
   { name: "NC_MCP_LOG_LEVEL", default: "info", description: "debug, info, warn or error (logs go to stderr)." },
   { name: "NC_MCP_POLL_INTERVAL_SECONDS", default: "5", description: "How often pending logins are polled in the background." },
   { name: "NC_MCP_MAX_POLLS_PER_SECOND", default: "10", description: "Upper bound on background polls towards Nextcloud." },
@@ -89,17 +92,36 @@ export interface NextcloudSettings {
   readonly host: URL
   readonly publicUrl: URL
   readonly verifySsl: boolean
+  /** NC_MCP_NEXTCLOUD_TIMEOUT_SECONDS: one call to Nextcloud, retries included. */
+  readonly timeout: Duration.Duration
+  /** NC_MCP_MAX_RESPONSE_BYTES: also caps what the identity provider may send. */
+  readonly maxResponseBytes: number
 }
+
+export const DEFAULT_NEXTCLOUD_TIMEOUT_SECONDS = 30
+export const DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024
+
+const wholeNumber = (name: string, min: number, fallback: number) =>
+  named(
+    name,
+    Config.integer().pipe(
+      Config.validate({ message: `must be a whole number of at least ${min}`, validation: (n) => n >= min })
+    )
+  ).pipe(Config.withDefault(fallback))
 
 export const nextcloudSettings: Config.Config<NextcloudSettings> = Config.all({
   host: httpUrl("NEXTCLOUD_HOST").pipe(Config.withDescription("Base URL the server uses to reach Nextcloud")),
   publicUrl: Config.option(httpUrl("NEXTCLOUD_PUBLIC_URL")),
-  verifySsl: Config.boolean("NEXTCLOUD_VERIFY_SSL").pipe(Config.withDefault(true))
+  verifySsl: Config.boolean("NEXTCLOUD_VERIFY_SSL").pipe(Config.withDefault(true)),
+  timeout: positive("NC_MCP_NEXTCLOUD_TIMEOUT_SECONDS", DEFAULT_NEXTCLOUD_TIMEOUT_SECONDS).pipe(
+    Config.map((s) => Duration.millis(s * 1000))
+  ),
+  maxResponseBytes: wholeNumber("NC_MCP_MAX_RESPONSE_BYTES", 1024, DEFAULT_MAX_RESPONSE_BYTES)
 }).pipe(
-  Config.map(({ host, publicUrl, verifySsl }) => ({
+  Config.map(({ host, publicUrl, ...rest }) => ({
     host: stripTrailingSlash(host),
     publicUrl: stripTrailingSlash(Option.getOrElse(publicUrl, () => host)),
-    verifySsl
+    ...rest
   }))
 )
 
@@ -161,6 +183,8 @@ export interface HttpSettings {
   readonly encryptionKey: Redacted.Redacted<string>
   readonly sessionIdleTimeout: Duration.Duration
   readonly maxSessionsPerUser: number
+  /** NC_MCP_MAX_SESSIONS: sessions of all users together. */
+  readonly maxSessions: number
 }
 
 const nonEmpty = Config.string().pipe(Config.validate({ message: "must not be empty", validation: (s) => s.trim() !== "" }))
@@ -193,10 +217,8 @@ export const httpSettings: Config.Config<HttpSettings> = Config.all({
     )
   ),
   sessionIdleTimeout: positive("NC_MCP_SESSION_IDLE_MINUTES", 30).pipe(Config.map((m) => Duration.millis(m * 60_000))),
-  maxSessionsPerUser: named(
-    "NC_MCP_MAX_SESSIONS_PER_USER",
-    Config.integer().pipe(Config.validate({ message: "must be a whole number of at least 1", validation: (n) => n >= 1 }))
-  ).pipe(Config.withDefault(20))
+  maxSessionsPerUser: wholeNumber("NC_MCP_MAX_SESSIONS_PER_USER", 1, 20),
+  maxSessions: wholeNumber("NC_MCP_MAX_SESSIONS", 1, 1000)
 })
 
 export interface LifecycleSettings {

@@ -4,7 +4,7 @@
  * same graph with their own Storage or Nextcloud layers.
  */
 import * as os from "node:os"
-import { Duration, Layer, Logger, type LogLevel } from "effect"
+import { Layer, Logger, type LogLevel } from "effect"
 import { ElicitationCompletions } from "./auth/Elicitation.js"
 import { logfmtLogger } from "./log/logfmt.js"
 import type { GrantChanges } from "./auth/GrantChanges.js"
@@ -30,7 +30,8 @@ export const nextcloudConfigLayer = (settings: NextcloudSettings): Layer.Layer<N
     publicUrl: settings.publicUrl,
     verifySsl: settings.verifySsl,
     userAgent: userAgent(),
-    requestTimeout: Duration.seconds(15)
+    requestTimeout: settings.timeout,
+    maxResponseBytes: settings.maxResponseBytes
   })
 
 export const provisioningConfigLayer = (settings: LifecycleSettings): Layer.Layer<ProvisioningConfig> =>

@@ -10,8 +10,10 @@ export interface NextcloudConfigShape {
   readonly verifySsl: boolean
   /** Sent as User-Agent; Nextcloud names the app password after it. */
   readonly userAgent: string
-  /** Per-request timeout towards Nextcloud. */
+  /** NC_MCP_NEXTCLOUD_TIMEOUT_SECONDS: the most one call to Nextcloud may take, retries included. */
   readonly requestTimeout: Duration.Duration
+  /** NC_MCP_MAX_RESPONSE_BYTES: an answer larger than this fails the call. */
+  readonly maxResponseBytes: number
 }
 
 export class NextcloudConfig extends Context.Tag("nextcloud-mcp/NextcloudConfig")<
@@ -27,6 +29,7 @@ export class NextcloudConfig extends Context.Tag("nextcloud-mcp/NextcloudConfig"
       publicUrl: options.publicUrl ?? new URL(host),
       verifySsl: options.verifySsl ?? true,
       userAgent: options.userAgent ?? "nextcloud-mcp",
-      requestTimeout: options.requestTimeout ?? Duration.seconds(15)
+      requestTimeout: options.requestTimeout ?? Duration.seconds(30),
+      maxResponseBytes: options.maxResponseBytes ?? 10 * 1024 * 1024
     })
 }
