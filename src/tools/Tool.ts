@@ -73,7 +73,33 @@ export const NoArguments = Schema.Struct({}).pipe(
 
 const MAX_ISSUE_TEXT = 2_000
 
+/**
+ * No tool takes arguments nested anywhere near this deep. Deeper values are
+ * refused before decoding: decoding and describing them recurse once per
+ * level and would exhaust the stack.
+ */
+export const MAX_ARGUMENT_DEPTH = 32
+
+/** Whether `value` nests arrays or objects more than `max` levels deep (iterative: the input cannot drive recursion). */
+const nestedDeeperThan = (value: unknown, max: number): boolean => {
+  const stack: Array<readonly [unknown, number]> = [[value, 0]]
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const [node, depth] = next
+    if (typeof node !== "object" || node === null) continue
+    if (depth >= max) return true
+    for (const child of Object.values(node)) stack.push([child, depth + 1])
+  }
+  return false
+}
+
 export const decodeArguments = <I>(schema: Schema.Schema<I, any>, args: unknown) =>
+  nestedDeeperThan(args, MAX_ARGUMENT_DEPTH)
+    ? Effect.fail(
+        new InvalidArguments({ message: `Invalid arguments: nested more than ${MAX_ARGUMENT_DEPTH} levels deep.` })
+      )
+    : decodeChecked(schema, args)
+
+const decodeChecked = <I>(schema: Schema.Schema<I, any>, args: unknown) =>
   Schema.decodeUnknown(schema)(args ?? {}, { onExcessProperty: "error", errors: "all" }).pipe(
     Effect.mapError((error) => {
       const detail = ParseResult.TreeFormatter.formatErrorSync(error)

@@ -57,6 +57,28 @@ describe("bad arguments over stdio", () => {
     await expectErrorResult("nc_auth_update_scopes", { add_scopes: { notes: "read" } }, "InvalidArguments")
   })
 
+  it("arguments nested 10,000 levels deep → InvalidArguments, not a stack overflow", async () => {
+    // Written by hand: JSON.stringify itself cannot serialise such a value.
+    const deep = `${'{"a":'.repeat(10_000)}1${"}".repeat(10_000)}`
+    const before = session.stdout().length
+    session.writeRaw(
+      `{"jsonrpc":"2.0","id":900003,"method":"tools/call","params":{"name":"nc_auth_check_status","arguments":{"wait_seconds":${deep}}}}\n`
+    )
+    await vi.waitFor(() => {
+      const answer = session
+        .stdout()
+        .slice(before)
+        .split("\n")
+        .find((l) => l.includes("900003"))
+      expect(answer).toBeDefined()
+      const parsed = JSON.parse(answer ?? "") as { result?: { isError?: boolean; structuredContent?: Record<string, unknown> } }
+      expect(parsed.result?.isError).toBe(true)
+      expect(parsed.result?.structuredContent).toMatchObject({ error_code: "InvalidArguments" })
+      expect(String(parsed.result?.structuredContent?.["message"])).toContain("nested more than")
+    })
+    await stillServing()
+  })
+
   it("unknown scopes → InvalidScopes listing them", async () => {
     const r = await expectErrorResult(
       "nc_auth_provision_access",

@@ -55,6 +55,13 @@ const expectError = (r: { readonly result: CallToolResult; readonly structured: 
 
 const huge = "x".repeat(1_000_000)
 
+/** A value nested `depth` levels deep: arrays or objects. */
+const nested = (depth: number, kind: "array" | "object"): unknown => {
+  let value: unknown = "x"
+  for (let i = 0; i < depth; i++) value = kind === "array" ? [value] : { a: value }
+  return value
+}
+
 describe("bad arguments become error results", () => {
   const cases: ReadonlyArray<readonly [string, Tool.AnyTool, unknown]> = [
     ["scopes is a string", provisionAccess, { scopes: "notes.read" }],
@@ -75,7 +82,11 @@ describe("bad arguments become error results", () => {
     ["wait_seconds is Infinity", checkStatus, { wait_seconds: Number.POSITIVE_INFINITY }],
     ["add_scopes of the wrong type", updateScopes, { add_scopes: [true] }],
     ["remove_scopes is a string", updateScopes, { remove_scopes: "notes.read" }],
-    ["revoke with an argument", revokeAccess, { everything: true }]
+    ["revoke with an argument", revokeAccess, { everything: true }],
+    ["scopes nested 10,000 arrays deep", provisionAccess, { scopes: nested(10_000, "array") }],
+    ["an extra property nested 10,000 objects deep", provisionAccess, { deep: nested(10_000, "object") }],
+    ["wait_seconds nested 100,000 objects deep", checkStatus, { wait_seconds: nested(100_000, "object") }],
+    ["arguments nested 10,000 arrays deep", revokeAccess, nested(10_000, "array")]
   ]
   for (const [name, tool, args] of cases) {
     it.effect(`${tool.name}: ${name} → InvalidArguments`, () =>
