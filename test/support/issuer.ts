@@ -11,6 +11,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
+import { Effect } from "effect"
 import { exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from "jose"
 
 type KeyPair = Awaited<ReturnType<typeof generateKeyPair>>
@@ -33,9 +34,10 @@ export type IssuerEndpoint = "discovery" | "jwks"
 /**
  * How an endpoint answers: "ok"; "fail" (500); "hang" (headers never come);
  * "huge" (200, then a JSON document that never ends, streamed with
- * backpressure until the client goes away or `HUGE_LIMIT_BYTES` is sent).
+ * backpressure until the client goes away or `HUGE_LIMIT_BYTES` is sent);
+ * `{ padBytes }` (the right document, padded to be that much larger).
  */
-export type IssuerFault = "ok" | "fail" | "hang" | "huge"
+export type IssuerFault = "ok" | "fail" | "hang" | "huge" | { readonly padBytes: number }
 
 /** Where an endless answer gives up if the client never stops reading. */
 export const HUGE_LIMIT_BYTES = 64 * 1024 * 1024
@@ -113,8 +115,15 @@ export const startIssuer = async (options: { readonly audience: () => string }):
   }
 
   const answer = (endpoint: IssuerEndpoint, res: ServerResponse) => {
+    const fault = faults[endpoint]
+    if (typeof fault === "object") {
+      const padded = JSON.stringify({ ...documents[endpoint](), padding: "a".repeat(fault.padBytes) })
+      res.writeHead(200, { "content-type": "application/json" }).end(padded)
+      sent[endpoint] += Buffer.byteLength(padded)
+      return
+    }
     const doc = JSON.stringify(documents[endpoint]())
-    switch (faults[endpoint]) {
+    switch (fault) {
       case "ok":
         res.writeHead(200, { "content-type": "application/json" })
         res.end(doc)
@@ -196,3 +205,11 @@ export const startIssuer = async (options: { readonly audience: () => string }):
       })
   }
 }
+
+/** An issuer for the length of an Effect test. */
+export const withIssuer = <A, E, R>(audience: string, use: (issuer: TestIssuer) => Effect.Effect<A, E, R>) =>
+  Effect.acquireUseRelease(
+    Effect.promise(() => startIssuer({ audience: () => audience })),
+    use,
+    (issuer) => Effect.promise(() => issuer.close())
+  )
