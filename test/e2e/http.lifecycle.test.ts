@@ -5,17 +5,16 @@
  * objects, idle sessions are closed, and one user's sessions are capped.
  */
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js"
-import { Duration, Effect, Schema } from "effect"
+import { Duration } from "effect"
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest"
-import { CurrentUser } from "../../src/auth/CurrentUser.js"
 import * as Policy from "../../src/mcp/httpPolicy.js"
-import * as Tool from "../../src/tools/Tool.js"
 import {
   auth,
   connectHttp,
+  echoTool,
   eventually,
-  type InProcessServer,
   initializeSession,
+  type InProcessServer,
   listStatus,
   openStream,
   postMcp,
@@ -25,21 +24,11 @@ import { startIssuer, type TestIssuer } from "../support/issuer.js"
 
 const AUDIENCE = "lifecycle-audience"
 
-const echo = Tool.make({
-  name: "fake_echo",
-  title: "fake_echo",
-  description: "answers with the caller",
-  annotations: { readOnlyHint: true },
-  input: Schema.Struct({}),
-  output: Tool.response(["ok"], { user_id: Schema.String }),
-  scopes: [],
-  handler: () => Effect.map(CurrentUser, (user) => ({ status: "ok" as const, success: true, message: "done", user_id: user.userId }))
-})
 
 let issuer: TestIssuer
 
 const serve = (extra: { readonly sessionIdleTimeout?: Duration.DurationInput; readonly maxSessionsPerUser?: number } = {}) =>
-  serveInProcess(issuer, AUDIENCE, [echo], extra)
+  serveInProcess(issuer, AUDIENCE, [echoTool], extra)
 
 const initialize = initializeSession
 const list = listStatus

@@ -12,11 +12,12 @@ import {
   ElicitRequestSchema,
   type ElicitResult
 } from "@modelcontextprotocol/sdk/types.js"
-import { Effect, Exit, Layer, Logger, LogLevel, Option, Scope } from "effect"
+import { Effect, Exit, Layer, Logger, LogLevel, Option, Schema, Scope } from "effect"
+import { CurrentUser } from "../../src/auth/CurrentUser.js"
 import { ElicitationCompletions } from "../../src/auth/Elicitation.js"
 import { serveHttp, type ServeHttpOptions } from "../../src/mcp/http.js"
 import type { RequestServices } from "../../src/mcp/server.js"
-import type { AnyTool } from "../../src/tools/Tool.js"
+import * as Tool from "../../src/tools/Tool.js"
 import type { TestIssuer } from "./issuer.js"
 import { type ElicitAnswer, MAIN, type ToolResult } from "./stdioServer.js"
 
@@ -141,7 +142,8 @@ export const connectHttp = async (
 export const postMcp = (
   mcpUrl: string,
   body: unknown,
-  headers: Record<string, string> = {}
+  headers: Record<string, string> = {},
+  signal?: AbortSignal
 ): Promise<Response> =>
   fetch(mcpUrl, {
     method: "POST",
@@ -150,7 +152,8 @@ export const postMcp = (
       accept: "application/json, text/event-stream",
       ...headers
     },
-    body: typeof body === "string" ? body : JSON.stringify(body)
+    body: typeof body === "string" ? body : JSON.stringify(body),
+    ...(signal !== undefined ? { signal } : {})
   })
 
 export const initializeBody = {
@@ -178,6 +181,18 @@ export interface InProcessServer {
   readonly close: () => Promise<void>
 }
 
+/** A tool that needs nothing but the caller, and answers with their id. */
+export const echoTool = Tool.make({
+  name: "fake_echo",
+  title: "fake_echo",
+  description: "answers with the caller",
+  annotations: { readOnlyHint: true },
+  input: Schema.Struct({}),
+  output: Tool.response(["ok"], { user_id: Schema.String }),
+  scopes: [],
+  handler: () => Effect.map(CurrentUser, (user) => ({ status: "ok" as const, success: true, message: "done", user_id: user.userId }))
+})
+
 /**
  * `serveHttp` on 127.0.0.1:0 with `tools` (which may need only the
  * per-request services), tokens checked against `issuer` with `audience`.
@@ -186,7 +201,7 @@ export interface InProcessServer {
 export const serveInProcess = async (
   issuer: TestIssuer,
   audience: string,
-  tools: ReadonlyArray<AnyTool<RequestServices>>,
+  tools: ReadonlyArray<Tool.AnyTool<RequestServices>>,
   overrides: Partial<Omit<ServeHttpOptions<never>, "tools" | "runtime">> = {}
 ): Promise<InProcessServer> => {
   const logs: Array<LogLine> = []
