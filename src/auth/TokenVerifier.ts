@@ -4,18 +4,33 @@
  * `exp`/`nbf` (60 s leeway). `sub` is the user; `scope`/`scp` are the token
  * scopes. The token itself is only ever held `Redacted` and never logged.
  *
+ * A string that is not a JWT is refused before anything is fetched.
+ *
  * The JWKS URL comes from the issuer's discovery document unless configured;
- * discovery happens on first use and is retried until it succeeds, so the
- * server starts even while the issuer is briefly down. jose's remote key set
- * caches keys and refetches (with a cooldown) when a token names an unknown
- * `kid`, which is how key rotation is followed.
+ * discovery and the first key set fetch happen on first use, so the server
+ * starts even while the issuer is down. Every fetch is bounded in time and
+ * size (see `issuerFetch`). All callers waiting for the key set share one
+ * attempt; a failed attempt is remembered for a cooldown (by default 1 s,
+ * doubling per failure up to 60 s, reset by a success) during which callers
+ * are told at once when to retry, and the issuer is not asked. jose's remote
+ * key set caches keys and refetches (with its own cooldown) when a token
+ * names an unknown `kid`, which is how key rotation is followed.
  */
 import { createHash } from "node:crypto"
-import { HttpClient, HttpClientRequest, HttpClientResponse } from "@effect/platform"
-import { Clock, Context, Data, Effect, Layer, Option, Redacted, Schema, SynchronizedRef } from "effect"
-import { createRemoteJWKSet, errors as JoseErrors, type JWTPayload, jwtVerify } from "jose"
+import { HttpClient } from "@effect/platform"
+import { Cache, Cause, Clock, Context, Data, Duration, Effect, Exit, Layer, Option, Redacted, Ref, Schema } from "effect"
+import {
+  createRemoteJWKSet,
+  customFetch,
+  decodeJwt,
+  decodeProtectedHeader,
+  errors as JoseErrors,
+  type JWTPayload,
+  jwtVerify
+} from "jose"
 import { UserId } from "../domain/Ids.js"
 import * as Scopes from "../domain/Scope.js"
+import { getBody, IssuerFetchFailed, type IssuerFetchLimits, joseFetch } from "./issuerFetch.js"
 
 /** The token is not acceptable: the caller must get another one (401 `invalid_token`). */
 export class TokenRejected extends Data.TaggedError("TokenRejected")<{
@@ -27,6 +42,10 @@ export class TokenRejected extends Data.TaggedError("TokenRejected")<{
 export class IssuerUnavailable extends Data.TaggedError("IssuerUnavailable")<{
   readonly reason: string
   readonly cause?: unknown
+  /** When (epoch milliseconds, from the Clock) the issuer will be asked again; unset = at the next request. */
+  readonly retryAt?: number
+  /** How long this failure is remembered. */
+  readonly cooldown?: Duration.Duration
 }> {}
 
 export interface VerifiedToken {
@@ -54,9 +73,23 @@ export interface TokenVerifierConfig {
   readonly keySetCooldownSeconds?: number
   /** How long a verified token is remembered (default 60 s; 0 turns it off). */
   readonly cacheSeconds?: number
+  /** Largest discovery document or key set accepted (default 10 MiB; NC_MCP_MAX_RESPONSE_BYTES). */
+  readonly maxResponseBytes?: number
+  /** How long one fetch from the issuer may take, body included (default 5 s). */
+  readonly issuerTimeout?: Duration.DurationInput
+  /** How long a failed attempt to reach the issuer is remembered: `initial`, doubling per consecutive failure up to `max`. */
+  readonly failureCooldown?: FailureCooldown
+}
+
+export interface FailureCooldown {
+  readonly initial: Duration.DurationInput
+  readonly max: Duration.DurationInput
 }
 
 export const DEFAULT_CLOCK_TOLERANCE_SECONDS = 60
+export const DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024
+export const DEFAULT_ISSUER_TIMEOUT: Duration.Duration = Duration.seconds(5)
+export const DEFAULT_FAILURE_COOLDOWN: FailureCooldown = { initial: "1 second", max: "60 seconds" }
 /** How long a verified token is remembered (never past its `exp`). */
 export const DEFAULT_CACHE_SECONDS = 60
 const MAX_CACHED_TOKENS = 10_000
@@ -65,21 +98,44 @@ const MAX_CACHED_TOKENS = 10_000
 export const discoveryUrl = (issuer: string): string =>
   `${issuer.replace(/\/+$/, "")}/.well-known/openid-configuration`
 
-const Discovery = Schema.Struct({ issuer: Schema.String, jwks_uri: Schema.String })
+const Discovery = Schema.parseJson(Schema.Struct({ issuer: Schema.String, jwks_uri: Schema.String }))
 
 type KeySet = ReturnType<typeof createRemoteJWKSet>
 
-const remoteKeySet = (url: URL, cooldownSeconds: number): KeySet =>
-  createRemoteJWKSet(url, { timeoutDuration: 5_000, cooldownDuration: cooldownSeconds * 1000, cacheMaxAge: 10 * 60_000 })
+/** The cooldown after `failures` consecutive failed attempts (1, 2, …). */
+export const failureCooldownMillis = (failures: number, cooldown: FailureCooldown): number =>
+  Math.min(Duration.toMillis(cooldown.initial) * 2 ** Math.max(0, failures - 1), Duration.toMillis(cooldown.max))
 
-const discover = (issuer: string) =>
+const notAJwt = new TokenRejected({ reason: "the token is malformed: not a JWT" })
+const BASE64URL = /^[A-Za-z0-9_-]+$/
+
+/**
+ * A compact JWS with JSON header and claims, the header naming an algorithm.
+ * Checked before anything is fetched, so garbage costs the issuer nothing.
+ */
+const requireJwtShape = (raw: string): Effect.Effect<void, TokenRejected> => {
+  const parts = raw.split(".")
+  if (parts.length !== 3 || !parts.every((part) => BASE64URL.test(part))) return Effect.fail(notAJwt)
+  return Effect.try({ try: () => ({ header: decodeProtectedHeader(raw), claims: decodeJwt(raw) }), catch: () => notAJwt }).pipe(
+    Effect.filterOrFail(({ header }) => typeof header.alg === "string" && header.alg !== "" && header.alg !== "none", () => notAJwt),
+    Effect.asVoid
+  )
+}
+
+const decodeText = (bytes: Uint8Array) => new TextDecoder().decode(bytes)
+
+const discover = (client: HttpClient.HttpClient, issuer: string, limits: IssuerFetchLimits) =>
   Effect.gen(function* () {
-    const client = (yield* HttpClient.HttpClient).pipe(HttpClient.filterStatusOk)
-    const doc = yield* client.execute(HttpClientRequest.get(discoveryUrl(issuer)).pipe(HttpClientRequest.acceptJson)).pipe(
-      Effect.flatMap(HttpClientResponse.schemaBodyJson(Discovery)),
-      Effect.scoped,
-      Effect.timeout("5 seconds"),
-      Effect.mapError((cause) => new IssuerUnavailable({ reason: `OpenID discovery at ${discoveryUrl(issuer)} failed`, cause }))
+    const url = discoveryUrl(issuer)
+    const doc = yield* getBody(client, url, limits).pipe(
+      Effect.map(decodeText),
+      Effect.flatMap(Schema.decode(Discovery)),
+      Effect.mapError((error) =>
+        error._tag === "IssuerFetchFailed"
+          ? new IssuerUnavailable({ reason: `OpenID discovery at ${url} failed: ${error.reason}`, cause: error })
+          : // The parse error holds the whole document: not worth keeping for the cooldown.
+            new IssuerUnavailable({ reason: `the discovery document at ${url} is not valid` })
+      )
     )
     if (doc.issuer !== issuer) {
       return yield* new IssuerUnavailable({
@@ -98,6 +154,13 @@ const isKeySetFailure = (error: unknown): boolean =>
   error instanceof JoseErrors.JWKSTimeout ||
   error instanceof JoseErrors.JWKSInvalid ||
   error.code === "ERR_JOSE_GENERIC"
+
+/** A key set fetch that failed (as opposed to any other error from jose): the key set must be loaded afresh. */
+const isFetchFailure = (error: unknown): boolean =>
+  error instanceof IssuerFetchFailed ||
+  error instanceof JoseErrors.JWKSTimeout ||
+  error instanceof JoseErrors.JWKSInvalid ||
+  (error instanceof JoseErrors.JOSEError && error.code === "ERR_JOSE_GENERIC")
 
 const rejectionReason = (error: unknown): string => {
   if (error instanceof JoseErrors.JWTExpired) return "the token has expired"
@@ -129,22 +192,63 @@ const clientIdOf = (payload: JWTPayload, sub: string): string => {
 export const make = (config: TokenVerifierConfig): Effect.Effect<TokenVerifierShape, never, HttpClient.HttpClient> =>
   Effect.gen(function* () {
     const http = yield* HttpClient.HttpClient
-    const cooldown = config.keySetCooldownSeconds ?? 30
-    const configured = Option.map(config.jwksUrl, (url) => remoteKeySet(url, cooldown))
-    const keys = yield* SynchronizedRef.make<Option.Option<KeySet>>(configured)
-    const keySet = SynchronizedRef.modifyEffect(keys, (current) =>
-      Option.match(current, {
-        onSome: (set) => Effect.succeed([set, current] as const),
-        onNone: () =>
-          discover(config.issuer).pipe(
-            Effect.provideService(HttpClient.HttpClient, http),
-            Effect.map((url) => {
-              const set = remoteKeySet(url, cooldown)
-              return [set, Option.some(set)] as const
-            })
+    const limits: IssuerFetchLimits = {
+      timeout: Duration.decode(config.issuerTimeout ?? DEFAULT_ISSUER_TIMEOUT),
+      maxBytes: config.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES
+    }
+    const keySetCooldownMillis = (config.keySetCooldownSeconds ?? 30) * 1000
+    const failureCooldown = config.failureCooldown ?? DEFAULT_FAILURE_COOLDOWN
+
+    /** The key set at its URL, with its first fetch done (so a failure to fetch it is a failed attempt). */
+    const loadKeySet = Effect.gen(function* () {
+      const url = Option.isSome(config.jwksUrl) ? config.jwksUrl.value : yield* discover(http, config.issuer, limits)
+      const set = createRemoteJWKSet(url, {
+        timeoutDuration: Duration.toMillis(limits.timeout),
+        cooldownDuration: keySetCooldownMillis,
+        cacheMaxAge: 10 * 60_000,
+        [customFetch]: joseFetch(http, limits)
+      })
+      yield* Effect.tryPromise({
+        try: () => set.reload(),
+        catch: (cause) =>
+          new IssuerUnavailable({
+            reason: `the key set at ${url.href} could not be fetched${cause instanceof IssuerFetchFailed ? `: ${cause.reason}` : ""}`,
+            cause
+          })
+      })
+      return set
+    })
+
+    const failures = yield* Ref.make(0)
+    const attempt = loadKeySet.pipe(
+      Effect.tap(() => Ref.set(failures, 0)),
+      Effect.catchAll((error) =>
+        Effect.gen(function* () {
+          const cooldown = Duration.millis(failureCooldownMillis(yield* Ref.updateAndGet(failures, (n) => n + 1), failureCooldown))
+          const now = yield* Clock.currentTimeMillis
+          yield* Effect.logWarning("cannot verify bearer tokens: the issuer is unavailable", {
+            reason: error.reason,
+            retryIn: Duration.format(cooldown)
+          })
+          return yield* new IssuerUnavailable({ reason: error.reason, cause: error.cause, retryAt: now + Duration.toMillis(cooldown), cooldown })
+        })
+      )
+    )
+    /** One entry: waiters share the attempt in flight; a failure stays for its cooldown, a success until a fetch fails. */
+    const keySets = yield* Cache.makeWith({
+      capacity: 1,
+      lookup: (_: "keys") => attempt,
+      timeToLive: Exit.match({
+        onSuccess: () => Duration.infinity,
+        onFailure: (cause) =>
+          Cause.failureOption(cause).pipe(
+            Option.flatMap((error) => Option.fromNullable(error.cooldown)),
+            Option.getOrElse(() => Duration.zero)
           )
       })
-    )
+    })
+    // Uninterruptible: an interrupted caller would interrupt every caller waiting on the same attempt. The attempt is bounded by its timeouts.
+    const keySet = Effect.uninterruptible(keySets.get("keys"))
     const clockTolerance = config.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS
 
     /**
@@ -169,6 +273,7 @@ export const make = (config: TokenVerifierConfig): Effect.Effect<TokenVerifierSh
       const key = createHash("sha256").update(Redacted.value(token)).digest("base64url")
       const hit = verified.get(key)
       if (hit !== undefined && now < hit.until) return hit.token
+      yield* requireJwtShape(Redacted.value(token))
       const set = yield* keySet
       const { payload } = yield* Effect.tryPromise({
         try: () =>
@@ -183,7 +288,10 @@ export const make = (config: TokenVerifierConfig): Effect.Effect<TokenVerifierSh
           isKeySetFailure(error)
             ? new IssuerUnavailable({ reason: "the issuer's signing keys could not be fetched", cause: error })
             : new TokenRejected({ reason: rejectionReason(error) })
-      })
+      }).pipe(
+        // A refetch of the keys (rotation, or expiry) failed: the next request makes a fresh attempt, under the cooldown.
+        Effect.tapError((error) => (error._tag === "IssuerUnavailable" && isFetchFailure(error.cause) ? keySets.invalidate("keys") : Effect.void))
+      )
       const userId = yield* Schema.decodeUnknown(UserId)(payload.sub).pipe(
         Effect.mapError(() => new TokenRejected({ reason: "the token's subject is missing or too long" }))
       )

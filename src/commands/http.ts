@@ -32,7 +32,9 @@ export const runHttp = ({ host, port }: { readonly host: string; readonly port: 
       tools: allTools,
       runtime,
       sessionIdleTimeout: settings.sessionIdleTimeout,
-      maxSessionsPerUser: settings.maxSessionsPerUser
+      maxSessionsPerUser: settings.maxSessionsPerUser,
+      maxSessions: settings.maxSessions,
+      maxResponseBytes: nextcloud.maxResponseBytes
     }).pipe(
       Effect.catchTag("ServeError", (error) => {
         const code = (error.cause as { readonly code?: unknown } | undefined)?.code

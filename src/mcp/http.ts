@@ -12,24 +12,32 @@
  *
  * The transport never sees credentials (`Authorization`, `Cookie`): it hands
  * request headers on to every request handler. Sessions end on DELETE, when
- * idle (nothing open and unused for `sessionIdleTimeout`) or when their user
- * opens more than `maxSessionsPerUser` (the least recently used one goes);
+ * idle (nothing open and unused for `sessionIdleTimeout`), or when their user
+ * opens more than `maxSessionsPerUser` or everyone together more than
+ * `maxSessions` (the one idle longest goes, else the least recently used);
  * an ended session's id answers 404, so its client re-initialises.
+ *
+ * A tool call ends with its client: when the client closes the POST's
+ * response stream before the answer, the requests of that POST are cancelled
+ * as if it had sent `notifications/cancelled` (there is no event store, so
+ * nothing could ever deliver their answers).
  */
 import { randomUUID } from "node:crypto"
 import { createServer } from "node:http"
 import { FetchHttpClient, HttpBody, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import type { HttpServer } from "@effect/platform/HttpServer"
-import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
+import * as NodeStream from "@effect/platform-node/NodeStream"
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js"
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js"
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js"
 import { ErrorCode, isInitializeRequest, McpError } from "@modelcontextprotocol/sdk/types.js"
-import { Clock, Duration, Effect, Option, Redacted, Runtime, Schedule, Stream } from "effect"
+import { Clock, Data, Duration, Effect, Exit, identity, Option, Redacted, Runtime, Schedule, Stream } from "effect"
 import type { CurrentUserShape } from "../auth/CurrentUser.js"
 import type { ElicitationCompletions } from "../auth/Elicitation.js"
 import * as TokenVerifier from "../auth/TokenVerifier.js"
+import { collectAtMost } from "../domain/boundedBody.js"
 import type { UserId } from "../domain/Ids.js"
 import type { Scope } from "../domain/Scope.js"
 import type { AnyTool } from "../tools/Tool.js"
@@ -39,6 +47,7 @@ import { type Extra, makeMcpServer, type RequestServices } from "./server.js"
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 export const DEFAULT_SESSION_IDLE_TIMEOUT: Duration.Duration = Duration.minutes(30)
 export const DEFAULT_MAX_SESSIONS_PER_USER = 20
+export const DEFAULT_MAX_SESSIONS = 1000
 
 export interface ServeHttpOptions<R> {
   readonly host: string
@@ -54,8 +63,14 @@ export interface ServeHttpOptions<R> {
   readonly maxBodyBytes?: number
   /** A session with nothing open and unused this long is closed (default 30 minutes). */
   readonly sessionIdleTimeout?: Duration.DurationInput
-  /** Sessions one user may have; opening one more closes their least recently used (default 20). */
+  /** Sessions one user may have; opening one more closes one of theirs (default 20). */
   readonly maxSessionsPerUser?: number
+  /** Sessions of all users together; opening one more closes the one idle longest (default 1000). */
+  readonly maxSessions?: number
+  /** Largest discovery document or key set accepted from the issuer (default 10 MiB). */
+  readonly maxResponseBytes?: number
+  /** How long one fetch from the issuer may take, and how long a failure to reach it is remembered. */
+  readonly verifier?: Pick<TokenVerifier.TokenVerifierConfig, "issuerTimeout" | "failureCooldown">
 }
 
 interface Session extends Policy.SessionUse {
@@ -63,6 +78,7 @@ interface Session extends Policy.SessionUse {
   readonly transport: WebStandardStreamableHTTPServerTransport
   readonly userId: UserId
   lastUsed: number
+  touched: number
   open: number
 }
 
@@ -91,20 +107,28 @@ const bearerToken = (authorization: string | undefined): Option.Option<string> |
 const bodyTooLarge = (max: number) =>
   jsonRpcError(413, -32000, `Request body exceeds ${max} bytes`)
 
-/** The request body as JSON, within the size limit; a ready error response otherwise. */
+class BodyTooLarge extends Data.TaggedError("BodyTooLarge") {}
+
+/**
+ * The request body as JSON, within the size limit; a ready error response
+ * otherwise. A body without Content-Length is counted as it arrives; past the
+ * limit the rest is read and dropped (left unread, the socket would be reset
+ * before the client has read the 413), until Node's request timeout at most.
+ */
 const readJsonBody = (req: HttpServerRequest.HttpServerRequest, max: number) => {
   const declared = Number(req.headers["content-length"] ?? Number.NaN)
   if (Number.isFinite(declared) && declared > max) return Effect.fail(bodyTooLarge(max))
-  return req.text.pipe(
-    HttpIncomingMessage.withMaxBodySize(Option.some(max)),
-    Effect.mapError((error) =>
-      error.cause instanceof Error && error.cause.message.includes("maxBytes")
-        ? bodyTooLarge(max)
-        : jsonRpcError(400, -32700, "Parse error: could not read the request body")
-    ),
-    Effect.flatMap((text) =>
+  const source = NodeHttpServerRequest.toIncomingMessage(req)
+  return NodeStream.fromReadable<unknown, Uint8Array>(() => source, identity, { closeOnDone: false }).pipe(
+    collectAtMost(max, () => new BodyTooLarge()),
+    Effect.mapError((error) => {
+      if (!(error instanceof BodyTooLarge)) return jsonRpcError(400, -32700, "Parse error: could not read the request body")
+      source.resume()
+      return bodyTooLarge(max)
+    }),
+    Effect.flatMap((bytes) =>
       Effect.try({
-        try: (): unknown => JSON.parse(text),
+        try: (): unknown => JSON.parse(new TextDecoder().decode(bytes)),
         catch: () => jsonRpcError(400, -32700, "Parse error: Invalid JSON")
       })
     )
@@ -131,6 +155,7 @@ export const serveHttp = <R>(options: ServeHttpOptions<R>) =>
     const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
     const idleMs = Duration.toMillis(options.sessionIdleTimeout ?? DEFAULT_SESSION_IDLE_TIMEOUT)
     const maxPerUser = Math.max(1, Math.floor(options.maxSessionsPerUser ?? DEFAULT_MAX_SESSIONS_PER_USER))
+    const maxSessions = Math.max(1, Math.floor(options.maxSessions ?? DEFAULT_MAX_SESSIONS))
     // Through the tools' runtime, so these logs reach its (stderr) logger at its level.
     const runFork = Runtime.runFork(options.runtime)
     const node = createServer()
@@ -151,12 +176,20 @@ export const serveHttp = <R>(options: ServeHttpOptions<R>) =>
     const verifier = yield* TokenVerifier.make({
       issuer: options.issuer,
       audience,
-      jwksUrl: options.jwksUrl
+      jwksUrl: options.jwksUrl,
+      ...(options.maxResponseBytes !== undefined ? { maxResponseBytes: options.maxResponseBytes } : {}),
+      ...options.verifier
     }).pipe(Effect.provide(FetchHttpClient.layer))
     const toolScopes = new Map(options.tools.map((tool) => [tool.name, tool.scopes]))
     const metadata = Policy.resourceMetadata(ep, options.issuer)
 
     const sessions = new Map<string, Session>()
+    /** Orders uses of sessions (the Clock's milliseconds tie). */
+    let uses = 0
+    const touch = (session: Session, now: number) => {
+      session.lastUsed = now
+      session.touched = ++uses
+    }
     yield* Effect.addFinalizer(() =>
       Effect.forEach(
         Array.from(sessions.values()),
@@ -179,7 +212,7 @@ export const serveHttp = <R>(options: ServeHttpOptions<R>) =>
               sessions.delete(id)
             }
           })
-          const session: Session = { server, transport, userId, lastUsed: now, open: 0 }
+          const session: Session = { server, transport, userId, lastUsed: now, touched: ++uses, open: 0 }
           server.onclose = () => {
             if (transport.sessionId !== undefined && sessions.get(transport.sessionId) === session) {
               sessions.delete(transport.sessionId)
@@ -206,16 +239,18 @@ export const serveHttp = <R>(options: ServeHttpOptions<R>) =>
         )
       })
 
-    /** After an initialize: drop the Server if no session came of it, else keep its user within the cap. */
+    /** After an initialize: drop the Server if no session came of it, else keep its user and everyone within the caps. */
     const settleOpened = (session: Session) =>
       Effect.gen(function* () {
         const id = session.transport.sessionId
         if (id === undefined || sessions.get(id) !== session) {
           return yield* Effect.tryPromise(() => session.server.close()).pipe(Effect.timeout("1 second"), Effect.ignore)
         }
-        const now = yield* Clock.currentTimeMillis
         const mine = Array.from(sessions).filter(([, s]) => s.userId === session.userId)
-        yield* Effect.forEach(Policy.overCap(mine, maxPerUser, now, id), (old) => closeSession(old, "over the per-user cap"), {
+        yield* Effect.forEach(Policy.overCap(mine, maxPerUser, id), (old) => closeSession(old, "over the per-user cap"), {
+          discard: true
+        })
+        yield* Effect.forEach(Policy.overCap(Array.from(sessions), maxSessions, id), (old) => closeSession(old, "over the server-wide cap"), {
           discard: true
         })
       })
@@ -248,13 +283,15 @@ export const serveHttp = <R>(options: ServeHttpOptions<R>) =>
             Effect.logDebug("bearer token refused", { reason: e.reason }).pipe(
               Effect.zipRight(Effect.fail(unauthorized(true, e.reason)))
             ),
+          // The verifier logs each failed attempt to reach the issuer; requests answered from its cooldown are not worth a line each.
           IssuerUnavailable: (e) =>
-            Effect.logWarning("cannot verify bearer tokens: the issuer is unavailable", { reason: e.reason }).pipe(
-              Effect.zipRight(
+            Effect.logDebug("bearer token not checked: the issuer is unavailable", { reason: e.reason }).pipe(
+              Effect.zipRight(Clock.currentTimeMillis),
+              Effect.flatMap((now) =>
                 Effect.fail(
                   HttpServerResponse.unsafeJson(
                     { error: "temporarily_unavailable", error_description: "the token issuer cannot be reached" },
-                    { status: 503, headers: { "retry-after": "5" } }
+                    { status: 503, headers: { "retry-after": String(Policy.retryAfterSeconds(e.retryAt, now)) } }
                   )
                 )
               )
@@ -262,6 +299,22 @@ export const serveHttp = <R>(options: ServeHttpOptions<R>) =>
         })
       )
     }
+
+    /**
+     * The client closed the stream that was to carry the answers to these
+     * requests: cancel them as `notifications/cancelled` would, which aborts
+     * their handlers' signal and so interrupts the tools.
+     */
+    const cancelRequests = (session: Session, ids: ReadonlyArray<string | number>) =>
+      Effect.sync(() => {
+        for (const requestId of ids) {
+          session.transport.onmessage?.({
+            jsonrpc: "2.0",
+            method: "notifications/cancelled",
+            params: { requestId, reason: "the client closed the connection" }
+          })
+        }
+      }).pipe(Effect.zipRight(Effect.logDebug(`cancelled ${ids.length} request(s): the client went away`, { user: session.userId })))
 
     /**
      * Marks the session in use until the response is over: for a streamed
@@ -275,7 +328,7 @@ export const serveHttp = <R>(options: ServeHttpOptions<R>) =>
       authInfo: AuthInfo
     ) =>
       Effect.gen(function* () {
-        session.lastUsed = yield* Clock.currentTimeMillis
+        touch(session, yield* Clock.currentTimeMillis)
         session.open += 1
         let released = false
         const release = Effect.flatMap(Clock.currentTimeMillis, (now) =>
@@ -283,9 +336,10 @@ export const serveHttp = <R>(options: ServeHttpOptions<R>) =>
             if (released) return
             released = true
             session.open -= 1
-            session.lastUsed = now
+            touch(session, now)
           })
         )
+        const requests = Option.match(body, { onNone: () => [], onSome: Policy.requestIds })
         return yield* Effect.tryPromise(() =>
           session.transport.handleRequest(toWebRequest(req, ep.publicUrl), {
             authInfo,
@@ -299,10 +353,12 @@ export const serveHttp = <R>(options: ServeHttpOptions<R>) =>
             // A GET stream may stay silent for a long time: an SSE comment first puts
             // the response head on the wire at once, so the client knows it is open.
             const body = req.method === "GET" ? Stream.concat(Stream.make(STREAM_OPENED), streamed.stream) : streamed.stream
+            const ended = (exit: Exit.Exit<unknown, unknown>) =>
+              Exit.isSuccess(exit) || requests.length === 0 ? release : Effect.zipRight(cancelRequests(session, requests), release)
             return Effect.succeed(
               HttpServerResponse.setBody(
                 response,
-                HttpBody.stream(body.pipe(Stream.ensuring(release)), streamed.contentType, streamed.contentLength)
+                HttpBody.stream(body.pipe(Stream.ensuringWith(ended)), streamed.contentType, streamed.contentLength)
               )
             )
           }),

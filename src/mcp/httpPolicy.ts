@@ -2,7 +2,7 @@
  * The pure rules of http mode (CONTRACT §4): which Host/Origin values are
  * this server's, the RFC 9728 resource metadata, the `WWW-Authenticate`
  * challenges, the token-scope gate for `tools/call`, which request headers
- * reach the MCP transport, and which sessions to close (idle, over the cap).
+ * reach the MCP transport, and which sessions to close (idle, over a cap).
  */
 import * as Scopes from "../domain/Scope.js"
 
@@ -53,6 +53,10 @@ export const unauthorizedChallenge = (ep: PublicEndpoints, tokenGiven: boolean):
   tokenGiven
     ? `Bearer error="invalid_token", resource_metadata=${quoted(ep.resourceMetadata)}`
     : `Bearer resource_metadata=${quoted(ep.resourceMetadata)}`
+
+/** `Retry-After` seconds until `retryAt` (epoch milliseconds): at least 1; 1 when unknown. */
+export const retryAfterSeconds = (retryAt: number | undefined, now: number): number =>
+  retryAt === undefined ? 1 : Math.max(1, Math.ceil((retryAt - now) / 1000))
 
 /** 403: the token lacks scopes a call needs. */
 export const insufficientScopeChallenge = (ep: PublicEndpoints, needed: ReadonlyArray<string>): string =>
@@ -169,10 +173,12 @@ export const forwardedHeaders = (headers: Readonly<Record<string, unknown>>): He
 // ---------------------------------------------------------------------------
 // Session lifetime
 
-/** What the session rules look at (epoch milliseconds from the Clock). */
+/** What the session rules look at. */
 export interface SessionUse {
-  /** When a request on the session last started or a response of it last finished. */
+  /** When (epoch milliseconds, from the Clock) a request on the session last started or a response of it last finished. */
   readonly lastUsed: number
+  /** The order of that last use among all sessions (higher = more recent; milliseconds can tie, this cannot). */
+  readonly touched: number
   /** Responses (POST answers, SSE streams, GET streams) of the session still open. */
   readonly open: number
 }
@@ -186,22 +192,30 @@ export const isIdle = (session: SessionUse, now: number, idleMs: number): boolea
   session.open === 0 && now - session.lastUsed >= idleMs
 
 /**
- * The sessions to close so that at most `max` remain, least recently used
- * first (a session with something open counts as used now; ties keep map
- * order, oldest first). `keep` (the session just opened) is never chosen.
+ * The sessions to close so that at most `max` remain: idle ones (nothing
+ * open) first, the one idle longest first; when none is idle, the least
+ * recently used. `keep` (the session just opened) is never chosen. Used for
+ * one user's cap and for the server-wide one.
  */
 export const overCap = <K>(
   sessions: ReadonlyArray<readonly [K, SessionUse]>,
   max: number,
-  now: number,
   keep?: K
 ): ReadonlyArray<K> => {
   const excess = sessions.length - max
   if (excess <= 0) return []
   return sessions
     .filter(([id]) => id !== keep)
-    .map(([id, use], index) => ({ id, index, used: use.open > 0 ? now : use.lastUsed }))
-    .sort((a, b) => a.used - b.used || a.index - b.index)
+    .map(([id, use], index) => ({ id, index, inUse: use.open > 0 ? 1 : 0, touched: use.touched }))
+    .sort((a, b) => a.inUse - b.inUse || a.touched - b.touched || a.index - b.index)
     .slice(0, excess)
     .map((s) => s.id)
 }
+
+const isRequest = (message: unknown): message is { readonly id: string | number } =>
+  isRecord(message) && typeof message["method"] === "string" &&
+  (typeof message["id"] === "string" || typeof message["id"] === "number")
+
+/** The ids of the JSON-RPC requests (not notifications or responses) in a POST body, single message or batch. */
+export const requestIds = (body: unknown): ReadonlyArray<string | number> =>
+  (Array.isArray(body) ? body : [body]).filter(isRequest).map((message) => message.id)

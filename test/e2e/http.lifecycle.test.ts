@@ -4,123 +4,34 @@
  * so no request handler), logs go through the tools' runtime without error
  * objects, idle sessions are closed, and one user's sessions are capped.
  */
-import { inspect } from "node:util"
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js"
-import { Duration, Effect, Exit, Layer, Logger, LogLevel, Option, Schema, Scope } from "effect"
+import { Duration } from "effect"
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest"
-import { CurrentUser } from "../../src/auth/CurrentUser.js"
-import { ElicitationCompletions } from "../../src/auth/Elicitation.js"
-import { serveHttp } from "../../src/mcp/http.js"
 import * as Policy from "../../src/mcp/httpPolicy.js"
-import * as Tool from "../../src/tools/Tool.js"
-import { connectHttp, initializeBody, postMcp } from "../support/httpServer.js"
+import {
+  auth,
+  connectHttp,
+  echoTool,
+  eventually,
+  initializeSession,
+  type InProcessServer,
+  listStatus,
+  openStream,
+  postMcp,
+  serveInProcess
+} from "../support/httpServer.js"
 import { startIssuer, type TestIssuer } from "../support/issuer.js"
 
 const AUDIENCE = "lifecycle-audience"
 
-const echo = Tool.make({
-  name: "fake_echo",
-  title: "fake_echo",
-  description: "answers with the caller",
-  annotations: { readOnlyHint: true },
-  input: Schema.Struct({}),
-  output: Tool.response(["ok"], { user_id: Schema.String }),
-  scopes: [],
-  handler: () => Effect.map(CurrentUser, (user) => ({ status: "ok" as const, success: true, message: "done", user_id: user.userId }))
-})
-
-interface LogLine {
-  readonly level: string
-  readonly text: string
-}
-
-interface Served {
-  readonly mcpUrl: string
-  readonly sessions: () => number
-  readonly logs: Array<LogLine>
-  readonly close: () => Promise<void>
-}
 
 let issuer: TestIssuer
 
-const serve = async (extra: { readonly sessionIdleTimeout?: Duration.DurationInput; readonly maxSessionsPerUser?: number } = {}): Promise<Served> => {
-  const logs: Array<LogLine> = []
-  const capture = Layer.merge(
-    Logger.replace(
-      Logger.defaultLogger,
-      Logger.make(({ logLevel, message }) => {
-        logs.push({ level: logLevel.label, text: inspect(message, { depth: 8 }) })
-      })
-    ),
-    Logger.minimumLogLevel(LogLevel.Debug)
-  )
-  const scope = Effect.runSync(Scope.make())
-  const served = await Effect.runPromise(
-    Effect.gen(function* () {
-      const runtime = yield* Layer.toRuntime(Layer.merge(ElicitationCompletions.layer, capture))
-      return yield* serveHttp({
-        host: "127.0.0.1",
-        port: 0,
-        issuer: issuer.url,
-        jwksUrl: Option.some(new URL(issuer.jwksUrl)),
-        audience: Option.some(AUDIENCE),
-        publicUrl: Option.none(),
-        tools: [echo],
-        runtime,
-        ...extra
-      }).pipe(Effect.provide(capture))
-    }).pipe(Scope.extend(scope))
-  )
-  return {
-    mcpUrl: served.endpoints.resource,
-    sessions: served.sessions,
-    logs,
-    close: () => Effect.runPromise(Scope.close(scope, Exit.void))
-  }
-}
+const serve = (extra: { readonly sessionIdleTimeout?: Duration.DurationInput; readonly maxSessionsPerUser?: number } = {}) =>
+  serveInProcess(issuer, AUDIENCE, [echoTool], extra)
 
-const auth = (token: string, sessionId?: string): Record<string, string> => ({
-  authorization: `Bearer ${token}`,
-  ...(sessionId !== undefined ? { "mcp-session-id": sessionId, "mcp-protocol-version": "2025-06-18" } : {})
-})
-
-/** A session opened with raw requests (no GET stream), so it is idle between requests. */
-const initialize = async (mcpUrl: string, token: string): Promise<string> => {
-  const r = await postMcp(mcpUrl, initializeBody, auth(token))
-  expect(r.status).toBe(200)
-  await r.text()
-  const id = r.headers.get("mcp-session-id")
-  expect(id).toBeTruthy()
-  const note = await postMcp(mcpUrl, { jsonrpc: "2.0", method: "notifications/initialized" }, auth(token, id as string))
-  expect(note.status).toBe(202)
-  return id as string
-}
-
-/** The status of a tools/list on the session (200 alive, 404 gone). */
-const list = async (mcpUrl: string, token: string, sessionId: string): Promise<number> => {
-  const r = await postMcp(mcpUrl, { jsonrpc: "2.0", id: 2, method: "tools/list", params: {} }, auth(token, sessionId))
-  await r.text()
-  return r.status
-}
-
-/** A client's GET stream on the session; `ended` resolves when the server closes it. */
-const openStream = async (mcpUrl: string, token: string, sessionId: string) => {
-  const abort = new AbortController()
-  const r = await fetch(mcpUrl, { headers: { ...auth(token, sessionId), accept: "text/event-stream" }, signal: abort.signal })
-  expect(r.status).toBe(200)
-  const reader = (r.body as ReadableStream<Uint8Array>).getReader()
-  const drain = async (): Promise<"ended"> => ((await reader.read()).done ? "ended" : drain())
-  return { ended: drain().catch(() => "ended" as const), abort: () => abort.abort() }
-}
-
-const eventually = async (check: () => Promise<boolean>, withinMs: number): Promise<boolean> => {
-  const deadline = performance.now() + withinMs
-  while (performance.now() < deadline) {
-    if (await check()) return true
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-  return check()
-}
+const initialize = initializeSession
+const list = listStatus
 
 beforeAll(async () => {
   issuer = await startIssuer({ audience: () => AUDIENCE })
@@ -221,7 +132,7 @@ describe("logging", () => {
 })
 
 describe("per-user session cap", () => {
-  let server: Served
+  let server: InProcessServer
   beforeAll(async () => {
     server = await serve()
   })

@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import { type PromiseSimulator, startSimulator } from "../../src/simulator/index.js"
 import {
   connectHttp,
+  eventually,
   type HttpServerProcess,
   type HttpSession,
   initializeBody,
@@ -146,6 +147,33 @@ describe("several users on one server", () => {
     own.cleanup()
   })
 
+  it("NC_MCP_MAX_RESPONSE_BYTES caps the issuer's answers and NC_MCP_MAX_SESSIONS all sessions", async () => {
+    const own = tempDir()
+    const s = await spawnHttpServer({
+      env: { ...env(), NC_MCP_DB: `${own.dir}/state.db`, NC_MCP_MAX_RESPONSE_BYTES: "2048", NC_MCP_MAX_SESSIONS: "1" }
+    })
+    const first = await issuer.token({ sub: "everyone-1" })
+    const second = await issuer.token({ sub: "everyone-2" })
+    const open = async (token: string) => {
+      const r = await postMcp(s.mcpUrl, initializeBody, { authorization: `Bearer ${token}` })
+      await r.text()
+      return { status: r.status, sessionId: r.headers.get("mcp-session-id") }
+    }
+    // A discovery document within the default cap but past the configured one.
+    issuer.fault("discovery", { padBytes: 8 * 1024 })
+    expect((await open(first)).status).toBe(503)
+    issuer.fault("discovery", "ok")
+    // Once the failure's cooldown is over, the issuer is asked again.
+    let opened = await open(first)
+    expect(await eventually(async () => (opened = await open(first)).status === 200, 10_000)).toBe(true)
+    expect((await open(second)).status).toBe(200)
+    const call = { jsonrpc: "2.0", id: 2, method: "tools/list", params: {} }
+    const gone = await postMcp(s.mcpUrl, call, { authorization: `Bearer ${first}`, "mcp-session-id": opened.sessionId as string })
+    expect(gone.status).toBe(404)
+    await s.stop()
+    own.cleanup()
+  }, 30_000)
+
   it("after DELETE the session id is gone (404), so the client re-initialises", async () => {
     const { mcpUrl } = shared
     const token = await issuer.token({ sub: "alice-3" })
@@ -217,7 +245,8 @@ describe("process lifecycle", () => {
       [{ NC_MCP_PUBLIC_URL: "ftp://x" }, "NC_MCP_PUBLIC_URL"],
       [{ NC_MCP_OIDC_JWKS_URL: "nope", NC_MCP_OIDC_ISSUER: "" }, "NC_MCP_OIDC_JWKS_URL"],
       [{ NC_MCP_SESSION_IDLE_MINUTES: "soon" }, "NC_MCP_SESSION_IDLE_MINUTES"],
-      [{ NC_MCP_MAX_SESSIONS_PER_USER: "0" }, "NC_MCP_MAX_SESSIONS_PER_USER"]
+      [{ NC_MCP_MAX_SESSIONS_PER_USER: "0" }, "NC_MCP_MAX_SESSIONS_PER_USER"],
+      [{ NC_MCP_MAX_SESSIONS: "0" }, "NC_MCP_MAX_SESSIONS"]
     ]
     const results = await Promise.all(
       cases.map(([patch]) => {

@@ -1,21 +1,17 @@
 /**
- * TokenVerifier against a local issuer: discovery, key rotation, claims, and
- * the difference between a bad token and an unreachable issuer.
+ * TokenVerifier against a local issuer: discovery, key rotation, claims, the
+ * difference between a bad token and an unreachable issuer, and an issuer
+ * that hangs or sends too much.
  */
 import { FetchHttpClient } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option, Redacted } from "effect"
 import * as TokenVerifier from "../../src/auth/TokenVerifier.js"
-import { startIssuer } from "../support/issuer.js"
+import { startIssuer, type TestIssuer, withIssuer as withAnIssuer } from "../support/issuer.js"
 
 const AUDIENCE = "verifier-test"
 
-const withIssuer = <A, E>(f: (issuer: Awaited<ReturnType<typeof startIssuer>>) => Effect.Effect<A, E>) =>
-  Effect.acquireUseRelease(
-    Effect.promise(() => startIssuer({ audience: () => AUDIENCE })),
-    f,
-    (issuer) => Effect.promise(() => issuer.close())
-  )
+const withIssuer = <A, E>(f: (issuer: TestIssuer) => Effect.Effect<A, E>) => withAnIssuer(AUDIENCE, f)
 
 const verifierFor = (config: Partial<TokenVerifier.TokenVerifierConfig> & { issuer: string }) =>
   TokenVerifier.make({ audience: AUDIENCE, jwksUrl: Option.none(), ...config }).pipe(Effect.provide(FetchHttpClient.layer))
@@ -88,5 +84,71 @@ describe("TokenVerifier", () => {
         expect((error as TokenVerifier.IssuerUnavailable).reason).toContain("names issuer")
       })
     )
+  )
+
+  it.live("a string that is not a JWT is refused without asking the issuer", () =>
+    withIssuer((issuer) =>
+      Effect.gen(function* () {
+        issuer.fault("discovery", "fail")
+        const verifier = yield* verifierFor({ issuer: issuer.url })
+        const header = (h: unknown) => Buffer.from(JSON.stringify(h)).toString("base64url")
+        const notJwts = [
+          "garbage",
+          "not.a.jwt",
+          "a.b",
+          `${header({ alg: "ES256" })}.e30`,
+          `${header({ typ: "JWT" })}.e30.c2ln`,
+          `${header("ES256")}.e30.c2ln`,
+          `${Buffer.from("{not json").toString("base64url")}.e30.c2ln`,
+          `${header({ alg: "ES256" })}.e30.c2ln.x.y`,
+          `${header({ alg: "ES256" })}.e30.sig+with/slash`
+        ]
+        for (const raw of notJwts) {
+          const error = yield* Effect.flip(verifier.verify(Redacted.make(raw)))
+          expect(error._tag, raw).toBe("TokenRejected")
+        }
+        expect(issuer.fetches("discovery")).toBe(0)
+      })
+    )
+  )
+
+  it.live("a discovery or key set that never answers fails after the issuer timeout, even for an uninterruptible caller", () =>
+    withIssuer((issuer) =>
+      Effect.gen(function* () {
+        const t = yield* token(issuer.token())
+        issuer.fault("discovery", "hang")
+        const discovering = yield* verifierFor({ issuer: issuer.url, issuerTimeout: "300 millis" })
+        expect((yield* Effect.flip(Effect.uninterruptible(discovering.verify(t))))._tag).toBe("IssuerUnavailable")
+        issuer.fault("jwks", "hang")
+        const direct = yield* verifierFor({ issuer: issuer.url, jwksUrl: Option.some(new URL(issuer.jwksUrl)), issuerTimeout: "300 millis" })
+        expect((yield* Effect.flip(Effect.uninterruptible(direct.verify(t))))._tag).toBe("IssuerUnavailable")
+      })
+    ),
+    15_000
+  )
+
+  it.live("an endless discovery document or key set is cut off at the size cap", () =>
+    withIssuer((issuer) =>
+      Effect.gen(function* () {
+        const t = yield* token(issuer.token())
+        const cap = 64 * 1024
+        issuer.fault("discovery", "huge")
+        const discovering = yield* verifierFor({ issuer: issuer.url, maxResponseBytes: cap })
+        const error = yield* Effect.flip(discovering.verify(t))
+        expect(error._tag).toBe("IssuerUnavailable")
+        expect(JSON.stringify(error)).not.toContain("aaaaaaaa")
+        issuer.fault("jwks", "huge")
+        const direct = yield* verifierFor({ issuer: issuer.url, jwksUrl: Option.some(new URL(issuer.jwksUrl)), maxResponseBytes: cap })
+        expect((yield* Effect.flip(direct.verify(t)))._tag).toBe("IssuerUnavailable")
+        // What got out before the reader stopped is the cap plus socket buffers, not the endless document.
+        expect(issuer.bytesSent("discovery")).toBeLessThan(24 * 1024 * 1024)
+        expect(issuer.bytesSent("jwks")).toBeLessThan(24 * 1024 * 1024)
+        // Within the cap everything works.
+        issuer.fault("jwks", "ok")
+        const fine = yield* verifierFor({ issuer: issuer.url, jwksUrl: Option.some(new URL(issuer.jwksUrl)), maxResponseBytes: cap })
+        expect((yield* fine.verify(t)).userId).toBe("alice")
+      })
+    ),
+    30_000
   )
 })

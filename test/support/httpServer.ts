@@ -1,8 +1,10 @@
 /**
  * The real server process in http mode (`node dist/main.js http --port 0`),
- * and MCP SDK clients that talk to it with a bearer token.
+ * the http module served in process, and MCP SDK clients and raw requests
+ * that talk to either with a bearer token.
  */
 import { type ChildProcess, spawn } from "node:child_process"
+import { inspect } from "node:util"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
 import {
@@ -10,6 +12,13 @@ import {
   ElicitRequestSchema,
   type ElicitResult
 } from "@modelcontextprotocol/sdk/types.js"
+import { Effect, Exit, Layer, Logger, LogLevel, Option, Schema, Scope } from "effect"
+import { CurrentUser } from "../../src/auth/CurrentUser.js"
+import { ElicitationCompletions } from "../../src/auth/Elicitation.js"
+import { serveHttp, type ServeHttpOptions } from "../../src/mcp/http.js"
+import type { RequestServices } from "../../src/mcp/server.js"
+import * as Tool from "../../src/tools/Tool.js"
+import type { TestIssuer } from "./issuer.js"
 import { type ElicitAnswer, MAIN, type ToolResult } from "./stdioServer.js"
 
 export interface HttpServerProcess {
@@ -133,7 +142,8 @@ export const connectHttp = async (
 export const postMcp = (
   mcpUrl: string,
   body: unknown,
-  headers: Record<string, string> = {}
+  headers: Record<string, string> = {},
+  signal?: AbortSignal
 ): Promise<Response> =>
   fetch(mcpUrl, {
     method: "POST",
@@ -142,7 +152,8 @@ export const postMcp = (
       accept: "application/json, text/event-stream",
       ...headers
     },
-    body: typeof body === "string" ? body : JSON.stringify(body)
+    body: typeof body === "string" ? body : JSON.stringify(body),
+    ...(signal !== undefined ? { signal } : {})
   })
 
 export const initializeBody = {
@@ -150,4 +161,125 @@ export const initializeBody = {
   id: 1,
   method: "initialize",
   params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } }
+}
+
+// ---------------------------------------------------------------------------
+// In process: the http module served inside the test, with the tools given
+
+export interface LogLine {
+  readonly level: string
+  readonly text: string
+}
+
+export interface InProcessServer {
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string
+  readonly mcpUrl: string
+  readonly sessions: () => number
+  /** Everything logged (debug and up), by the server and the tools. */
+  readonly logs: Array<LogLine>
+  readonly close: () => Promise<void>
+}
+
+/** A tool that needs nothing but the caller, and answers with their id. */
+export const echoTool = Tool.make({
+  name: "fake_echo",
+  title: "fake_echo",
+  description: "answers with the caller",
+  annotations: { readOnlyHint: true },
+  input: Schema.Struct({}),
+  output: Tool.response(["ok"], { user_id: Schema.String }),
+  scopes: [],
+  handler: () => Effect.map(CurrentUser, (user) => ({ status: "ok" as const, success: true, message: "done", user_id: user.userId }))
+})
+
+/**
+ * `serveHttp` on 127.0.0.1:0 with `tools` (which may need only the
+ * per-request services), tokens checked against `issuer` with `audience`.
+ * The key set is the issuer's JWKS URL unless `overrides` says otherwise.
+ */
+export const serveInProcess = async (
+  issuer: TestIssuer,
+  audience: string,
+  tools: ReadonlyArray<Tool.AnyTool<RequestServices>>,
+  overrides: Partial<Omit<ServeHttpOptions<never>, "tools" | "runtime">> = {}
+): Promise<InProcessServer> => {
+  const logs: Array<LogLine> = []
+  const capture = Layer.merge(
+    Logger.replace(
+      Logger.defaultLogger,
+      Logger.make(({ logLevel, message }) => {
+        logs.push({ level: logLevel.label, text: inspect(message, { depth: 8 }) })
+      })
+    ),
+    Logger.minimumLogLevel(LogLevel.Debug)
+  )
+  const scope = Effect.runSync(Scope.make())
+  const served = await Effect.runPromise(
+    Effect.gen(function* () {
+      const runtime = yield* Layer.toRuntime(Layer.merge(ElicitationCompletions.layer, capture))
+      return yield* serveHttp({
+        host: "127.0.0.1",
+        port: 0,
+        issuer: issuer.url,
+        jwksUrl: Option.some(new URL(issuer.jwksUrl)),
+        audience: Option.some(audience),
+        publicUrl: Option.none(),
+        tools,
+        runtime,
+        ...overrides
+      }).pipe(Effect.provide(capture))
+    }).pipe(Scope.extend(scope))
+  )
+  return {
+    url: served.endpoints.publicUrl,
+    mcpUrl: served.endpoints.resource,
+    sessions: served.sessions,
+    logs,
+    close: () => Effect.runPromise(Scope.close(scope, Exit.void))
+  }
+}
+
+/** Headers of a raw request: the bearer token, and the session once there is one. */
+export const auth = (token: string, sessionId?: string): Record<string, string> => ({
+  authorization: `Bearer ${token}`,
+  ...(sessionId !== undefined ? { "mcp-session-id": sessionId, "mcp-protocol-version": "2025-06-18" } : {})
+})
+
+/** A session opened with raw requests (no GET stream), so it is idle between requests. */
+export const initializeSession = async (mcpUrl: string, token: string): Promise<string> => {
+  const r = await postMcp(mcpUrl, initializeBody, auth(token))
+  await r.text()
+  const id = r.headers.get("mcp-session-id")
+  if (r.status !== 200 || id === null) throw new Error(`initialize answered ${r.status}`)
+  const note = await postMcp(mcpUrl, { jsonrpc: "2.0", method: "notifications/initialized" }, auth(token, id))
+  await note.text()
+  return id
+}
+
+/** The status of a tools/list on the session (200 alive, 404 gone). */
+export const listStatus = async (mcpUrl: string, token: string, sessionId: string): Promise<number> => {
+  const r = await postMcp(mcpUrl, { jsonrpc: "2.0", id: 2, method: "tools/list", params: {} }, auth(token, sessionId))
+  await r.text()
+  return r.status
+}
+
+/** A client's GET stream on the session; `ended` resolves when the server closes it. */
+export const openStream = async (mcpUrl: string, token: string, sessionId: string) => {
+  const abort = new AbortController()
+  const r = await fetch(mcpUrl, { headers: { ...auth(token, sessionId), accept: "text/event-stream" }, signal: abort.signal })
+  if (r.status !== 200) throw new Error(`GET stream answered ${r.status}`)
+  const reader = (r.body as ReadableStream<Uint8Array>).getReader()
+  const drain = async (): Promise<"ended"> => ((await reader.read()).done ? "ended" : drain())
+  return { ended: drain().catch(() => "ended" as const), abort: () => abort.abort() }
+}
+
+/** Polls `check` until it holds or `withinMs` has passed; the last answer. */
+export const eventually = async (check: () => boolean | Promise<boolean>, withinMs: number): Promise<boolean> => {
+  const deadline = performance.now() + withinMs
+  while (performance.now() < deadline) {
+    if (await check()) return true
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+  return check()
 }

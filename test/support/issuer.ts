@@ -3,9 +3,15 @@
  * tokens signed with a generated key. `rotate()` switches to a new signing
  * key (served alongside the old one), `foreignToken()` signs with a key the
  * JWKS never publishes.
+ *
+ * Fault switches make discovery or the JWKS misbehave: `fault()` picks how
+ * they answer (fail with 500, hang, or stream an endless document), `hold()`
+ * keeps their answers back until released, and `fetches()`/`bytesSent()`
+ * show what the server under test asked for and received.
  */
-import { createServer, type Server } from "node:http"
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
+import { Effect } from "effect"
 import { exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from "jose"
 
 type KeyPair = Awaited<ReturnType<typeof generateKeyPair>>
@@ -23,6 +29,19 @@ export interface TokenOptions {
   readonly claims?: JWTPayload
 }
 
+export type IssuerEndpoint = "discovery" | "jwks"
+
+/**
+ * How an endpoint answers: "ok"; "fail" (500); "hang" (headers never come);
+ * "huge" (200, then a JSON document that never ends, streamed with
+ * backpressure until the client goes away or `HUGE_LIMIT_BYTES` is sent);
+ * `{ padBytes }` (the right document, padded to be that much larger).
+ */
+export type IssuerFault = "ok" | "fail" | "hang" | "huge" | { readonly padBytes: number }
+
+/** Where an endless answer gives up if the client never stops reading. */
+export const HUGE_LIMIT_BYTES = 64 * 1024 * 1024
+
 export interface TestIssuer {
   readonly url: string
   readonly jwksUrl: string
@@ -32,10 +51,24 @@ export interface TestIssuer {
   /** Signed with a key the JWKS does not contain. */
   readonly foreignToken: (options?: TokenOptions) => Promise<string>
   readonly rotate: () => Promise<void>
+  /** How `endpoint` answers from now on. */
+  readonly fault: (endpoint: IssuerEndpoint, fault: IssuerFault) => void
+  /**
+   * Keep `endpoint`'s answers back (requests are counted on arrival) until the
+   * returned function is called; then they, and later ones, answer per the
+   * fault set at that time.
+   */
+  readonly hold: (endpoint: IssuerEndpoint) => () => void
+  /** Requests `endpoint` received. */
+  readonly fetches: (endpoint: IssuerEndpoint) => number
+  /** Body bytes written by `endpoint`'s answers (what a "huge" answer got out before the client stopped it). */
+  readonly bytesSent: (endpoint: IssuerEndpoint) => number
   readonly close: () => Promise<void>
 }
 
 const ALG = "ES256"
+const DISCOVERY_PATH = "/.well-known/openid-configuration"
+const JWKS_PATH = "/jwks"
 
 const publicJwk = async (pair: KeyPair, kid: string): Promise<JWK> => ({
   ...(await exportJWK(pair.publicKey)),
@@ -44,26 +77,81 @@ const publicJwk = async (pair: KeyPair, kid: string): Promise<JWK> => ({
   use: "sig"
 })
 
-export const startIssuer = async (options: { readonly audience: () => string } ): Promise<TestIssuer> => {
+/** An endless JSON document: `prefix` (an object missing its closing brace), then a padding string. */
+const streamHuge = (res: ServerResponse, prefix: string, sent: (bytes: number) => void) => {
+  const chunk = Buffer.alloc(64 * 1024, "a")
+  let total = 0
+  res.writeHead(200, { "content-type": "application/json" })
+  const head = Buffer.from(`${prefix},"padding":"`)
+  res.write(head)
+  sent(head.length)
+  const pump = () => {
+    while (!res.destroyed && total < HUGE_LIMIT_BYTES) {
+      total += chunk.length
+      sent(chunk.length)
+      if (!res.write(chunk)) {
+        res.once("drain", pump)
+        return
+      }
+    }
+    if (!res.destroyed) res.end(`"}`)
+  }
+  pump()
+}
+
+export const startIssuer = async (options: { readonly audience: () => string }): Promise<TestIssuer> => {
   let current = { pair: await generateKeyPair(ALG), kid: "k1" }
   const published: Array<JWK> = [await publicJwk(current.pair, current.kid)]
   const foreign = { pair: await generateKeyPair(ALG), kid: "k1" }
   const hits = new Map<string, number>()
+  const faults: Record<IssuerEndpoint, IssuerFault> = { discovery: "ok", jwks: "ok" }
+  const held: Record<IssuerEndpoint, Promise<void> | undefined> = { discovery: undefined, jwks: undefined }
+  const sent: Record<IssuerEndpoint, number> = { discovery: 0, jwks: 0 }
   let base = ""
-  const server: Server = createServer((req, res) => {
+
+  const documents: Record<IssuerEndpoint, () => Record<string, unknown>> = {
+    discovery: () => ({ issuer: base, jwks_uri: `${base}${JWKS_PATH}`, response_types_supported: ["code"] }),
+    jwks: () => ({ keys: published })
+  }
+
+  const answer = (endpoint: IssuerEndpoint, res: ServerResponse) => {
+    const fault = faults[endpoint]
+    if (typeof fault === "object") {
+      const padded = JSON.stringify({ ...documents[endpoint](), padding: "a".repeat(fault.padBytes) })
+      res.writeHead(200, { "content-type": "application/json" }).end(padded)
+      sent[endpoint] += Buffer.byteLength(padded)
+      return
+    }
+    const doc = JSON.stringify(documents[endpoint]())
+    switch (fault) {
+      case "ok":
+        res.writeHead(200, { "content-type": "application/json" })
+        res.end(doc)
+        sent[endpoint] += Buffer.byteLength(doc)
+        return
+      case "fail":
+        res.writeHead(500, { "content-type": "text/plain" }).end("issuer failure")
+        return
+      case "hang":
+        return
+      case "huge":
+        streamHuge(res, doc.slice(0, -1), (bytes) => (sent[endpoint] += bytes))
+        return
+    }
+  }
+
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = req.url ?? "/"
     hits.set(path, (hits.get(path) ?? 0) + 1)
-    if (path === "/.well-known/openid-configuration") {
-      res.writeHead(200, { "content-type": "application/json" })
-      res.end(JSON.stringify({ issuer: base, jwks_uri: `${base}/jwks`, response_types_supported: ["code"] }))
+    const endpoint: IssuerEndpoint | undefined =
+      path === DISCOVERY_PATH ? "discovery" : path === JWKS_PATH ? "jwks" : undefined
+    if (endpoint === undefined) {
+      res.writeHead(404).end()
       return
     }
-    if (path === "/jwks") {
-      res.writeHead(200, { "content-type": "application/json" })
-      res.end(JSON.stringify({ keys: published }))
-      return
-    }
-    res.writeHead(404).end()
+    const gate = held[endpoint]
+    if (gate === undefined) answer(endpoint, res)
+    else void gate.then(() => answer(endpoint, res))
   })
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
@@ -86,7 +174,7 @@ export const startIssuer = async (options: { readonly audience: () => string } )
 
   return {
     url: base,
-    jwksUrl: `${base}/jwks`,
+    jwksUrl: `${base}${JWKS_PATH}`,
     hits,
     token: (o) => sign(current, o),
     foreignToken: (o) => sign(foreign, o),
@@ -95,6 +183,21 @@ export const startIssuer = async (options: { readonly audience: () => string } )
       current = { pair: await generateKeyPair(ALG), kid }
       published.push(await publicJwk(current.pair, kid))
     },
+    fault: (endpoint, fault) => {
+      faults[endpoint] = fault
+    },
+    hold: (endpoint) => {
+      let release = () => {}
+      held[endpoint] = new Promise<void>((resolve) => {
+        release = resolve
+      })
+      return () => {
+        held[endpoint] = undefined
+        release()
+      }
+    },
+    fetches: (endpoint) => hits.get(endpoint === "discovery" ? DISCOVERY_PATH : JWKS_PATH) ?? 0,
+    bytesSent: (endpoint) => sent[endpoint],
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve())
@@ -102,3 +205,11 @@ export const startIssuer = async (options: { readonly audience: () => string } )
       })
   }
 }
+
+/** An issuer for the length of an Effect test. */
+export const withIssuer = <A, E, R>(audience: string, use: (issuer: TestIssuer) => Effect.Effect<A, E, R>) =>
+  Effect.acquireUseRelease(
+    Effect.promise(() => startIssuer({ audience: () => audience })),
+    use,
+    (issuer) => Effect.promise(() => issuer.close())
+  )
