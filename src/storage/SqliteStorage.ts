@@ -423,7 +423,8 @@ export interface SqliteStorageOptions {
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5_000
 
-const isMemory = (filename: string) => filename === ":memory:" || filename === ""
+/** A private in-memory database: no other connection can ever see it. */
+export const isMemory = (filename: string) => filename === ":memory:" || filename === ""
 
 /** Create the folder (0700) and an empty database file (0600) if missing. */
 const prepareFile = (filename: string) =>

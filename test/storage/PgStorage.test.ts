@@ -109,7 +109,8 @@ describe.skipIf(!available)(
           )
           expect(migrations).toEqual([
             { migration_id: 1, name: "initial" },
-            { migration_id: 2, name: "flow_leases" }
+            { migration_id: 2, name: "flow_leases" },
+            { migration_id: 3, name: "grant_changes" }
           ])
         }).pipe(Effect.scoped)
       )
@@ -128,7 +129,7 @@ describe.skipIf(!available)(
             }
           }).pipe(Effect.provide(replica(schema)))
           expect(again.grant).toEqual(Option.some(plainGrant(g)))
-          expect(again.migrations).toHaveLength(2)
+          expect(again.migrations).toHaveLength(3)
         })
       )
 
