@@ -44,7 +44,8 @@ import { Cipher } from "./Cipher.js"
 import { loader } from "./migrations-pg/index.js"
 import { reencryptAll as reencryptWith, sqlReencryptBackend } from "./reencrypt.js"
 import {
-  auditEntryFromRow,
+  auditRecordFromRow,
+  coalescedAuditRow,
   type GrantRow,
   KeyRow,
   parseErrorSummary,
@@ -52,13 +53,13 @@ import {
   rowSchemas,
   storageErrorWith
 } from "./rows.js"
-import { type AuditEntry, type Grant, type PendingFlow, Storage, StorageError, type StorageShape } from "./Storage.js"
+import { type AuditEntry, type AuditRepeat, type Grant, type PendingFlow, Storage, StorageError, type StorageShape } from "./Storage.js"
 
 // ---------------------------------------------------------------------------
 // Row schemas (shared in ./rows.ts) over PostgreSQL's results: `bigint`
 // arrives as text, `jsonb` already parsed
 
-const { AtRow, AuditRow, FlowRow, GrantRow } = rowSchemas({
+const { AtRow, AuditRecordRow, FlowRow, GrantRow } = rowSchemas({
   millis: Schema.Union(Schema.Number, Schema.NumberFromString),
   scopes: Schema.NullOr(Schema.Array(Scope)),
   detail: Schema.Record({ key: Schema.String, value: Schema.Unknown })
@@ -375,16 +376,29 @@ export const make: Effect.Effect<StorageShape, never, SqlClient.SqlClient | Ciph
     Effect.mapError(storageError("audit"))
   )
 
+  const auditCoalesced = Effect.fn("Storage.auditCoalesced")(
+    function* (entry: AuditEntry, repeat: AuditRepeat) {
+      const row = coalescedAuditRow(entry, repeat)
+      yield* sql`INSERT INTO audit_log (at, user_id, event, detail, repeat_key, repeat_window)
+        VALUES (${row.at}, ${row.user_id}, ${row.event}, ${JSON.stringify(row.detail)}::jsonb, ${row.repeat_key}, ${row.repeat_window})
+        ON CONFLICT (user_id, event, repeat_key, repeat_window) DO UPDATE SET
+          count = audit_log.count + 1,
+          last_at = GREATEST(COALESCE(audit_log.last_at, audit_log.at), EXCLUDED.at)`
+    },
+    Effect.mapError(storageError("auditCoalesced"))
+  )
+
   const auditLog = Effect.fn("Storage.auditLog")(
     function* (userId: UserId | null, limit: number) {
       if (limit <= 0) return []
-      const entries = yield* rowsOf(AuditRow)(
+      const entries = yield* rowsOf(AuditRecordRow)(
         userId === null
-          ? sql`SELECT at, user_id, event, detail FROM audit_log ORDER BY at DESC, id DESC LIMIT ${Math.floor(limit)}`
-          : sql`SELECT at, user_id, event, detail FROM audit_log WHERE user_id = ${userId}
+          ? sql`SELECT at, user_id, event, detail, count, COALESCE(last_at, at) AS last_at FROM audit_log
               ORDER BY at DESC, id DESC LIMIT ${Math.floor(limit)}`
+          : sql`SELECT at, user_id, event, detail, count, COALESCE(last_at, at) AS last_at FROM audit_log
+              WHERE user_id = ${userId} ORDER BY at DESC, id DESC LIMIT ${Math.floor(limit)}`
       )
-      return entries.map(auditEntryFromRow)
+      return entries.map(auditRecordFromRow)
     },
     Effect.mapError(storageError("auditLog"))
   )
@@ -425,6 +439,7 @@ export const make: Effect.Effect<StorageShape, never, SqlClient.SqlClient | Ciph
     recordFlowStart,
     flowStartsSince,
     audit,
+    auditCoalesced,
     auditLog,
     pruneHistory,
     reencryptAll
