@@ -26,7 +26,7 @@
 import { createHash, randomUUID } from "node:crypto"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import { Cause, Data, Duration, Effect, Layer, Option, Queue, Redacted, Ref, Schedule, Stream } from "effect"
-import { GrantChanges, type GrantChangeHandlers, type GrantChangesShape } from "../auth/GrantChanges.js"
+import { GrantChanges, type GrantChangeHandlers, type GrantChangesShape, keepSubscribed } from "../auth/GrantChanges.js"
 import type { UserId } from "../domain/Ids.js"
 import { clientOptions, type PgConnectionLimits, withLimits } from "./pgConnection.js"
 import { StorageError } from "./Storage.js"
@@ -115,22 +115,13 @@ export const make = (options: PgGrantChangesOptions) =>
       }).pipe(Effect.scoped)
 
     const subscribe = (handlers: GrantChangeHandlers) =>
-      session(handlers).pipe(
-        Effect.catchAllCause((cause) =>
-          Cause.isInterruptedOnly(cause)
-            ? Effect.failCause(cause)
-            : Effect.logWarning("grant change notifications interrupted; dropping cached grants and listening again").pipe(
-                Effect.annotateLogs({
-                  reason: Cause.failureOption(cause).pipe((o) => (o._tag === "Some" ? o.value.reason : "defect"))
-                }),
-                Effect.zipRight(handlers.onReset)
-              )
-        ),
-        Effect.repeat(Schedule.spaced(reconnectDelay)),
-        Effect.interruptible,
-        Effect.forkScoped,
-        Effect.asVoid
-      )
+      keepSubscribed({
+        session: session(handlers),
+        handlers,
+        lost: "grant change notifications interrupted; dropping cached grants and listening again",
+        reason: (error) => error.reason,
+        restartDelay: reconnectDelay
+      })
 
     return GrantChanges.of({ publish, subscribe } satisfies GrantChangesShape)
   })

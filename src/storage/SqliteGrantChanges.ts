@@ -26,7 +26,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Cause, Clock, Duration, Effect, Layer, Ref, Schedule } from "effect"
-import { type GrantChangeHandlers, GrantChanges, type GrantChangesShape } from "../auth/GrantChanges.js"
+import { type GrantChangeHandlers, GrantChanges, type GrantChangesShape, keepSubscribed } from "../auth/GrantChanges.js"
 import type { UserId } from "../domain/Ids.js"
 import { describeStorageCause } from "../domain/edge.js"
 import { layerClient } from "./SqliteStorage.js"
@@ -52,9 +52,6 @@ const isBusy = (error: SqlError): boolean => {
   const code = (error.cause as { readonly code?: unknown } | undefined)?.code
   return typeof code === "string" && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"))
 }
-
-const reasonOf = (cause: Cause.Cause<SqlError>): string =>
-  Cause.failureOption(cause).pipe((o) => (o._tag === "Some" ? describeStorageCause(o.value) : "defect"))
 
 /** The service over the ambient `SqlClient`: a connection of its own to the migrated database file. */
 export const make = (options: SqliteGrantChangesOptions = {}) =>
@@ -82,7 +79,9 @@ export const make = (options: SqliteGrantChangesOptions = {}) =>
       }).pipe(
         Effect.catchAllCause((cause) =>
           Effect.logWarning("grant change not announced to other processes; their caches expire it by TTL").pipe(
-            Effect.annotateLogs({ reason: reasonOf(cause) })
+            Effect.annotateLogs({
+              reason: Cause.failureOption(cause).pipe((o) => (o._tag === "Some" ? describeStorageCause(o.value) : "defect"))
+            })
           )
         )
       )
@@ -136,20 +135,13 @@ export const make = (options: SqliteGrantChangesOptions = {}) =>
       )
 
     const subscribe = (handlers: GrantChangeHandlers) =>
-      follow(handlers).pipe(
-        Effect.catchAllCause((cause) =>
-          Cause.isInterruptedOnly(cause)
-            ? Effect.failCause(cause)
-            : Effect.logWarning("could not read grant changes of other processes; dropping cached grants and starting over").pipe(
-                Effect.annotateLogs({ reason: reasonOf(cause) }),
-                Effect.zipRight(handlers.onReset)
-              )
-        ),
-        Effect.repeat(Schedule.spaced(pollInterval)),
-        Effect.interruptible,
-        Effect.forkScoped,
-        Effect.asVoid
-      )
+      keepSubscribed({
+        session: follow(handlers),
+        handlers,
+        lost: "could not read grant changes of other processes; dropping cached grants and starting over",
+        reason: describeStorageCause,
+        restartDelay: pollInterval
+      })
 
     return GrantChanges.of({ publish, subscribe } satisfies GrantChangesShape)
   })

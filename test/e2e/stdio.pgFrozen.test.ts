@@ -10,20 +10,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type PromiseSimulator, startSimulator } from "../../src/simulator/index.js"
-import { adminSql, freshSchemaName, pgRequired, pgUrl, probePg, shownPgUrl } from "../support/postgres.js"
+import { adminSql, freshSchemaName, pgAvailableFor, pgUrl } from "../support/postgres.js"
 import { type StdioSession, startStdio } from "../support/stdioServer.js"
 import { type FreezableProxy, startFreezableProxy } from "../support/tcpProxy.js"
 
-const pg = await probePg()
-if (!pg.available && pgRequired) {
-  describe("stdio on a frozen PostgreSQL", () => {
-    it("PostgreSQL must be reachable under CI=true", () => {
-      expect.fail(`PostgreSQL is not reachable at ${shownPgUrl}: ${pg.why}`)
-    })
-  })
-} else if (!pg.available) {
-  console.warn(`frozen-network e2e skipped: PostgreSQL not reachable at ${shownPgUrl}`)
-}
+const pgAvailable = await pgAvailableFor("stdio on a frozen PostgreSQL")
 
 const schema = freshSchemaName("stdiofrozen")
 let sim: PromiseSimulator
@@ -32,7 +23,7 @@ let session: StdioSession | undefined
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-describe.skipIf(!pg.available)("stdio on a frozen PostgreSQL", () => {
+describe.skipIf(!pgAvailable)("stdio on a frozen PostgreSQL", () => {
   beforeAll(async () => {
     sim = await startSimulator()
     const target = new URL(pgUrl)

@@ -17,20 +17,11 @@ import { Cipher } from "../../src/storage/Cipher.js"
 import * as PgGrantChanges from "../../src/storage/PgGrantChanges.js"
 import { PgStorage } from "../../src/storage/PgStorage.js"
 import { Storage, StorageError } from "../../src/storage/Storage.js"
-import { adminSql, freshSchemaName, pgRequired, pgUrl, probePg, shownPgUrl } from "../support/postgres.js"
+import { adminSql, freshSchemaName, pgAvailableFor, pgUrl } from "../support/postgres.js"
 import { type FreezableProxy, startFreezableProxy } from "../support/tcpProxy.js"
 import { grant, randomKey } from "./fixtures.js"
 
-const pg = await probePg()
-if (!pg.available && pgRequired) {
-  describe("PostgreSQL on a frozen network", () => {
-    it("PostgreSQL must be reachable under CI=true", () => {
-      expect.fail(`PostgreSQL is not reachable at ${shownPgUrl}: ${pg.why}`)
-    })
-  })
-} else if (!pg.available) {
-  console.warn(`frozen-network tests skipped: PostgreSQL not reachable at ${shownPgUrl}`)
-}
+const pgAvailable = await pgAvailableFor("PostgreSQL on a frozen network")
 
 const alice = UserId.make("alice")
 const schemas: Array<string> = []
@@ -64,7 +55,7 @@ const eventually = <E, R>(check: Effect.Effect<boolean, E, R>, ms: number) =>
 const within = (ms: number) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.timeoutFail(effect, { duration: ms, onTimeout: () => new Error(`still waiting after ${ms} ms`) })
 
-describe.skipIf(!pg.available)("PostgreSQL on a frozen network", () => {
+describe.skipIf(!pgAvailable)("PostgreSQL on a frozen network", () => {
   beforeAll(async () => {
     const target = new URL(pgUrl)
     proxy = await startFreezableProxy({ host: target.hostname, port: Number(target.port || 5432) })

@@ -12,7 +12,7 @@ import { ScopeCache } from "../../src/auth/ScopeCache.js"
 import { UserId } from "../../src/domain/Ids.js"
 import * as PgGrantChanges from "../../src/storage/PgGrantChanges.js"
 import { fakeStorage } from "../support/fakes.js"
-import { adminSql, freshSchemaName, pgRequired, pgUrl, probePg, shownPgUrl } from "../support/postgres.js"
+import { adminSql, freshSchemaName, pgAvailableFor, pgUrl } from "../support/postgres.js"
 
 const alice = UserId.make("alice")
 
@@ -79,18 +79,9 @@ describe("ScopeCache with GrantChanges", () => {
   )
 })
 
-const pg = await probePg()
-if (!pg.available && pgRequired) {
-  describe("PgGrantChanges", () => {
-    it("PostgreSQL must be reachable under CI=true", () => {
-      expect.fail(`PostgreSQL is not reachable at ${shownPgUrl}: ${pg.why}`)
-    })
-  })
-} else if (!pg.available) {
-  console.warn(`PgGrantChanges tests skipped: PostgreSQL not reachable at ${shownPgUrl} (set NC_MCP_TEST_DATABASE_URL to run them)`)
-}
+const pgAvailable = await pgAvailableFor("PgGrantChanges")
 
-describe.skipIf(!pg.available)("PgGrantChanges", () => {
+describe.skipIf(!pgAvailable)("PgGrantChanges", () => {
   const schema = freshSchemaName("gc")
   const channel = PgGrantChanges.channelFor(schema)
 
