@@ -6,6 +6,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { type PromiseSimulator, startSimulator } from "../../src/simulator/index.js"
+import { eventually } from "../support/eventually.js"
 import { type StdioSession, startStdio, tempDir, type ToolResult } from "../support/stdioServer.js"
 
 let sim: PromiseSimulator
@@ -33,18 +34,6 @@ const start = async () => {
   })
   sessions.push(session)
   return session
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-/** Poll `check` every 20 ms until it holds or `within` ms have passed. */
-const eventually = async (check: () => Promise<boolean>, within: number) => {
-  const deadline = Date.now() + within
-  for (;;) {
-    if (await check()) return true
-    if (Date.now() >= deadline) return false
-    await sleep(20)
-  }
 }
 
 const errorCode = (r: ToolResult) => r.structuredContent.error_code

@@ -17,6 +17,7 @@ import { Cipher } from "../../src/storage/Cipher.js"
 import * as PgGrantChanges from "../../src/storage/PgGrantChanges.js"
 import { PgStorage } from "../../src/storage/PgStorage.js"
 import { Storage, StorageError } from "../../src/storage/Storage.js"
+import { eventuallyEffect } from "../support/eventually.js"
 import { adminSql, freshSchemaName, pgAvailableFor, pgUrl } from "../support/postgres.js"
 import { type FreezableProxy, startFreezableProxy } from "../support/tcpProxy.js"
 import { grant, randomKey } from "./fixtures.js"
@@ -42,14 +43,7 @@ const schema = () => {
 }
 
 /** Poll `check` every 50 ms for up to `ms`. */
-const eventually = <E, R>(check: Effect.Effect<boolean, E, R>, ms: number) =>
-  Effect.gen(function* () {
-    for (let waited = 0; waited <= ms; waited += 50) {
-      if (yield* check) return true
-      yield* Effect.sleep("50 millis")
-    }
-    return false
-  })
+const eventually = <E, R>(check: Effect.Effect<boolean, E, R>, ms: number) => eventuallyEffect(check, ms, 50)
 
 /** Fails the test instead of hanging it: `ms` is far beyond any deadline under test. */
 const within = (ms: number) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>

@@ -8,11 +8,12 @@ import { describe, expect, it } from "@effect/vitest"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { join } from "node:path"
 import { Context, Effect, Layer, Option, Ref, type Scope } from "effect"
-import { GrantChanges, inProcess } from "../../src/auth/GrantChanges.js"
+import { type GrantChangeHandlers, GrantChanges, inProcess } from "../../src/auth/GrantChanges.js"
 import { ScopeCache } from "../../src/auth/ScopeCache.js"
 import { UserId } from "../../src/domain/Ids.js"
 import { grantChangesFromSettings } from "../../src/storage/layer.js"
 import { SqliteStorage } from "../../src/storage/SqliteStorage.js"
+import { eventuallyEffect } from "../support/eventually.js"
 import { fakeStorage } from "../support/fakes.js"
 import { tempDir } from "../storage/fixtures.js"
 
@@ -22,15 +23,8 @@ const dir = tempDir("nc-mcp-grant-changes-")
 let files = 0
 const freshFile = () => join(dir, `shared-${files++}.db`)
 
-/** Poll `check` every 20 ms for up to `ms` (generous: the polls themselves run every 100 ms). */
-const eventually = <E>(check: Effect.Effect<boolean, E>, ms = 5000) =>
-  Effect.gen(function* () {
-    for (let waited = 0; waited <= ms; waited += 20) {
-      if (yield* check) return true
-      yield* Effect.sleep("20 millis")
-    }
-    return false
-  })
+/** Poll `check` for up to `ms` (generous: the watchers themselves poll every 100 ms). */
+const eventually = <E>(check: Effect.Effect<boolean, E>, ms = 5000) => eventuallyEffect(check, ms)
 
 /** A process's grant changes on `filename`, as the application selects them. */
 const changesOn = (filename: string, scope: Scope.Scope) =>
@@ -125,20 +119,27 @@ describe("grant changes on a shared SQLite file", () => {
       const filename = freshFile()
       const cacheOn = Effect.gen(function* () {
         const lookups = yield* Ref.make(0)
+        const live = yield* Ref.make(false)
         const storage = fakeStorage({ getGrant: () => Effect.as(Ref.update(lookups, (n) => n + 1), Option.none()) })
+        // The application's grant changes, noting when the cache's subscription went live (its first reset).
+        const changes = Layer.effect(
+          GrantChanges,
+          Effect.map(GrantChanges, (inner) => ({
+            ...inner,
+            subscribe: (handlers: GrantChangeHandlers) =>
+              inner.subscribe({ ...handlers, onReset: Effect.zipRight(handlers.onReset, Ref.set(live, true)) })
+          }))
+        ).pipe(Layer.provide(grantChangesFromSettings({ databaseUrl: Option.none(), filename })))
         const ctx = yield* Layer.buildWithScope(
-          ScopeCache.layer().pipe(
-            Layer.provide(grantChangesFromSettings({ databaseUrl: Option.none(), filename })),
-            Layer.provide(storage)
-          ),
+          ScopeCache.layer().pipe(Layer.provide(changes), Layer.provide(storage)),
           scope
         )
-        return { cache: Context.get(ctx, ScopeCache), lookups: Ref.get(lookups) }
+        return { cache: Context.get(ctx, ScopeCache), lookups: Ref.get(lookups), live: Ref.get(live) }
       })
       const a = yield* cacheOn
       const b = yield* cacheOn
-      // Let B's subscription go live (its start resets the cache), then fill it.
-      yield* Effect.sleep("300 millis")
+      // Once B's subscription is live (its start resets the cache), fill the cache.
+      expect(yield* eventually(b.live)).toBe(true)
       yield* b.cache.get(alice)
       const cached = yield* b.lookups
       yield* b.cache.get(alice)
