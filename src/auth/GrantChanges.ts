@@ -6,8 +6,10 @@
  * by any process (including this one) until its scope closes.
  *
  * The default is in-process: a single process already invalidates locally,
- * so `publish` does nothing and `subscribe` never calls back. The
- * PostgreSQL implementation is in `../storage/PgGrantChanges.ts`.
+ * so `publish` does nothing and `subscribe` never calls back (right for a
+ * `:memory:` database). Processes sharing storage use
+ * `../storage/PgGrantChanges.ts` (PostgreSQL) or
+ * `../storage/SqliteGrantChanges.ts` (one SQLite file).
  */
 import { Cause, Context, type Duration, Effect, Schedule, type Scope } from "effect"
 import type { UserId } from "../domain/Ids.js"

@@ -39,10 +39,10 @@ export const auditRefusal = (userId: UserId, reason: string, detail: Readonly<Re
         onSome: (storage) =>
           Effect.gen(function* () {
             const at = yield* Clock.currentTimeMillis
-            const tool = yield* currentTool
+            const tool = Option.getOrNull(yield* currentTool)
             yield* storage.auditCoalesced(
-              { at, userId, event: "access_denied", detail: Option.match(tool, { onNone: () => detail, onSome: (t) => ({ ...detail, tool: t }) }) },
-              { key: JSON.stringify([Option.getOrNull(tool), reason]), windowMs: Duration.toMillis(REFUSAL_AUDIT_WINDOW) }
+              { at, userId, event: "access_denied", detail: tool === null ? detail : { ...detail, tool } },
+              { key: JSON.stringify([tool, reason]), windowMs: Duration.toMillis(REFUSAL_AUDIT_WINDOW) }
             )
           }).pipe(
             Effect.catchAll((e) => Effect.logWarning("audit entry not written", { event: "access_denied", operation: e.operation }))

@@ -33,6 +33,15 @@
  * - `reencryptAll` reads each secret column in user-id order and rewrites a
  *   batch in one transaction of compare-and-set updates, so it can run while
  *   replicas keep serving.
+ * - `auditCoalesced` is one `INSERT … ON CONFLICT … DO UPDATE` on the unique
+ *   index of the series (user, event, key, window), so concurrent replicas
+ *   never lose a count.
+ * - A dropped network fails operations instead of hanging them: each
+ *   operation (but `reencryptAll`) has a client-side deadline
+ *   (`operationTimeout`, default 5 s, ./deadline.ts), which is also the
+ *   server's `statement_timeout`; connecting has `connectTimeout`; see
+ *   ./pgConnection.ts for the rest. Migrations run without the statement
+ *   limit (they may wait for another replica's, or rewrite a large table).
  */
 import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"

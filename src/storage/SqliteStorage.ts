@@ -23,7 +23,9 @@
  * - `reencryptAll` reads each secret column in user-id order (outside any
  *   transaction) and rewrites a batch in one transaction of compare-and-set
  *   updates, so the transaction starts with a write (see above).
- * - `auditLog` returns entries newest first.
+ * - `auditLog` returns entries newest first. `auditCoalesced` is one
+ *   `INSERT … ON CONFLICT … DO UPDATE` on the unique index of the series
+ *   (user, event, key, window).
  * - Flow leases (`claimFlows`) are one `UPDATE … RETURNING` over the oldest
  *   claimable rows: SQLite runs it under the database write lock, so two
  *   processes never lease the same row. Replacing a flow clears its lease.
