@@ -6,10 +6,12 @@
  * by any process (including this one) until its scope closes.
  *
  * The default is in-process: a single process already invalidates locally,
- * so `publish` does nothing and `subscribe` never calls back. The
- * PostgreSQL implementation is in `../storage/PgGrantChanges.ts`.
+ * so `publish` does nothing and `subscribe` never calls back (right for a
+ * `:memory:` database). Processes sharing storage use
+ * `../storage/PgGrantChanges.ts` (PostgreSQL) or
+ * `../storage/SqliteGrantChanges.ts` (one SQLite file).
  */
-import { Context, Effect, type Scope } from "effect"
+import { Cause, Context, type Duration, Effect, Schedule, type Scope } from "effect"
 import type { UserId } from "../domain/Ids.js"
 
 export interface GrantChangeHandlers {
@@ -39,3 +41,33 @@ export const inProcess: GrantChangesShape = {
 export class GrantChanges extends Context.Reference<GrantChanges>()("nextcloud-mcp/GrantChanges", {
   defaultValue: (): GrantChangesShape => inProcess
 }) {}
+
+/**
+ * Keep a subscription running for the life of the scope: `session` follows
+ * the changes until it fails; then `lost` is logged with the reason,
+ * `onReset` is called (changes may have been missed meanwhile), and the
+ * session starts again after `restartDelay`. Returns once it is started.
+ */
+export const keepSubscribed = <E>(options: {
+  readonly session: Effect.Effect<unknown, E>
+  readonly handlers: GrantChangeHandlers
+  readonly lost: string
+  readonly reason: (error: E) => string
+  readonly restartDelay: Duration.DurationInput
+}): Effect.Effect<void, never, Scope.Scope> =>
+  options.session.pipe(
+    Effect.catchAllCause((cause) =>
+      Cause.isInterruptedOnly(cause)
+        ? Effect.failCause(cause)
+        : Effect.logWarning(options.lost).pipe(
+            Effect.annotateLogs({
+              reason: Cause.failureOption(cause).pipe((o) => (o._tag === "Some" ? options.reason(o.value) : "defect"))
+            }),
+            Effect.zipRight(options.handlers.onReset)
+          )
+    ),
+    Effect.repeat(Schedule.spaced(options.restartDelay)),
+    Effect.interruptible,
+    Effect.forkScoped,
+    Effect.asVoid
+  )

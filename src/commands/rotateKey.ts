@@ -3,7 +3,8 @@
  * current key (`NC_MCP_ENCRYPTION_KEY`, or the key file `<db>.key`), reading
  * old values with the keys in `NC_MCP_PREVIOUS_ENCRYPTION_KEYS`. Afterwards
  * the previous keys can be removed. Values no configured key decrypts are
- * left untouched and listed. Runs against SQLite or PostgreSQL, also while
+ * left untouched and listed, and the command then exits 1 (the previous keys
+ * must stay until those are dealt with). Runs against SQLite or PostgreSQL, also while
  * servers keep running (rewrites are compare-and-set); a pass in which
  * another writer changed values is repeated.
  */
@@ -66,6 +67,13 @@ export const runRotateKey = Effect.gen(function* () {
     for (const location of result.undecryptable) yield* Console.log(`  - ${describe(location)}`)
     yield* Console.log(
       "Those users are asked to provision again. If you still have the key that encrypted them, add it to NC_MCP_PREVIOUS_ENCRYPTION_KEYS and run rotate-key again."
+    )
+  }
+  if (result.undecryptable.length > 0) {
+    // Removing the previous keys now could lose the only key that opens these.
+    const n = result.undecryptable.length
+    return yield* failStartup(
+      `${plural(n, "stored secret is", "stored secrets are")} not opened by any configured key (listed above): keep the previous keys, add the one that encrypted ${n === 1 ? "it" : "them"} to NC_MCP_PREVIOUS_ENCRYPTION_KEYS if you have it, and run rotate-key again`
     )
   }
   if (result.changed > 0) {

@@ -50,10 +50,11 @@ export const storageFromSettings = (
     ...Option.match(settings.databaseSchema, { onNone: () => ({}), onSome: (databaseSchema) => ({ databaseSchema }) })
   })
 
-/** Grant changes reach the other replicas through PostgreSQL when it is the storage; else in-process. */
+/** Grant changes reach the other processes sharing the storage (PostgreSQL, or the same SQLite file). */
 export const grantChangesFromSettings = (settings: AppConfig.StorageSettings) =>
   StorageLayer.grantChangesFromSettings({
     databaseUrl: settings.databaseUrl,
+    filename: settings.dbPath,
     ...Option.match(settings.databaseSchema, { onNone: () => ({}), onSome: (databaseSchema) => ({ databaseSchema }) })
   })
 

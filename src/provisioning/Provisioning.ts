@@ -16,7 +16,7 @@ import { Elicitation } from "../auth/Elicitation.js"
 import { ElicitationCompletions } from "../auth/Elicitation.js"
 import { GrantChanges } from "../auth/GrantChanges.js"
 import { ScopeCache } from "../auth/ScopeCache.js"
-import { provisioningRequiredMessage } from "../auth/Policy.js"
+import { auditRefusal, provisioningRequiredMessage } from "../auth/Policy.js"
 import {
   InvalidScopes,
   LoginCancelled,
@@ -139,7 +139,7 @@ const makeProvisioning = Effect.gen(function* () {
       // The start that must leave the window before another fits.
       const blocking = starts[starts.length - config.flowStartLimit] ?? now
       const retryAfter = Math.max(1, Math.ceil((blocking + window - now) / 1000))
-      yield* audit(userId, "access_denied", { reason: "flow_start_rate_limit", retry_after_seconds: retryAfter })
+      yield* auditRefusal(userId, "flow_start_rate_limit", { reason: "flow_start_rate_limit", retry_after_seconds: retryAfter })
       const pending = yield* store(storage.getFlow(userId))
       const shown = Option.isSome(pending) && pending.value.expiresAt > now
         ? `, or finish the login already started: ${Redacted.value(pending.value.loginUrl)}`

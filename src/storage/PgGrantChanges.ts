@@ -17,12 +17,18 @@
  *   again, covering anything cached while it was deaf.
  * - `publish` failures are logged without details; the cache TTL is then
  *   the backstop.
+ * - The connections have the limits of ./pgConnection.ts, with a
+ *   client-side `queryTimeout` (default 3 s): the listening connection is
+ *   outside the pool, so when the network silently drops, its `UNLISTEN`
+ *   (run while the lost session shuts down) would otherwise wait for ever
+ *   and the subscription would never reset nor listen again.
  */
 import { createHash, randomUUID } from "node:crypto"
 import * as PgClient from "@effect/sql-pg/PgClient"
-import { Cause, Data, Duration, Effect, Layer, Queue, type Redacted, Ref, Schedule, Stream } from "effect"
-import { GrantChanges, type GrantChangeHandlers, type GrantChangesShape } from "../auth/GrantChanges.js"
+import { Cause, Data, Duration, Effect, Layer, Option, Queue, Redacted, Ref, Schedule, Stream } from "effect"
+import { GrantChanges, type GrantChangeHandlers, type GrantChangesShape, keepSubscribed } from "../auth/GrantChanges.js"
 import type { UserId } from "../domain/Ids.js"
+import { clientOptions, type PgConnectionLimits, withLimits } from "./pgConnection.js"
 import { StorageError } from "./Storage.js"
 
 class ListenLost extends Data.TaggedError("ListenLost")<{ readonly reason: string }> {}
@@ -33,6 +39,14 @@ export interface PgGrantChangesOptions {
   readonly heartbeatInterval?: Duration.DurationInput
   readonly heartbeatTimeout?: Duration.DurationInput
   readonly reconnectDelay?: Duration.DurationInput
+}
+
+/** Connection limits of the notification connections (see ./pgConnection.ts). */
+export interface PgGrantChangesConnection {
+  /** Opening a connection (default 5 s). */
+  readonly connectTimeout?: Duration.DurationInput
+  /** Any statement's answer, `LISTEN`/`UNLISTEN` included (default 3 s). */
+  readonly queryTimeout?: Duration.DurationInput
 }
 
 /** The channel for the tables in `schema` (at most 63 bytes, PostgreSQL's identifier limit). */
@@ -101,38 +115,51 @@ export const make = (options: PgGrantChangesOptions) =>
       }).pipe(Effect.scoped)
 
     const subscribe = (handlers: GrantChangeHandlers) =>
-      session(handlers).pipe(
-        Effect.catchAllCause((cause) =>
-          Cause.isInterruptedOnly(cause)
-            ? Effect.failCause(cause)
-            : Effect.logWarning("grant change notifications interrupted; dropping cached grants and listening again").pipe(
-                Effect.annotateLogs({
-                  reason: Cause.failureOption(cause).pipe((o) => (o._tag === "Some" ? o.value.reason : "defect"))
-                }),
-                Effect.zipRight(handlers.onReset)
-              )
-        ),
-        Effect.repeat(Schedule.spaced(reconnectDelay)),
-        Effect.interruptible,
-        Effect.forkScoped,
-        Effect.asVoid
-      )
+      keepSubscribed({
+        session: session(handlers),
+        handlers,
+        lost: "grant change notifications interrupted; dropping cached grants and listening again",
+        reason: (error) => error.reason,
+        restartDelay: reconnectDelay
+      })
 
     return GrantChanges.of({ publish, subscribe } satisfies GrantChangesShape)
   })
 
+/** The URL with the connection limits, or the URL as given when it does not parse (the driver then reports it). */
+const limitedUrl = (url: Redacted.Redacted<string>, limits: PgConnectionLimits): Redacted.Redacted<string> =>
+  Option.liftThrowable(() => new URL(Redacted.value(url)))().pipe(
+    Option.match({ onNone: () => url, onSome: (parsed) => Redacted.make(withLimits(parsed, limits).toString()) })
+  )
+
 /** `GrantChanges` on the database at `url` with its own small connection pool. */
 export const layer = (
-  options: { readonly url: Redacted.Redacted<string>; readonly schema?: string } & Omit<PgGrantChangesOptions, "channel">
-): Layer.Layer<GrantChanges, StorageError> =>
-  Layer.effect(
+  options: { readonly url: Redacted.Redacted<string>; readonly schema?: string } & Omit<PgGrantChangesOptions, "channel"> &
+    PgGrantChangesConnection
+): Layer.Layer<GrantChanges, StorageError> => {
+  const queryTimeout = Duration.decode(options.queryTimeout ?? "3 seconds")
+  const limits: PgConnectionLimits = {
+    connectTimeout: options.connectTimeout ?? "5 seconds",
+    statementTimeout: queryTimeout,
+    idleInTransactionTimeout: Duration.times(queryTimeout, 2),
+    queryTimeout,
+    // Heartbeats keep a live listening connection talking.
+    silenceLimit: Duration.max(Duration.seconds(30), Duration.times(Duration.decode(options.heartbeatInterval ?? "5 seconds"), 3))
+  }
+  return Layer.effect(
     GrantChanges,
     make({ ...options, channel: channelFor(options.schema) })
   ).pipe(
     Layer.provide(
-      PgClient.layer({ url: options.url, applicationName: "nextcloud-mcp", maxConnections: 2 }).pipe(
+      PgClient.layer({
+        url: limitedUrl(options.url, limits),
+        applicationName: "nextcloud-mcp",
+        maxConnections: 2,
+        ...clientOptions(limits)
+      }).pipe(
         // The driver's messages may quote the URL: keep none of them.
         Layer.mapError(() => new StorageError({ operation: "connect", cause: { message: "could not connect for grant change notifications" } }))
       )
     )
   )
+}

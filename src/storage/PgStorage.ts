@@ -33,18 +33,30 @@
  * - `reencryptAll` reads each secret column in user-id order and rewrites a
  *   batch in one transaction of compare-and-set updates, so it can run while
  *   replicas keep serving.
+ * - `auditCoalesced` is one `INSERT … ON CONFLICT … DO UPDATE` on the unique
+ *   index of the series (user, event, key, window), so concurrent replicas
+ *   never lose a count.
+ * - A dropped network fails operations instead of hanging them: each
+ *   operation (but `reencryptAll`) has a client-side deadline
+ *   (`operationTimeout`, default 5 s, ./deadline.ts), which is also the
+ *   server's `statement_timeout`; connecting has `connectTimeout`; see
+ *   ./pgConnection.ts for the rest. Migrations run without the statement
+ *   limit (they may wait for another replica's, or rewrite a large table).
  */
 import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as PgClient from "@effect/sql-pg/PgClient"
-import { Cause, Data, Effect, Layer, Option, ParseResult, Redacted, Schema } from "effect"
+import { Cause, Data, Duration, Effect, Layer, Option, ParseResult, Redacted, Schema } from "effect"
 import type { UserId } from "../domain/Ids.js"
 import { Scope } from "../domain/Scope.js"
 import { Cipher } from "./Cipher.js"
+import { withDeadline } from "./deadline.js"
+import { clientOptions, type PgConnectionLimits, withLimits } from "./pgConnection.js"
 import { loader } from "./migrations-pg/index.js"
 import { reencryptAll as reencryptWith, sqlReencryptBackend } from "./reencrypt.js"
 import {
-  auditEntryFromRow,
+  auditRecordFromRow,
+  coalescedAuditRow,
   type GrantRow,
   KeyRow,
   parseErrorSummary,
@@ -52,13 +64,13 @@ import {
   rowSchemas,
   storageErrorWith
 } from "./rows.js"
-import { type AuditEntry, type Grant, type PendingFlow, Storage, StorageError, type StorageShape } from "./Storage.js"
+import { type AuditEntry, type AuditRepeat, type Grant, type PendingFlow, Storage, StorageError, type StorageShape } from "./Storage.js"
 
 // ---------------------------------------------------------------------------
 // Row schemas (shared in ./rows.ts) over PostgreSQL's results: `bigint`
 // arrives as text, `jsonb` already parsed
 
-const { AtRow, AuditRow, FlowRow, GrantRow } = rowSchemas({
+const { AtRow, AuditRecordRow, FlowRow, GrantRow } = rowSchemas({
   millis: Schema.Union(Schema.Number, Schema.NumberFromString),
   scopes: Schema.NullOr(Schema.Array(Scope)),
   detail: Schema.Record({ key: Schema.String, value: Schema.Unknown })
@@ -375,16 +387,29 @@ export const make: Effect.Effect<StorageShape, never, SqlClient.SqlClient | Ciph
     Effect.mapError(storageError("audit"))
   )
 
+  const auditCoalesced = Effect.fn("Storage.auditCoalesced")(
+    function* (entry: AuditEntry, repeat: AuditRepeat) {
+      const row = coalescedAuditRow(entry, repeat)
+      yield* sql`INSERT INTO audit_log (at, user_id, event, detail, repeat_key, repeat_window)
+        VALUES (${row.at}, ${row.user_id}, ${row.event}, ${JSON.stringify(row.detail)}::jsonb, ${row.repeat_key}, ${row.repeat_window})
+        ON CONFLICT (user_id, event, repeat_key, repeat_window) DO UPDATE SET
+          count = audit_log.count + 1,
+          last_at = GREATEST(COALESCE(audit_log.last_at, audit_log.at), EXCLUDED.at)`
+    },
+    Effect.mapError(storageError("auditCoalesced"))
+  )
+
   const auditLog = Effect.fn("Storage.auditLog")(
     function* (userId: UserId | null, limit: number) {
       if (limit <= 0) return []
-      const entries = yield* rowsOf(AuditRow)(
+      const entries = yield* rowsOf(AuditRecordRow)(
         userId === null
-          ? sql`SELECT at, user_id, event, detail FROM audit_log ORDER BY at DESC, id DESC LIMIT ${Math.floor(limit)}`
-          : sql`SELECT at, user_id, event, detail FROM audit_log WHERE user_id = ${userId}
+          ? sql`SELECT at, user_id, event, detail, count, COALESCE(last_at, at) AS last_at FROM audit_log
               ORDER BY at DESC, id DESC LIMIT ${Math.floor(limit)}`
+          : sql`SELECT at, user_id, event, detail, count, COALESCE(last_at, at) AS last_at FROM audit_log
+              WHERE user_id = ${userId} ORDER BY at DESC, id DESC LIMIT ${Math.floor(limit)}`
       )
-      return entries.map(auditEntryFromRow)
+      return entries.map(auditRecordFromRow)
     },
     Effect.mapError(storageError("auditLog"))
   )
@@ -425,6 +450,7 @@ export const make: Effect.Effect<StorageShape, never, SqlClient.SqlClient | Ciph
     recordFlowStart,
     flowStartsSince,
     audit,
+    auditCoalesced,
     auditLog,
     pruneHistory,
     reencryptAll
@@ -445,6 +471,29 @@ export interface PgStorageOptions {
   readonly schema?: string
   /** Connections in this process's pool (default 10). */
   readonly maxConnections?: number
+  /**
+   * Deadline of each storage operation (default 5 s), also the server's
+   * `statement_timeout`: past it the operation fails with a `StorageError`,
+   * answered or not (see ./deadline.ts).
+   */
+  readonly operationTimeout?: Duration.DurationInput
+  /** Opening a connection, or waiting for a free one (default 5 s). */
+  readonly connectTimeout?: Duration.DurationInput
+}
+
+const DEFAULT_OPERATION_TIMEOUT = Duration.seconds(5)
+const DEFAULT_CONNECT_TIMEOUT = Duration.seconds(5)
+/** See ./pgConnection.ts: longer than any statement may take, and than an idle pooled connection lives. */
+const SILENCE_LIMIT = Duration.seconds(30)
+
+const limitsOf = (options: PgStorageOptions): PgConnectionLimits => {
+  const operation = Duration.decode(options.operationTimeout ?? DEFAULT_OPERATION_TIMEOUT)
+  return {
+    connectTimeout: options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT,
+    statementTimeout: operation,
+    idleInTransactionTimeout: Duration.times(operation, 2),
+    silenceLimit: Duration.max(SILENCE_LIMIT, Duration.times(operation, 3))
+  }
 }
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/
@@ -454,7 +503,7 @@ const LOCK_NAMESPACE = 0x6e636d63
 
 const configError = (message: string) => new StorageError({ operation: "connect", cause: { message } })
 
-/** The URL the pool connects with: `search_path` added as a startup option. */
+/** The URL the pool connects with: the connection limits and `search_path` added. */
 const connectionUrl = (options: PgStorageOptions): Effect.Effect<Redacted.Redacted<string>, StorageError> =>
   Effect.gen(function* () {
     // URL errors quote their input, password included: keep only our message.
@@ -465,15 +514,16 @@ const connectionUrl = (options: PgStorageOptions): Effect.Effect<Redacted.Redact
     if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
       return yield* configError(`The database URL must start with postgres:// or postgresql:// (got ${url.protocol}//)`)
     }
-    if (options.schema === undefined) return options.url
+    const limited = withLimits(url, limitsOf(options))
+    if (options.schema === undefined) return Redacted.make(limited.toString())
     if (!SCHEMA_NAME.test(options.schema)) {
       return yield* configError(
         "The database schema name must be lower-case letters, digits and _ (at most 63, not starting with a digit)"
       )
     }
-    const existing = url.searchParams.get("options")
-    url.searchParams.set("options", `${existing === null ? "" : `${existing} `}-c search_path=${options.schema}`)
-    return Redacted.make(url.toString())
+    const existing = limited.searchParams.get("options")
+    limited.searchParams.set("options", `${existing === null ? "" : `${existing} `}-c search_path=${options.schema}`)
+    return Redacted.make(limited.toString())
   })
 
 /** Texts that must never appear in an error: the URL and its password. */
@@ -490,6 +540,8 @@ const setup = (schema: string | undefined) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     yield* Effect.gen(function* () {
+      // Waiting for another replica's migration, or migrating a large table, may take longer than a statement may.
+      yield* sql`SET LOCAL statement_timeout = 0`
       yield* sql`SELECT pg_advisory_xact_lock(${LOCK_NAMESPACE}, hashtext(coalesce(${schema ?? null}::text, current_schema()::text, '')))`
       if (schema !== undefined) {
         // CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the schema exists.
@@ -527,6 +579,7 @@ export const layerClient = (
       PgClient.layer({
         url,
         applicationName: "nextcloud-mcp",
+        ...clientOptions(limitsOf(options)),
         ...(options.maxConnections === undefined ? {} : { maxConnections: options.maxConnections })
       })
     )
@@ -535,8 +588,11 @@ export const layerClient = (
   return migrated.pipe(Layer.provideMerge(client))
 }
 
-/** `Storage` on the PostgreSQL database at `url` (tables in `schema` if given). */
+/** `Storage` on the PostgreSQL database at `url` (tables in `schema` if given), each operation under its deadline. */
 export const layer = (options: PgStorageOptions): Layer.Layer<Storage, StorageError, Cipher> =>
-  Layer.effect(Storage, make).pipe(Layer.provide(layerClient(options)))
+  Layer.effect(
+    Storage,
+    Effect.map(make, (storage) => withDeadline(storage, options.operationTimeout ?? DEFAULT_OPERATION_TIMEOUT))
+  ).pipe(Layer.provide(layerClient(options)))
 
 export const PgStorage = { make, layer, layerClient } as const

@@ -23,7 +23,9 @@
  * - `reencryptAll` reads each secret column in user-id order (outside any
  *   transaction) and rewrites a batch in one transaction of compare-and-set
  *   updates, so the transaction starts with a write (see above).
- * - `auditLog` returns entries newest first.
+ * - `auditLog` returns entries newest first. `auditCoalesced` is one
+ *   `INSERT … ON CONFLICT … DO UPDATE` on the unique index of the series
+ *   (user, event, key, window).
  * - Flow leases (`claimFlows`) are one `UPDATE … RETURNING` over the oldest
  *   claimable rows: SQLite runs it under the database write lock, so two
  *   processes never lease the same row. Replacing a flow clears its lease.
@@ -43,8 +45,9 @@ import { Cipher, type CipherError } from "./Cipher.js"
 import { loader } from "./migrations/index.js"
 import { reencryptAll as reencryptWith, sqlReencryptBackend } from "./reencrypt.js"
 import {
-  auditEntryFromRow,
   auditEntryToRow,
+  auditRecordFromRow,
+  coalescedAuditRow,
   type GrantRow,
   KeyRow,
   parseErrorSummary,
@@ -52,7 +55,7 @@ import {
   rowSchemas,
   storageErrorWith
 } from "./rows.js"
-import { type AuditEntry, type Grant, type PendingFlow, Storage, StorageError, type StorageShape } from "./Storage.js"
+import { type AuditEntry, type AuditRepeat, type Grant, type PendingFlow, Storage, StorageError, type StorageShape } from "./Storage.js"
 
 // ---------------------------------------------------------------------------
 // Row schemas (shared in ./rows.ts) over SQLite's columns
@@ -62,7 +65,7 @@ const ScopesColumn = Schema.NullOr(Schema.parseJson(Schema.Array(Scope)))
 
 const Millis = Schema.Number
 
-const { AtRow, AuditRow, FlowRow, GrantRow } = rowSchemas({
+const { AtRow, AuditRecordRow, AuditRow, FlowRow, GrantRow } = rowSchemas({
   millis: Millis,
   scopes: ScopesColumn,
   detail: Schema.parseJson(Schema.Record({ key: Schema.String, value: Schema.Unknown }))
@@ -78,6 +81,7 @@ const ActiveFlows = Schema.Struct({ now: Millis, limit: Schema.Int })
 const Claim = Schema.Struct({ owner: Schema.String, now: Millis, until: Millis, limit: Schema.Int })
 const Release = Schema.Struct({ userId: UserId, owner: Schema.String })
 const AuditQuery = Schema.Struct({ userId: Schema.NullOr(UserId), limit: Schema.Int })
+const CoalescedAuditRow = Schema.extend(AuditRow, Schema.Struct({ repeat_key: Schema.String, repeat_window: Millis }))
 
 // ---------------------------------------------------------------------------
 // Errors: keep the failure, never the values
@@ -206,14 +210,23 @@ export const make: Effect.Effect<StorageShape, never, SqlClient.SqlClient | Ciph
     Request: AuditRow,
     execute: (row) => sql`INSERT INTO audit_log ${sql.insert(row)}`
   })
+  const upsertCoalescedAudit = SqlSchema.void({
+    Request: CoalescedAuditRow,
+    execute: (row) =>
+      sql`INSERT INTO audit_log ${sql.insert(row)}
+        ON CONFLICT (user_id, event, repeat_key, repeat_window) DO UPDATE SET
+          count = audit_log.count + 1,
+          last_at = max(COALESCE(audit_log.last_at, audit_log.at), excluded.at)`
+  })
   const findAudit = SqlSchema.findAll({
     Request: AuditQuery,
-    Result: AuditRow,
+    Result: AuditRecordRow,
     execute: ({ limit, userId }) =>
       userId === null
-        ? sql`SELECT at, user_id, event, detail FROM audit_log ORDER BY at DESC, id DESC LIMIT ${limit}`
-        : sql`SELECT at, user_id, event, detail FROM audit_log WHERE user_id = ${userId}
+        ? sql`SELECT at, user_id, event, detail, count, COALESCE(last_at, at) AS last_at FROM audit_log
             ORDER BY at DESC, id DESC LIMIT ${limit}`
+        : sql`SELECT at, user_id, event, detail, count, COALESCE(last_at, at) AS last_at FROM audit_log
+            WHERE user_id = ${userId} ORDER BY at DESC, id DESC LIMIT ${limit}`
   })
   const pruneAudit = SqlSchema.findAll({
     Request: Millis,
@@ -363,10 +376,17 @@ export const make: Effect.Effect<StorageShape, never, SqlClient.SqlClient | Ciph
     Effect.mapError(storageError("audit"))
   )
 
+  const auditCoalesced = Effect.fn("Storage.auditCoalesced")(
+    function* (entry: AuditEntry, repeat: AuditRepeat) {
+      yield* upsertCoalescedAudit(coalescedAuditRow(entry, repeat))
+    },
+    Effect.mapError(storageError("auditCoalesced"))
+  )
+
   const auditLog = Effect.fn("Storage.auditLog")(
     function* (userId: UserId | null, limit: number) {
       if (limit <= 0) return []
-      return (yield* findAudit({ userId, limit: Math.floor(limit) })).map(auditEntryFromRow)
+      return (yield* findAudit({ userId, limit: Math.floor(limit) })).map(auditRecordFromRow)
     },
     Effect.mapError(storageError("auditLog"))
   )
@@ -405,6 +425,7 @@ export const make: Effect.Effect<StorageShape, never, SqlClient.SqlClient | Ciph
     recordFlowStart,
     flowStartsSince,
     audit,
+    auditCoalesced,
     auditLog,
     pruneHistory,
     reencryptAll
@@ -423,7 +444,8 @@ export interface SqliteStorageOptions {
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5_000
 
-const isMemory = (filename: string) => filename === ":memory:" || filename === ""
+/** A private in-memory database: no other connection can ever see it. */
+export const isMemory = (filename: string) => filename === ":memory:" || filename === ""
 
 /** Create the folder (0700) and an empty database file (0600) if missing. */
 const prepareFile = (filename: string) =>

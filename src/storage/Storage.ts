@@ -68,6 +68,22 @@ export interface AuditEntry {
   readonly detail: Readonly<Record<string, unknown>>
 }
 
+/** An audit entry as read back: repeats counted into it by {@link StorageShape.auditCoalesced} included. */
+export interface AuditRecord extends AuditEntry {
+  /** How many times it happened (1 unless repeats were coalesced into it). */
+  readonly count: number
+  /** When it last happened (= `at` when it happened once). */
+  readonly lastAt: number
+}
+
+/** How {@link StorageShape.auditCoalesced} groups repeats. */
+export interface AuditRepeat {
+  /** What makes two entries the same (e.g. the tool and the reason of a refusal); compared together with user and event. */
+  readonly key: string
+  /** Repeats within one window (times aligned to multiples of it) share a row. */
+  readonly windowMs: number
+}
+
 /** A stored secret, named by its row and field (never by its value). */
 export interface SecretLocation {
   readonly field: "grant.app_password" | "flow.poll_token" | "flow.login_url"
@@ -169,7 +185,16 @@ export interface StorageShape {
   readonly flowStartsSince: (userId: UserId, since: number) => Effect.Effect<ReadonlyArray<number>, StorageError>
 
   readonly audit: (entry: AuditEntry) => Effect.Effect<void, StorageError>
-  readonly auditLog: (userId: UserId | null, limit: number) => Effect.Effect<ReadonlyArray<AuditEntry>, StorageError>
+  /**
+   * Record an entry that may repeat many times (refusals): the first in a
+   * window is stored as {@link audit} would; later ones with the same user,
+   * event and `repeat.key` in the same window only count into it (`count`,
+   * `lastAt`; the first entry's details stay). One atomic statement, so
+   * processes sharing the database never lose a count.
+   */
+  readonly auditCoalesced: (entry: AuditEntry, repeat: AuditRepeat) => Effect.Effect<void, StorageError>
+  /** Entries newest first (by `at`), per user or all (`null`), at most `limit`. */
+  readonly auditLog: (userId: UserId | null, limit: number) => Effect.Effect<ReadonlyArray<AuditRecord>, StorageError>
   /** Delete audit entries and flow-start records older than `before`; returns how many audit entries went. */
   readonly pruneHistory: (before: number) => Effect.Effect<number, StorageError>
 

@@ -29,6 +29,7 @@ import {
   parsePreviousKeys
 } from "./EncryptionKey.js"
 import { GrantChanges, inProcess } from "../auth/GrantChanges.js"
+import * as SqliteGrantChanges from "./SqliteGrantChanges.js"
 import * as SqliteStorage from "./SqliteStorage.js"
 import type { Storage, StorageError } from "./Storage.js"
 
@@ -148,14 +149,19 @@ const loadPgGrantChanges = Effect.promise(() => import("./PgGrantChanges.js"))
 /**
  * How grant changes reach the other processes, chosen with the storage:
  * PostgreSQL `LISTEN`/`NOTIFY` (channel per schema) when `databaseUrl` is
- * set, else in-process (a SQLite file has one server process).
+ * set; else the change log in the SQLite file `filename`, which several
+ * local processes may share; in-process for `:memory:` (nobody else sees it).
  */
 export const grantChangesFromSettings = (options: {
   readonly databaseUrl: Option.Option<Redacted.Redacted<string>>
   readonly databaseSchema?: string
+  readonly filename: string
 }): Layer.Layer<GrantChanges, StorageError> =>
   Option.match(options.databaseUrl, {
-    onNone: () => Layer.succeed(GrantChanges, inProcess),
+    onNone: () =>
+      SqliteStorage.isMemory(options.filename)
+        ? Layer.succeed(GrantChanges, inProcess)
+        : SqliteGrantChanges.layer({ filename: options.filename }),
     onSome: (url) =>
       Layer.unwrapEffect(
         Effect.map(loadPgGrantChanges, (PgGrantChanges) =>

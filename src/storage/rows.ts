@@ -13,6 +13,8 @@ import type { CipherError, CipherShape } from "./Cipher.js"
 import {
   type AuditEntry,
   type AuditEvent,
+  type AuditRecord,
+  type AuditRepeat,
   type FlowPurpose,
   type Grant,
   type PendingFlow,
@@ -89,6 +91,15 @@ export const rowSchemas = <MI, SI, DI>(columns: ColumnCodecs<MI, SI, DI>) => ({
     event: Schema.Literal(...AUDIT_EVENTS),
     detail: columns.detail
   }),
+  /** An audit row as read back (`last_at` selected as `COALESCE(last_at, at)`). */
+  AuditRecordRow: Schema.Struct({
+    at: columns.millis,
+    user_id: UserId,
+    event: Schema.Literal(...AUDIT_EVENTS),
+    detail: columns.detail,
+    count: Schema.Union(Schema.Number, Schema.NumberFromString),
+    last_at: columns.millis
+  }),
   AtRow: Schema.Struct({ at: columns.millis })
 })
 
@@ -96,6 +107,7 @@ type Rows = ReturnType<typeof rowSchemas>
 export type GrantRow = Rows["GrantRow"]["Type"]
 export type FlowRow = Rows["FlowRow"]["Type"]
 export type AuditRow = Rows["AuditRow"]["Type"]
+export type AuditRecordRow = Rows["AuditRecordRow"]["Type"]
 
 export const KeyRow = Schema.Struct({ user_id: UserId })
 
@@ -106,12 +118,24 @@ export const auditEntryToRow = (entry: AuditEntry): AuditRow => ({
   detail: entry.detail
 })
 
-export const auditEntryFromRow = (row: AuditRow): AuditEntry => ({
+export const auditRecordFromRow = (row: AuditRecordRow): AuditRecord => ({
   at: row.at,
   userId: row.user_id,
   event: row.event,
-  detail: row.detail
+  detail: row.detail,
+  count: row.count,
+  lastAt: row.last_at
 })
+
+/** The row of the first entry of a coalesced series: the key and the start of its window identify the series. */
+export const coalescedAuditRow = (entry: AuditEntry, repeat: AuditRepeat) => {
+  const windowMs = Math.max(1, Math.floor(repeat.windowMs))
+  return {
+    ...auditEntryToRow(entry),
+    repeat_key: repeat.key,
+    repeat_window: Math.floor(entry.at / windowMs) * windowMs
+  }
+}
 
 // ---------------------------------------------------------------------------
 // Rows <-> domain values

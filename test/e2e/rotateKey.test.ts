@@ -108,12 +108,18 @@ describe("rotate-key", () => {
     expect((await session.call("nc_auth_check_status")).structuredContent.status).toBe("provisioned")
   })
 
-  it("reports values no configured key decrypts and leaves them in place", async () => {
+  it("values no configured key decrypts: listed, left in place, exit 1 naming how many, and the old keys are not declared removable", async () => {
     await provisionAndStop()
-    const rotated = runCli(["rotate-key"], { NC_MCP_ENCRYPTION_KEY: newKey() })
-    expect(rotated.status).toBe(0)
+    // The previous key given is not the one that encrypted the grant: nothing can be decrypted.
+    const rotated = runCli(["rotate-key"], { NC_MCP_ENCRYPTION_KEY: newKey(), NC_MCP_PREVIOUS_ENCRYPTION_KEYS: newKey() })
+    expect(rotated.status).toBe(1)
     expect(rotated.stdout).toContain("1 stored secret could not be decrypted with any configured key and was left untouched")
     expect(rotated.stdout).toContain('app password of user "alice-local"')
+    expect(rotated.stdout).not.toContain("can now be removed")
+    const lines = rotated.stderr.trim().split("\n").filter((line) => line.startsWith("nextcloud-mcp:"))
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toContain("1 stored secret is not opened by any configured key")
+    expect(lines[0]).toContain("NC_MCP_PREVIOUS_ENCRYPTION_KEYS")
     // Still there for the key that made it.
     session = await startStdio({ env: env() })
     expect((await session.call("nc_auth_check_status")).structuredContent.status).toBe("provisioned")

@@ -109,7 +109,9 @@ describe.skipIf(!available)(
           )
           expect(migrations).toEqual([
             { migration_id: 1, name: "initial" },
-            { migration_id: 2, name: "flow_leases" }
+            { migration_id: 2, name: "flow_leases" },
+            { migration_id: 3, name: "grant_changes" },
+            { migration_id: 4, name: "audit_repeats" }
           ])
         }).pipe(Effect.scoped)
       )
@@ -128,7 +130,7 @@ describe.skipIf(!available)(
             }
           }).pipe(Effect.provide(replica(schema)))
           expect(again.grant).toEqual(Option.some(plainGrant(g)))
-          expect(again.migrations).toHaveLength(2)
+          expect(again.migrations).toHaveLength(4)
         })
       )
 

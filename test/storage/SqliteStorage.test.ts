@@ -76,9 +76,11 @@ describe("SqliteStorage on a file", () => {
         yield* (yield* Storage).putFlow(flow("alice"))
         return yield* migrations
       }).pipe(Effect.provide(withSql(filename)))
-      expect(first).toHaveLength(2)
+      expect(first).toHaveLength(4)
       expect(first[0]).toMatchObject({ migration_id: 1, name: "initial" })
       expect(first[1]).toMatchObject({ migration_id: 2, name: "flow_leases" })
+      expect(first[2]).toMatchObject({ migration_id: 3, name: "grant_changes" })
+      expect(first[3]).toMatchObject({ migration_id: 4, name: "audit_repeats" })
 
       const second = yield* Effect.gen(function* () {
         const storage = yield* Storage

@@ -437,9 +437,16 @@ export const storageSuite = (
           yield* storage.audit({ at: 3, userId: alice, event: "access_denied", detail: { reason: "scope" } })
           const aliceLog = yield* storage.auditLog(alice, 10)
           expect(aliceLog).toEqual([
-            { at: 3, userId: alice, event: "access_denied", detail: { reason: "scope" } },
-            { at: 3, userId: alice, event: "grant_narrowed", detail: { from: null, to: ["notes.read"], nested: { n: 1, ok: true } } },
-            { at: 1, userId: alice, event: "flow_started", detail: { scopes: ["notes.read"] } }
+            { at: 3, userId: alice, event: "access_denied", detail: { reason: "scope" }, count: 1, lastAt: 3 },
+            {
+              at: 3,
+              userId: alice,
+              event: "grant_narrowed",
+              detail: { from: null, to: ["notes.read"], nested: { n: 1, ok: true } },
+              count: 1,
+              lastAt: 3
+            },
+            { at: 1, userId: alice, event: "flow_started", detail: { scopes: ["notes.read"] }, count: 1, lastAt: 1 }
           ])
           expect((yield* storage.auditLog(null, 10)).map((e) => e.event)).toEqual([
             "access_denied",
@@ -450,6 +457,59 @@ export const storageSuite = (
           expect((yield* storage.auditLog(null, 2)).map((e) => e.at)).toEqual([3, 3])
           expect(yield* storage.auditLog(uid("nobody"), 10)).toEqual([])
           expect(yield* storage.auditLog(alice, 0)).toEqual([])
+        })
+      ))
+
+    it.effect("auditCoalesced: repeats of one user, event and key in one window count into its first entry", () =>
+      run(
+        Effect.gen(function* () {
+          const storage = yield* Storage
+          const alice = uid("alice")
+          const bob = uid("bob")
+          const minute = 60_000
+          const denied = (userId: typeof alice, at: number, key: string, detail: Record<string, unknown> = {}) =>
+            storage.auditCoalesced({ at, userId, event: "access_denied", detail }, { key, windowMs: minute })
+          yield* denied(alice, minute + 5, "nc_files_write|grant:files.write", { tool: "nc_files_write", first: true })
+          yield* denied(alice, minute + 10, "nc_files_write|grant:files.write", { tool: "nc_files_write", first: false })
+          yield* denied(alice, 2 * minute - 1, "nc_files_write|grant:files.write")
+          // Another key, another user, the next window, a plain entry: rows of their own.
+          yield* denied(alice, minute + 20, "nc_notes_get|grant:notes.read")
+          yield* denied(bob, minute + 30, "nc_files_write|grant:files.write")
+          yield* denied(alice, 2 * minute, "nc_files_write|grant:files.write")
+          yield* storage.audit({ at: minute + 40, userId: alice, event: "access_denied", detail: { plain: true } })
+          const log = yield* storage.auditLog(alice, 10)
+          expect(log).toEqual([
+            { at: 2 * minute, userId: alice, event: "access_denied", detail: {}, count: 1, lastAt: 2 * minute },
+            { at: minute + 40, userId: alice, event: "access_denied", detail: { plain: true }, count: 1, lastAt: minute + 40 },
+            { at: minute + 20, userId: alice, event: "access_denied", detail: {}, count: 1, lastAt: minute + 20 },
+            {
+              at: minute + 5,
+              userId: alice,
+              event: "access_denied",
+              detail: { tool: "nc_files_write", first: true },
+              count: 3,
+              lastAt: 2 * minute - 1
+            }
+          ])
+          expect((yield* storage.auditLog(bob, 10)).map((e) => e.count)).toEqual([1])
+        })
+      ))
+
+    it.effect("auditCoalesced loses no count under concurrent writers, and a repeat arriving out of order keeps lastAt", () =>
+      run(
+        Effect.gen(function* () {
+          const storage = yield* Storage
+          const alice = uid("alice")
+          const repeat = { key: "k", windowMs: 1_000_000 }
+          yield* Effect.forEach(
+            Array.from({ length: 40 }, (_, i) => 1_000 + i),
+            (at) => storage.auditCoalesced({ at, userId: alice, event: "access_denied", detail: {} }, repeat),
+            { concurrency: 8, discard: true }
+          )
+          yield* storage.auditCoalesced({ at: 500, userId: alice, event: "access_denied", detail: {} }, repeat)
+          const [entry, ...rest] = yield* storage.auditLog(alice, 10)
+          expect(rest).toEqual([])
+          expect(entry).toMatchObject({ count: 41, lastAt: 1_039 })
         })
       ))
 

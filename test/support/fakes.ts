@@ -35,6 +35,7 @@ const storageMethods: ReadonlyArray<keyof StorageShape & string> = [
   "recordFlowStart",
   "flowStartsSince",
   "audit",
+  "auditCoalesced",
   "auditLog",
   "pruneHistory",
   "reencryptAll"

@@ -7,6 +7,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import { randomBytes } from "node:crypto"
 import { Cause, Effect, Exit, Redacted } from "effect"
+import { describe, expect, it } from "vitest"
 
 export const pgUrl = process.env["NC_MCP_TEST_DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/test"
 export const shownPgUrl = pgUrl.replace(/\/\/([^:/@]*):[^@/]*@/, "//$1:***@")
@@ -20,6 +21,25 @@ export const probePg = async (): Promise<{ readonly available: boolean; readonly
     Effect.flatMap(SqlClient.SqlClient, (sql) => sql`SELECT 1`).pipe(Effect.provide(adminLayer))
   )
   return { available: Exit.isSuccess(exit), why: Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "" }
+}
+
+/**
+ * Whether the suites of `what` can run. When PostgreSQL is unreachable they
+ * are skipped with a warning, except under CI=true, where a failing test
+ * says why.
+ */
+export const pgAvailableFor = async (what: string): Promise<boolean> => {
+  const pg = await probePg()
+  if (!pg.available && pgRequired) {
+    describe(what, () => {
+      it("PostgreSQL must be reachable under CI=true", () => {
+        expect.fail(`PostgreSQL is not reachable at ${shownPgUrl}: ${pg.why}`)
+      })
+    })
+  } else if (!pg.available) {
+    console.warn(`${what}: skipped, PostgreSQL is not reachable at ${shownPgUrl} (set NC_MCP_TEST_DATABASE_URL to run them)`)
+  }
+  return pg.available
 }
 
 /** A schema name unique to this run. */

@@ -11,8 +11,9 @@ import { type GrantChangeHandlers, GrantChanges, inProcess } from "../../src/aut
 import { ScopeCache } from "../../src/auth/ScopeCache.js"
 import { UserId } from "../../src/domain/Ids.js"
 import * as PgGrantChanges from "../../src/storage/PgGrantChanges.js"
+import { eventuallyEffect } from "../support/eventually.js"
 import { fakeStorage } from "../support/fakes.js"
-import { adminSql, freshSchemaName, pgRequired, pgUrl, probePg, shownPgUrl } from "../support/postgres.js"
+import { adminSql, freshSchemaName, pgAvailableFor, pgUrl } from "../support/postgres.js"
 
 const alice = UserId.make("alice")
 
@@ -22,15 +23,8 @@ const countingStorage = Effect.map(Ref.make(0), (lookups) => ({
   layer: fakeStorage({ getGrant: () => Effect.as(Ref.update(lookups, (n) => n + 1), Option.none()) })
 }))
 
-/** Poll `check` every 20 ms for up to `ms`. */
-const eventually = <E>(check: Effect.Effect<boolean, E>, ms = 1000) =>
-  Effect.gen(function* () {
-    for (let waited = 0; waited <= ms; waited += 20) {
-      if (yield* check) return true
-      yield* Effect.sleep("20 millis")
-    }
-    return false
-  })
+/** Poll `check` for up to `ms`. */
+const eventually = <E>(check: Effect.Effect<boolean, E>, ms = 1000) => eventuallyEffect(check, ms)
 
 describe("GrantChanges (in-process default)", () => {
   it.effect("is the default, publishes nothing and never calls back", () =>
@@ -79,18 +73,9 @@ describe("ScopeCache with GrantChanges", () => {
   )
 })
 
-const pg = await probePg()
-if (!pg.available && pgRequired) {
-  describe("PgGrantChanges", () => {
-    it("PostgreSQL must be reachable under CI=true", () => {
-      expect.fail(`PostgreSQL is not reachable at ${shownPgUrl}: ${pg.why}`)
-    })
-  })
-} else if (!pg.available) {
-  console.warn(`PgGrantChanges tests skipped: PostgreSQL not reachable at ${shownPgUrl} (set NC_MCP_TEST_DATABASE_URL to run them)`)
-}
+const pgAvailable = await pgAvailableFor("PgGrantChanges")
 
-describe.skipIf(!pg.available)("PgGrantChanges", () => {
+describe.skipIf(!pgAvailable)("PgGrantChanges", () => {
   const schema = freshSchemaName("gc")
   const channel = PgGrantChanges.channelFor(schema)
 

@@ -8,8 +8,12 @@
 import * as Migrator from "@effect/sql/Migrator"
 import m0001 from "./0001_initial.js"
 import m0002 from "./0002_flow_leases.js"
+import m0003 from "./0003_grant_changes.js"
+import m0004 from "./0004_audit_repeats.js"
 
 export const loader = Migrator.fromRecord({
   "0001_initial": m0001,
-  "0002_flow_leases": m0002
+  "0002_flow_leases": m0002,
+  "0003_grant_changes": m0003,
+  "0004_audit_repeats": m0004
 })
