@@ -5,8 +5,8 @@
  *   `login` onto NEXTCLOUD_PUBLIC_URL's origin: Nextcloud builds both from the
  *   request it saw, so behind proxies or in containers they often carry an
  *   internal host or `http` instead of `https`.
- * - `initiate` is retried on transport failures and 5xx (`retrySchedule`): an
- *   unused flow costs nothing and expires after 20 minutes.
+ * - `initiate` is safe to repeat (an unused flow costs nothing and expires
+ *   after 20 minutes), so it is retried on a refused connection or a 5xx.
  * - `poll` is never retried here: a 200 is one-shot (the flow is consumed
  *   before the answer is sent), so a blind retry after a lost answer would only
  *   ever see 404. Any failure is an error, never Pending and never "expired";
@@ -14,7 +14,8 @@
  */
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { Effect, Layer, Redacted, Schema } from "effect"
-import { decodeJsonBody, exchange, isTransient, onOrigin, retrySchedule, underBase, unexpectedStatus } from "./http.js"
+import { makeCaller } from "./call.js"
+import { decodeJsonBody, onOrigin, underBase, unexpectedStatus } from "./http.js"
 import {
   type CompletedFlow,
   type InitiatedFlow,
@@ -57,14 +58,14 @@ export const LoginFlowClientLive: Layer.Layer<LoginFlowClient, never, HttpClient
   Layer.effect(
     LoginFlowClient,
     Effect.gen(function*() {
-      const client = yield* HttpClient.HttpClient
       const config = yield* NextcloudConfig
+      const nc = makeCaller(yield* HttpClient.HttpClient, config)
 
-      const initiateOnce = Effect.gen(function*() {
+      const initiate = Effect.fn("LoginFlowClient.initiate")(function*() {
         const operation = "LoginFlowClient.initiate"
-        const response = yield* exchange(client, operation, config.requestTimeout)(
-          HttpClientRequest.post(underBase(config.host, "index.php/login/v2"))
-        )
+        const response = yield* nc.text(operation, HttpClientRequest.post(underBase(config.host, "index.php/login/v2")), {
+          idempotent: true
+        })
         if (response.status !== 200) return yield* unexpectedStatus(operation, response.status)
         const body = yield* decodeJsonBody(InitResponse, operation)(response)
         const flow: InitiatedFlow = {
@@ -75,20 +76,16 @@ export const LoginFlowClientLive: Layer.Layer<LoginFlowClient, never, HttpClient
         return flow
       })
 
-      const initiate = Effect.fn("LoginFlowClient.initiate")(function*() {
-        return yield* initiateOnce.pipe(Effect.retry({ schedule: retrySchedule, while: isTransient }))
-      })
-
       const poll = Effect.fn("LoginFlowClient.poll")(function*(
         pollEndpoint: string,
         pollToken: Redacted.Redacted<string>
       ) {
         const operation = "LoginFlowClient.poll"
         // No Authorization header: Nextcloud would check it and count a failure.
-        const response = yield* exchange(client, operation, config.requestTimeout)(
-          HttpClientRequest.post(pollEndpoint).pipe(
-            HttpClientRequest.bodyUrlParams({ token: Redacted.value(pollToken) })
-          )
+        const response = yield* nc.text(
+          operation,
+          HttpClientRequest.post(pollEndpoint).pipe(HttpClientRequest.bodyUrlParams({ token: Redacted.value(pollToken) })),
+          { idempotent: false }
         )
         if (response.status === 404) return { _tag: "Pending" } satisfies PollResult as PollResult
         if (response.status !== 200) return yield* unexpectedStatus(operation, response.status)
