@@ -1,10 +1,14 @@
 /**
  * Login Flow v2 over HTTP (loginflow-v2.md §1, §3, §6, §7).
  *
- * - `initiate` rewrites `poll.endpoint` onto NEXTCLOUD_HOST's origin and
- *   `login` onto NEXTCLOUD_PUBLIC_URL's origin: Nextcloud builds both from the
- *   request it saw, so behind proxies or in containers they often carry an
- *   internal host or `http` instead of `https`.
+ * - `initiate` keeps only the path and query of `poll.endpoint` and `login`
+ *   (`pinnedUrl`): the endpoint is polled on NEXTCLOUD_HOST's origin, the
+ *   login URL is shown on NEXTCLOUD_PUBLIC_URL's origin. Nextcloud builds both
+ *   from the request it saw, so behind proxies or in containers they often
+ *   carry an internal host or `http` instead of `https`; a hostile answer must
+ *   not send the poll token or the user anywhere else.
+ * - `poll` pins the endpoint it is given again, so a flow stored by an older
+ *   version (or before NEXTCLOUD_HOST changed) is still polled on the host.
  * - `initiate` is safe to repeat (an unused flow costs nothing and expires
  *   after 20 minutes), so it is retried on a refused connection or a 5xx.
  * - `poll` is never retried here: a 200 is one-shot (the flow is consumed
@@ -13,9 +17,9 @@
  *   the caller keeps the flow and polls again later.
  */
 import { HttpClient, HttpClientRequest } from "@effect/platform"
-import { Effect, Layer, Redacted, Schema } from "effect"
+import { Effect, Either, Layer, Redacted, Schema } from "effect"
 import { makeCaller } from "./call.js"
-import { decodeJsonBody, onOrigin, underBase, unexpectedStatus } from "./http.js"
+import { decodeJsonBody, underBase, unexpectedStatus } from "./http.js"
 import {
   type CompletedFlow,
   type InitiatedFlow,
@@ -23,21 +27,19 @@ import {
   type PollResult
 } from "./LoginFlowClient.js"
 import { NextcloudConfig } from "./NextcloudConfig.js"
+import { pinnedUrl, returnedPath } from "./pinnedUrl.js"
 
 const NonEmpty = Schema.String.pipe(Schema.minLength(1))
 
-const HttpUrl = Schema.String.pipe(
-  Schema.filter((s) => {
-    if (!URL.canParse(s)) return "not a URL"
-    const { protocol } = new URL(s)
-    return protocol === "http:" || protocol === "https:" ? true : "not an http(s) URL"
-  })
+/** An http(s) URL or an absolute path: only its path and query will be used. */
+const ReturnedUrl = Schema.String.pipe(
+  Schema.filter((s) => Either.match(returnedPath(s), { onLeft: (reason) => reason, onRight: () => true }))
 )
 
 /** `POST /index.php/login/v2` → 200 body. */
 export const InitResponse = Schema.Struct({
-  poll: Schema.Struct({ token: NonEmpty, endpoint: HttpUrl }),
-  login: HttpUrl
+  poll: Schema.Struct({ token: NonEmpty, endpoint: ReturnedUrl }),
+  login: ReturnedUrl
 })
 
 /**
@@ -61,6 +63,10 @@ export const LoginFlowClientLive: Layer.Layer<LoginFlowClient, never, HttpClient
       const config = yield* NextcloudConfig
       const nc = makeCaller(yield* HttpClient.HttpClient, config)
 
+      /** Unusable URLs are refused by `InitResponse` already; a stored endpoint is checked here again. */
+      const pinned = (operation: string, origin: URL, returned: string) =>
+        Either.mapLeft(pinnedUrl(origin, returned), (reason) => unexpectedStatus(operation, 0, `unusable URL: ${reason}`))
+
       const initiate = Effect.fn("LoginFlowClient.initiate")(function*() {
         const operation = "LoginFlowClient.initiate"
         const response = yield* nc.text(operation, HttpClientRequest.post(underBase(config.host, "index.php/login/v2")), {
@@ -69,8 +75,8 @@ export const LoginFlowClientLive: Layer.Layer<LoginFlowClient, never, HttpClient
         if (response.status !== 200) return yield* unexpectedStatus(operation, response.status)
         const body = yield* decodeJsonBody(InitResponse, operation)(response)
         const flow: InitiatedFlow = {
-          loginUrl: Redacted.make(onOrigin(new URL(body.login), config.publicUrl).href),
-          pollEndpoint: onOrigin(new URL(body.poll.endpoint), config.host).href,
+          loginUrl: Redacted.make((yield* pinned(operation, config.publicUrl, body.login)).href),
+          pollEndpoint: (yield* pinned(operation, config.host, body.poll.endpoint)).href,
           pollToken: Redacted.make(body.poll.token)
         }
         return flow
@@ -81,10 +87,11 @@ export const LoginFlowClientLive: Layer.Layer<LoginFlowClient, never, HttpClient
         pollToken: Redacted.Redacted<string>
       ) {
         const operation = "LoginFlowClient.poll"
+        const endpoint = yield* pinned(operation, config.host, pollEndpoint)
         // No Authorization header: Nextcloud would check it and count a failure.
         const response = yield* nc.text(
           operation,
-          HttpClientRequest.post(pollEndpoint).pipe(HttpClientRequest.bodyUrlParams({ token: Redacted.value(pollToken) })),
+          HttpClientRequest.post(endpoint).pipe(HttpClientRequest.bodyUrlParams({ token: Redacted.value(pollToken) })),
           { idempotent: false }
         )
         if (response.status === 404) return { _tag: "Pending" } satisfies PollResult as PollResult

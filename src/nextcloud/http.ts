@@ -129,6 +129,3 @@ export const underBase = (base: URL, path: string): URL => {
   url.hash = ""
   return url
 }
-
-/** The same path, query and fragment as `url`, on `origin`'s scheme, host and port. */
-export const onOrigin = (url: URL, origin: URL): URL => new URL(`${url.pathname}${url.search}${url.hash}`, origin.origin)

@@ -135,6 +135,18 @@ describe("parseXml", () => {
   })
 })
 
+describe("hrefs are paths", () => {
+  it("a host in an href is ignored, repeated slashes collapse, dot segments are refused", () => {
+    const multistatus = (href: string) =>
+      `<d:multistatus xmlns:d="DAV:"><d:response><d:href>${href}</d:href><d:propstat><d:prop/></d:propstat></d:response></d:multistatus>`
+    expect(right(parseMultistatus(multistatus("//remote.php/dav/files/a/x")))[0]?.segments).toEqual(["remote.php", "dav", "files", "a", "x"])
+    expect(right(parseMultistatus(multistatus("http://evil//remote.php//dav/files/a/")))[0]?.segments).toEqual(["remote.php", "dav", "files", "a"])
+    expect(right(parseMultistatus(multistatus("/f/a%2Fb")))[0]?.segments).toEqual(["f", "a/b"])
+    expect(Either.isLeft(parseMultistatus(multistatus("/remote.php/dav/files/a/../b/x")))).toBe(true)
+    expect(Either.isLeft(parseMultistatus(multistatus("/remote.php/dav/files/a/%2e%2e/b")))).toBe(true)
+  })
+})
+
 describe("entriesOf", () => {
   it("makes hrefs relative to the user's root and refuses ones outside it", () => {
     const resources = right(parseMultistatus(NEXTCLOUD))
