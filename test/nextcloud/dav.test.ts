@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Either } from "effect"
 import { parseMultistatus, unquoteEtag } from "../../src/nextcloud/davMultistatus.js"
-import { parseXml, textOf } from "../../src/nextcloud/davXml.js"
+import { MAX_DEPTH, parseXml, textOf } from "../../src/nextcloud/davXml.js"
 import { entriesOf } from "../../src/nextcloud/WebDav.js"
 
 const right = <A, E>(e: Either.Either<A, E>): A => {
@@ -132,6 +132,16 @@ describe("parseXml", () => {
     expect(root).toMatchObject({ ns: "urn:r", local: "r" })
     expect(root.children).toHaveLength(3)
     expect(textOf(root)).toBe("x & y")
+  })
+
+  it("text of nested elements in document order", () => {
+    expect(textOf(right(parseXml("<r>a<b>b<c>c</c>d</b>e<f/>f</r>")))).toBe("abcdef")
+  })
+
+  it("accepts nesting up to MAX_DEPTH and refuses deeper", () => {
+    const nested = (depth: number) => `${"<e>".repeat(depth)}x${"</e>".repeat(depth)}`
+    expect(textOf(right(parseXml(nested(MAX_DEPTH))))).toBe("x")
+    expect(parseXml(nested(MAX_DEPTH + 1))).toMatchObject({ _tag: "Left", left: expect.stringContaining(`nested deeper than ${MAX_DEPTH}`) })
   })
 })
 
