@@ -169,4 +169,22 @@ describe("notes tools against a broken Nextcloud", () => {
     expect(r.message).toContain("did not answer within 0.5 s while trying to list your notes")
     expect((await fx.sim.counters()).requests["notes.list"]).toBe(1)
   })
+
+  it("search on a Notes list that never ends stops after 100 chunks and says how many notes it searched", async () => {
+    session = await fx.start()
+    await provision(session, ["notes.read"])
+    await fx.sim.resetCounters()
+    await fx.sim.injectFault({ target: "notes.list", fault: Fault.endlessChunks() })
+    const found = ok(await session.call("nc_notes_search", { query: "note 4242 of" }))
+    expect(found).toMatchObject({ stopped_early: true, notes_searched: 10_000, total_matches: 1 })
+    expect(found.message).toContain("stopped early after searching 10000 notes")
+    expect((await fx.sim.counters()).requests["notes.list"]).toBe(100)
+
+    await fx.sim.clearFaults()
+    await fx.sim.resetCounters()
+    await fx.sim.injectFault({ target: "notes.list", fault: Fault.endlessChunks({ sameCursor: true }) })
+    const repeated = ok(await session.call("nc_notes_search", { query: "anything" }))
+    expect(repeated).toMatchObject({ stopped_early: true, notes_searched: 200 })
+    expect((await fx.sim.counters()).requests["notes.list"]).toBe(2)
+  })
 })
