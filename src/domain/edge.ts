@@ -3,7 +3,7 @@
  * (without secrets: service errors never carry them); the caller only sees a
  * clear, generic message.
  */
-import { Effect } from "effect"
+import { Duration, Effect } from "effect"
 import type { NextcloudProtocolError, NextcloudTransportError } from "../nextcloud/LoginFlowClient.js"
 import { InternalError, NextcloudError, NextcloudUnreachable } from "./Errors.js"
 
@@ -46,6 +46,16 @@ export const storageUnavailable = (cause: { readonly operation: string; readonly
     )
   )
 
+/** "30 s", "0.5 s": how long a call waited, in the unit NC_MCP_NEXTCLOUD_TIMEOUT_SECONDS uses. */
+const seconds = (waited: Duration.Duration): string => `${Math.round(Duration.toMillis(waited)) / 1000} s`
+
+const unanswered = (error: NextcloudTransportError): string =>
+  error.reason === "unreachable"
+    ? "could not be reached"
+    : error.waited === undefined
+      ? "did not answer in time"
+      : `did not answer within ${seconds(error.waited)}`
+
 /** The tool-facing error for a failed call to Nextcloud; `action` completes "while trying to …". */
 export const describeNextcloudFailure = (
   host: URL,
@@ -54,7 +64,7 @@ export const describeNextcloudFailure = (
 ): NextcloudUnreachable | NextcloudError =>
   error._tag === "NextcloudTransportError"
     ? new NextcloudUnreachable({
-        message: `Nextcloud at ${host.origin} ${error.reason === "timeout" ? "did not answer in time" : "could not be reached"} while trying to ${action}. Try again later.`
+        message: `Nextcloud at ${host.origin} ${unanswered(error)} while trying to ${action}. Try again later.`
       })
     : new NextcloudError({
         message: `Nextcloud at ${host.origin} answered unexpectedly (HTTP ${error.status}: ${error.detail}) while trying to ${action}.`

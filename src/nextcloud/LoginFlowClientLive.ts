@@ -1,20 +1,25 @@
 /**
  * Login Flow v2 over HTTP (loginflow-v2.md §1, §3, §6, §7).
  *
- * - `initiate` rewrites `poll.endpoint` onto NEXTCLOUD_HOST's origin and
- *   `login` onto NEXTCLOUD_PUBLIC_URL's origin: Nextcloud builds both from the
- *   request it saw, so behind proxies or in containers they often carry an
- *   internal host or `http` instead of `https`.
- * - `initiate` is retried on transport failures and 5xx (`retrySchedule`): an
- *   unused flow costs nothing and expires after 20 minutes.
+ * - `initiate` keeps only the path and query of `poll.endpoint` and `login`
+ *   (`pinnedUrl`): the endpoint is polled on NEXTCLOUD_HOST's origin, the
+ *   login URL is shown on NEXTCLOUD_PUBLIC_URL's origin. Nextcloud builds both
+ *   from the request it saw, so behind proxies or in containers they often
+ *   carry an internal host or `http` instead of `https`; a hostile answer must
+ *   not send the poll token or the user anywhere else.
+ * - `poll` pins the endpoint it is given again, so a flow stored by an older
+ *   version (or before NEXTCLOUD_HOST changed) is still polled on the host.
+ * - `initiate` is safe to repeat (an unused flow costs nothing and expires
+ *   after 20 minutes), so it is retried on a refused connection or a 5xx.
  * - `poll` is never retried here: a 200 is one-shot (the flow is consumed
  *   before the answer is sent), so a blind retry after a lost answer would only
  *   ever see 404. Any failure is an error, never Pending and never "expired";
  *   the caller keeps the flow and polls again later.
  */
 import { HttpClient, HttpClientRequest } from "@effect/platform"
-import { Effect, Layer, Redacted, Schema } from "effect"
-import { decodeJsonBody, exchange, isTransient, onOrigin, retrySchedule, underBase, unexpectedStatus } from "./http.js"
+import { Effect, Either, Layer, Redacted, Schema } from "effect"
+import { makeCaller } from "./call.js"
+import { decodeJsonBody, underBase, unexpectedStatus } from "./http.js"
 import {
   type CompletedFlow,
   type InitiatedFlow,
@@ -22,21 +27,19 @@ import {
   type PollResult
 } from "./LoginFlowClient.js"
 import { NextcloudConfig } from "./NextcloudConfig.js"
+import { pinnedUrl, returnedPath } from "./pinnedUrl.js"
 
 const NonEmpty = Schema.String.pipe(Schema.minLength(1))
 
-const HttpUrl = Schema.String.pipe(
-  Schema.filter((s) => {
-    if (!URL.canParse(s)) return "not a URL"
-    const { protocol } = new URL(s)
-    return protocol === "http:" || protocol === "https:" ? true : "not an http(s) URL"
-  })
+/** An http(s) URL or an absolute path: only its path and query will be used. */
+const ReturnedUrl = Schema.String.pipe(
+  Schema.filter((s) => Either.match(returnedPath(s), { onLeft: (reason) => reason, onRight: () => true }))
 )
 
 /** `POST /index.php/login/v2` → 200 body. */
 export const InitResponse = Schema.Struct({
-  poll: Schema.Struct({ token: NonEmpty, endpoint: HttpUrl }),
-  login: HttpUrl
+  poll: Schema.Struct({ token: NonEmpty, endpoint: ReturnedUrl }),
+  login: ReturnedUrl
 })
 
 /**
@@ -57,26 +60,26 @@ export const LoginFlowClientLive: Layer.Layer<LoginFlowClient, never, HttpClient
   Layer.effect(
     LoginFlowClient,
     Effect.gen(function*() {
-      const client = yield* HttpClient.HttpClient
       const config = yield* NextcloudConfig
+      const nc = makeCaller(yield* HttpClient.HttpClient, config)
 
-      const initiateOnce = Effect.gen(function*() {
+      /** Unusable URLs are refused by `InitResponse` already; a stored endpoint is checked here again. */
+      const pinned = (operation: string, origin: URL, returned: string) =>
+        Either.mapLeft(pinnedUrl(origin, returned), (reason) => unexpectedStatus(operation, 0, `unusable URL: ${reason}`))
+
+      const initiate = Effect.fn("LoginFlowClient.initiate")(function*() {
         const operation = "LoginFlowClient.initiate"
-        const response = yield* exchange(client, operation, config.requestTimeout)(
-          HttpClientRequest.post(underBase(config.host, "index.php/login/v2"))
-        )
+        const response = yield* nc.text(operation, HttpClientRequest.post(underBase(config.host, "index.php/login/v2")), {
+          idempotent: true
+        })
         if (response.status !== 200) return yield* unexpectedStatus(operation, response.status)
         const body = yield* decodeJsonBody(InitResponse, operation)(response)
         const flow: InitiatedFlow = {
-          loginUrl: Redacted.make(onOrigin(new URL(body.login), config.publicUrl).href),
-          pollEndpoint: onOrigin(new URL(body.poll.endpoint), config.host).href,
+          loginUrl: Redacted.make((yield* pinned(operation, config.publicUrl, body.login)).href),
+          pollEndpoint: (yield* pinned(operation, config.host, body.poll.endpoint)).href,
           pollToken: Redacted.make(body.poll.token)
         }
         return flow
-      })
-
-      const initiate = Effect.fn("LoginFlowClient.initiate")(function*() {
-        return yield* initiateOnce.pipe(Effect.retry({ schedule: retrySchedule, while: isTransient }))
       })
 
       const poll = Effect.fn("LoginFlowClient.poll")(function*(
@@ -84,11 +87,12 @@ export const LoginFlowClientLive: Layer.Layer<LoginFlowClient, never, HttpClient
         pollToken: Redacted.Redacted<string>
       ) {
         const operation = "LoginFlowClient.poll"
+        const endpoint = yield* pinned(operation, config.host, pollEndpoint)
         // No Authorization header: Nextcloud would check it and count a failure.
-        const response = yield* exchange(client, operation, config.requestTimeout)(
-          HttpClientRequest.post(pollEndpoint).pipe(
-            HttpClientRequest.bodyUrlParams({ token: Redacted.value(pollToken) })
-          )
+        const response = yield* nc.text(
+          operation,
+          HttpClientRequest.post(endpoint).pipe(HttpClientRequest.bodyUrlParams({ token: Redacted.value(pollToken) })),
+          { idempotent: false }
         )
         if (response.status === 404) return { _tag: "Pending" } satisfies PollResult as PollResult
         if (response.status !== 200) return yield* unexpectedStatus(operation, response.status)

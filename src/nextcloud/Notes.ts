@@ -2,17 +2,19 @@
  * Nextcloud Notes API v1 (`/index.php/apps/notes/api/v1/notes`), called with
  * the user's app password as Basic auth (login name).
  *
- * Reads are retried on transport failures and 5xx; writes are not (a lost
- * answer to a PUT would make the retry fail its own `If-Match`). A 401 is
- * never retried: it means the app password no longer works.
+ * Reads are retried on a refused connection or a 5xx (see call.ts); writes
+ * are not (a lost answer to a PUT would make the retry fail its own
+ * `If-Match`). A 401 is never retried: it means the app password no longer
+ * works.
  */
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { Context, Effect, Layer, Schema } from "effect"
-import { type DataCallError, refusal } from "./davErrors.js"
-import { decodeJsonBody, exchange, isTransient, type NextcloudResponse, retrySchedule, underBase } from "./http.js"
+import { makeCaller } from "./call.js"
+import { type DataCallError, expectStatus } from "./davErrors.js"
+import { decodeJsonBody, type NextcloudResponse, underBase } from "./http.js"
 import type { NextcloudProtocolError } from "./LoginFlowClient.js"
 import { NextcloudConfig } from "./NextcloudConfig.js"
-import { type Credentials, NextcloudUnauthorized } from "./Ocs.js"
+import type { Credentials } from "./Ocs.js"
 
 const Int = Schema.Number.pipe(Schema.int())
 
@@ -88,21 +90,6 @@ export class Notes extends Context.Tag("nextcloud-mcp/Notes")<Notes, NotesShape>
 
 const NOTES_PATH = "index.php/apps/notes/api/v1/notes"
 
-const checked = (operation: string, expected: ReadonlyArray<number>) =>
-  (response: NextcloudResponse): Effect.Effect<NextcloudResponse, DataCallError> => {
-    if (expected.includes(response.status)) return Effect.succeed(response)
-    if (response.status === 401) return Effect.fail(new NextcloudUnauthorized({ operation }))
-    return Effect.fail(refusal(operation, response.status))
-  }
-
-const retryReads = <A>(effect: Effect.Effect<A, DataCallError>) =>
-  effect.pipe(
-    Effect.retry({
-      schedule: retrySchedule,
-      while: (error) => isTransient(error as { readonly _tag: string; readonly status?: number })
-    })
-  )
-
 const bodyOf = (input: NoteInput): Record<string, unknown> => {
   const body: Record<string, unknown> = {}
   if (input.title !== undefined) body["title"] = input.title
@@ -115,16 +102,25 @@ const bodyOf = (input: NoteInput): Record<string, unknown> => {
 export const NotesLive: Layer.Layer<Notes, never, HttpClient.HttpClient | NextcloudConfig> = Layer.effect(
   Notes,
   Effect.gen(function* () {
-    const client = yield* HttpClient.HttpClient
     const config = yield* NextcloudConfig
+    const nc = makeCaller(yield* HttpClient.HttpClient, config)
 
-    const send = (operation: string, request: HttpClientRequest.HttpClientRequest, credentials: Credentials) =>
-      exchange(client, operation, config.requestTimeout)(
-        request.pipe(
-          HttpClientRequest.basicAuth(credentials.loginName, credentials.appPassword),
-          HttpClientRequest.setHeader("accept", "application/json")
+    const send = (
+      operation: string,
+      request: HttpClientRequest.HttpClientRequest,
+      credentials: Credentials,
+      expected: ReadonlyArray<number>
+    ) =>
+      nc
+        .text(
+          operation,
+          request.pipe(
+            HttpClientRequest.basicAuth(credentials.loginName, credentials.appPassword),
+            HttpClientRequest.setHeader("accept", "application/json")
+          ),
+          { idempotent: request.method === "GET" }
         )
-      )
+        .pipe(Effect.flatMap(expectStatus(operation, expected)))
 
     const noteUrl = (id: number) => underBase(config.host, `${NOTES_PATH}/${id}`)
     const decodeNote = (operation: string) => (response: NextcloudResponse): Effect.Effect<Note, NextcloudProtocolError> =>
@@ -139,7 +135,7 @@ export const NotesLive: Layer.Layer<Notes, never, HttpClient.HttpClient | Nextcl
       if (options.chunkSize !== undefined) params["chunkSize"] = String(options.chunkSize)
       if (options.chunkCursor !== undefined) params["chunkCursor"] = options.chunkCursor
       const request = HttpClientRequest.get(underBase(config.host, NOTES_PATH)).pipe(HttpClientRequest.setUrlParams(params))
-      const response = yield* retryReads(send(operation, request, credentials).pipe(Effect.flatMap(checked(operation, [200]))))
+      const response = yield* send(operation, request, credentials, [200])
       const notes = yield* decodeJsonBody(Schema.Array(NoteSummary), operation)(response)
       const cursor = response.headers["x-notes-chunk-cursor"]
       return { notes, cursor: cursor === undefined || cursor === "" ? null : cursor } satisfies NotesPage
@@ -147,9 +143,7 @@ export const NotesLive: Layer.Layer<Notes, never, HttpClient.HttpClient | Nextcl
 
     const get = Effect.fn("Notes.get")(function* (credentials: Credentials, id: number) {
       const operation = "Notes.get"
-      const response = yield* retryReads(
-        send(operation, HttpClientRequest.get(noteUrl(id)), credentials).pipe(Effect.flatMap(checked(operation, [200])))
-      )
+      const response = yield* send(operation, HttpClientRequest.get(noteUrl(id)), credentials, [200])
       return yield* decodeNote(operation)(response)
     })
 
@@ -158,7 +152,7 @@ export const NotesLive: Layer.Layer<Notes, never, HttpClient.HttpClient | Nextcl
       const request = HttpClientRequest.post(underBase(config.host, NOTES_PATH)).pipe(
         HttpClientRequest.bodyUnsafeJson(bodyOf(input))
       )
-      const response = yield* send(operation, request, credentials).pipe(Effect.flatMap(checked(operation, [200, 201])))
+      const response = yield* send(operation, request, credentials, [200, 201])
       return yield* decodeNote(operation)(response)
     })
 
@@ -171,13 +165,13 @@ export const NotesLive: Layer.Layer<Notes, never, HttpClient.HttpClient | Nextcl
       const operation = "Notes.update"
       const base = HttpClientRequest.put(noteUrl(id)).pipe(HttpClientRequest.bodyUnsafeJson(bodyOf(input)))
       const request = ifMatch === undefined ? base : HttpClientRequest.setHeader(base, "if-match", `"${ifMatch}"`)
-      const response = yield* send(operation, request, credentials).pipe(Effect.flatMap(checked(operation, [200])))
+      const response = yield* send(operation, request, credentials, [200])
       return yield* decodeNote(operation)(response)
     })
 
     const remove = Effect.fn("Notes.delete")(function* (credentials: Credentials, id: number) {
       const operation = "Notes.delete"
-      yield* send(operation, HttpClientRequest.del(noteUrl(id)), credentials).pipe(Effect.flatMap(checked(operation, [200, 204])))
+      yield* send(operation, HttpClientRequest.del(noteUrl(id)), credentials, [200, 204])
     })
 
     return Notes.of({ list, get, create, update, delete: remove })

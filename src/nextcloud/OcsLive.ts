@@ -5,15 +5,16 @@
  * true` (without it Nextcloud answers 412 "CSRF check failed"). Both the HTTP
  * status and `ocs.meta.statuscode` are checked (997 = unauthorised).
  *
- * Retries: `currentUser` (a GET) is retried on transport failures and 5xx. A
- * 401 is never retried: every failed Basic login counts towards Nextcloud's
+ * Retries: `currentUser` (a GET) is retried on a refused connection or a 5xx
+ * (see call.ts). A 401 is never retried: every failed Basic login counts towards Nextcloud's
  * brute-force throttle for this server's IP. `revokeAppPassword` is not
  * retried either; its caller may repeat it (a second DELETE answers 401,
  * which counts as success).
  */
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { Effect, Layer, Schema } from "effect"
-import { decodeJsonBody, exchange, isTransient, retrySchedule, underBase, unexpectedStatus } from "./http.js"
+import { makeCaller } from "./call.js"
+import { decodeJsonBody, underBase, unexpectedStatus } from "./http.js"
 import { NextcloudConfig } from "./NextcloudConfig.js"
 import { type Credentials, type NextcloudUser, NextcloudUnauthorized, Ocs } from "./Ocs.js"
 
@@ -64,41 +65,38 @@ const statusDetail = (status: number): string | undefined => {
 export const OcsLive: Layer.Layer<Ocs, never, HttpClient.HttpClient | NextcloudConfig> = Layer.effect(
   Ocs,
   Effect.gen(function*() {
-    const client = yield* HttpClient.HttpClient
     const config = yield* NextcloudConfig
-
-    const currentUserOnce = (credentials: Credentials) =>
-      Effect.gen(function*() {
-        const operation = "Ocs.currentUser"
-        const response = yield* exchange(client, operation, config.requestTimeout)(
-          ocsRequest(HttpClientRequest.get(underBase(config.host, "ocs/v2.php/cloud/user")), credentials)
-        )
-        if (response.status === 401) return yield* new NextcloudUnauthorized({ operation })
-        if (response.status !== 200) {
-          return yield* unexpectedStatus(operation, response.status, statusDetail(response.status))
-        }
-        const meta = yield* decodeJsonBody(OcsMeta, operation)(response)
-        if (meta.ocs.meta.statuscode === OCS_UNAUTHORISED) return yield* new NextcloudUnauthorized({ operation })
-        if (meta.ocs.meta.statuscode !== 200 && meta.ocs.meta.statuscode !== 100) {
-          return yield* unexpectedStatus(operation, response.status, `OCS status ${meta.ocs.meta.statuscode}`)
-        }
-        const body = yield* decodeJsonBody(CurrentUserResponse, operation)(response)
-        const data = body.ocs.data
-        const displayName = data["display-name"] ?? data.displayname ?? null
-        const user: NextcloudUser = { id: data.id, displayName: displayName === "" ? null : displayName }
-        return user
-      })
+    const nc = makeCaller(yield* HttpClient.HttpClient, config)
 
     const currentUser = Effect.fn("Ocs.currentUser")(function*(credentials: Credentials) {
-      return yield* currentUserOnce(credentials).pipe(
-        Effect.retry({ schedule: retrySchedule, while: (error) => isTransient(error) })
+      const operation = "Ocs.currentUser"
+      const response = yield* nc.text(
+        operation,
+        ocsRequest(HttpClientRequest.get(underBase(config.host, "ocs/v2.php/cloud/user")), credentials),
+        { idempotent: true }
       )
+      if (response.status === 401) return yield* new NextcloudUnauthorized({ operation })
+      if (response.status !== 200) {
+        return yield* unexpectedStatus(operation, response.status, statusDetail(response.status))
+      }
+      const meta = yield* decodeJsonBody(OcsMeta, operation)(response)
+      if (meta.ocs.meta.statuscode === OCS_UNAUTHORISED) return yield* new NextcloudUnauthorized({ operation })
+      if (meta.ocs.meta.statuscode !== 200 && meta.ocs.meta.statuscode !== 100) {
+        return yield* unexpectedStatus(operation, response.status, `OCS status ${meta.ocs.meta.statuscode}`)
+      }
+      const body = yield* decodeJsonBody(CurrentUserResponse, operation)(response)
+      const data = body.ocs.data
+      const displayName = data["display-name"] ?? data.displayname ?? null
+      const user: NextcloudUser = { id: data.id, displayName: displayName === "" ? null : displayName }
+      return user
     })
 
     const revokeAppPassword = Effect.fn("Ocs.revokeAppPassword")(function*(credentials: Credentials) {
       const operation = "Ocs.revokeAppPassword"
-      const response = yield* exchange(client, operation, config.requestTimeout)(
-        ocsRequest(HttpClientRequest.del(underBase(config.host, "ocs/v2.php/core/apppassword")), credentials)
+      const response = yield* nc.text(
+        operation,
+        ocsRequest(HttpClientRequest.del(underBase(config.host, "ocs/v2.php/core/apppassword")), credentials),
+        { idempotent: false }
       )
       // 200: deleted. 401: the password no longer works, so it is gone as far as we can tell.
       if (response.status === 200 || response.status === 401) return

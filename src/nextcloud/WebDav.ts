@@ -5,17 +5,20 @@
  *
  * Paths are given as segments relative to the user's root; each segment is
  * percent-encoded here, one by one, so a name can never add or remove a
- * level. PROPFIND and GET are retried on transport failures and 5xx; writes
- * are not. A 401 is never retried.
+ * level. PROPFIND and GET are retried on a refused connection or a 5xx (see
+ * call.ts); writes are not. A 401 is never retried.
  */
-import { HttpClient, HttpClientRequest, type HttpMethod } from "@effect/platform"
-import { Context, Data, Duration, Effect, Either, Layer, Stream } from "effect"
-import { type DataCallError, refusal } from "./davErrors.js"
+import { type Headers, HttpClient, HttpClientRequest, type HttpMethod } from "@effect/platform"
+import { Context, Effect, Either, Layer } from "effect"
+import { makeCaller, readBody } from "./call.js"
+import { type DataCallError, expectStatus } from "./davErrors.js"
 import { type DavResource, hrefSegments, parseMultistatus, unquoteEtag } from "./davMultistatus.js"
-import { exchange, fromHttpClientError, isTransient, type NextcloudResponse, retrySchedule, underBase } from "./http.js"
-import { NextcloudProtocolError, NextcloudTransportError } from "./LoginFlowClient.js"
+import { answerTooLarge, NextcloudBodyTooLarge, underBase } from "./http.js"
+import { NextcloudProtocolError } from "./LoginFlowClient.js"
 import { NextcloudConfig } from "./NextcloudConfig.js"
-import { type Credentials, NextcloudUnauthorized } from "./Ocs.js"
+import type { Credentials } from "./Ocs.js"
+
+export { NextcloudBodyTooLarge }
 
 export interface DavAccount extends Credentials {
   /** The Nextcloud user id (`/ocs/v2.php/cloud/user` `data.id`). */
@@ -55,13 +58,6 @@ export interface WriteResult {
   readonly etag: string | null
 }
 
-/** A GET answer was larger than the caller allowed; `size` when Nextcloud announced it. */
-export class NextcloudBodyTooLarge extends Data.TaggedError("NextcloudBodyTooLarge")<{
-  readonly operation: string
-  readonly size: number | null
-  readonly limit: number
-}> {}
-
 export interface WebDavShape {
   /** PROPFIND: depth 0 = the resource only; 1 = it and its direct children. The resource comes first. */
   readonly list: (
@@ -69,7 +65,11 @@ export interface WebDavShape {
     path: ReadonlyArray<string>,
     depth: 0 | 1
   ) => Effect.Effect<ReadonlyArray<DavEntry>, DataCallError>
-  /** GET, refusing bodies over `maxBytes` without reading them to the end. */
+  /**
+   * GET, refusing bodies over `maxBytes` without reading them to the end
+   * (`NextcloudBodyTooLarge`). Past NC_MCP_MAX_RESPONSE_BYTES, when that is
+   * smaller, the answer is a protocol error like any other oversized answer.
+   */
   readonly read: (
     account: DavAccount,
     path: ReadonlyArray<string>,
@@ -108,21 +108,6 @@ const filesRoot = (userId: string) => `remote.php/dav/files/${encodeURIComponent
 export const davUrl = (host: URL, userId: string, path: ReadonlyArray<string>): URL =>
   underBase(host, `${filesRoot(userId)}/${path.map(encodeURIComponent).join("/")}`)
 
-const checked = (operation: string, expected: ReadonlyArray<number>) =>
-  (response: NextcloudResponse): Effect.Effect<NextcloudResponse, DataCallError> => {
-    if (expected.includes(response.status)) return Effect.succeed(response)
-    if (response.status === 401) return Effect.fail(new NextcloudUnauthorized({ operation }))
-    return Effect.fail(refusal(operation, response.status))
-  }
-
-const retryReads = <A, E extends { readonly _tag: string }>(effect: Effect.Effect<A, E>) =>
-  effect.pipe(
-    Effect.retry({
-      schedule: retrySchedule,
-      while: (error) => isTransient(error as { readonly _tag: string; readonly status?: number })
-    })
-  )
-
 /** Map multistatus resources onto paths relative to the user's root. */
 export const entriesOf = (
   operation: string,
@@ -150,20 +135,30 @@ export const entriesOf = (
   return Either.right(entries)
 }
 
-const header = (response: NextcloudResponse | { readonly headers: Readonly<Record<string, string>> }, name: string) => {
-  const value = response.headers[name]
+const header = (headers: Headers.Headers, name: string) => {
+  const value = headers[name]
   return value === undefined || value === "" ? null : value
+}
+
+const etagOf = (headers: Headers.Headers): string | null => {
+  const etag = header(headers, "etag") ?? header(headers, "oc-etag")
+  return etag === null ? null : unquoteEtag(etag)
 }
 
 export const WebDavLive: Layer.Layer<WebDav, never, HttpClient.HttpClient | NextcloudConfig> = Layer.effect(
   WebDav,
   Effect.gen(function* () {
-    const client = yield* HttpClient.HttpClient
     const config = yield* NextcloudConfig
+    const nc = makeCaller(yield* HttpClient.HttpClient, config)
 
     const authed = (account: DavAccount) => HttpClientRequest.basicAuth(account.loginName, account.appPassword)
-    const send = (operation: string, request: HttpClientRequest.HttpClientRequest) =>
-      exchange(client, operation, config.requestTimeout)(request)
+    /** Writes are never repeated: only `list` passes `idempotent: true`. */
+    const send = (
+      operation: string,
+      request: HttpClientRequest.HttpClientRequest,
+      expected: ReadonlyArray<number>,
+      options = { idempotent: false }
+    ) => nc.text(operation, request, options).pipe(Effect.flatMap(expectStatus(operation, expected)))
     const url = (account: DavAccount, path: ReadonlyArray<string>) => davUrl(config.host, account.userId, path)
 
     const list = Effect.fn("WebDav.list")(function* (account: DavAccount, path: ReadonlyArray<string>, depth: 0 | 1) {
@@ -173,7 +168,7 @@ export const WebDavLive: Layer.Layer<WebDav, never, HttpClient.HttpClient | Next
         HttpClientRequest.setHeaders({ depth: String(depth), accept: "application/xml, text/xml" }),
         HttpClientRequest.bodyText(PROPFIND_BODY, "application/xml; charset=utf-8")
       )
-      const response = yield* retryReads(send(operation, request).pipe(Effect.flatMap(checked(operation, [207]))))
+      const response = yield* send(operation, request, [207], { idempotent: true })
       const resources = parseMultistatus(response.body)
       if (Either.isLeft(resources)) {
         return yield* new NextcloudProtocolError({ operation, status: response.status, detail: `unexpected body: ${resources.left}` })
@@ -189,54 +184,26 @@ export const WebDavLive: Layer.Layer<WebDav, never, HttpClient.HttpClient | Next
       return [...self.slice(0, 1), ...children]
     })
 
-    const readOnce = (operation: string, account: DavAccount, path: ReadonlyArray<string>, maxBytes: number) =>
-      Effect.gen(function* () {
-        const request = HttpClientRequest.get(url(account, path)).pipe(authed(account), HttpClientRequest.setHeader("accept", "*/*"))
-        const response = yield* HttpClient.withScope(client)
-          .execute(request)
-          .pipe(Effect.mapError((e) => fromHttpClientError(operation, e)))
-        if (response.status === 401) return yield* new NextcloudUnauthorized({ operation })
-        if (response.status !== 200) return yield* refusal(operation, response.status)
-        const announced = response.headers["content-length"]
-        const size = announced !== undefined && /^\d+$/.test(announced) ? Number(announced) : null
-        if (size !== null && size > maxBytes) return yield* new NextcloudBodyTooLarge({ operation, size, limit: maxBytes })
-        const chunks: Array<Uint8Array> = []
-        const total = yield* response.stream.pipe(
-          Stream.mapError((e) => fromHttpClientError(operation, e)),
-          Stream.runFoldEffect(0, (sum, chunk): Effect.Effect<number, NextcloudBodyTooLarge> => {
-            const next = sum + chunk.byteLength
-            if (next > maxBytes) return Effect.fail(new NextcloudBodyTooLarge({ operation, size: null, limit: maxBytes }))
-            chunks.push(chunk)
-            return Effect.succeed(next)
-          })
-        )
-        const bytes = new Uint8Array(total)
-        let offset = 0
-        for (const chunk of chunks) {
-          bytes.set(chunk, offset)
-          offset += chunk.byteLength
-        }
-        const etag = header({ headers: response.headers }, "etag") ?? header({ headers: response.headers }, "oc-etag")
-        return {
-          bytes,
-          etag: etag === null ? null : unquoteEtag(etag),
-          contentType: header({ headers: response.headers }, "content-type")
-        } satisfies FileContent
-      }).pipe(
-        Effect.scoped,
-        Effect.timeoutFail({
-          duration: config.requestTimeout,
-          onTimeout: () =>
-            new NextcloudTransportError({
-              operation,
-              reason: "timeout",
-              cause: { code: "TIMEOUT", message: `no complete answer within ${Duration.format(config.requestTimeout)}` }
-            })
-        })
-      )
-
     const read = Effect.fn("WebDav.read")(function* (account: DavAccount, path: ReadonlyArray<string>, maxBytes: number) {
-      return yield* retryReads(readOnce("WebDav.read", account, path, maxBytes))
+      const operation = "WebDav.read"
+      const limit = Math.min(maxBytes, config.maxResponseBytes)
+      const request = HttpClientRequest.get(url(account, path)).pipe(authed(account), HttpClientRequest.setHeader("accept", "*/*"))
+      const answer = yield* nc.call(operation, request, { idempotent: true }, (response) =>
+        // Only a 200 is read; any other answer's body is dropped with the connection.
+        response.status !== 200
+          ? Effect.succeed({ status: response.status, headers: response.headers, bytes: new Uint8Array(0) })
+          : Effect.map(readBody(operation, response, limit), (bytes) => ({ status: 200, headers: response.headers, bytes }))
+      ).pipe(
+        Effect.catchTag("NextcloudBodyTooLarge", (error) =>
+          Effect.fail(limit < maxBytes ? answerTooLarge(operation, 200, limit) : error)
+        ),
+        Effect.flatMap(expectStatus(operation, [200]))
+      )
+      return {
+        bytes: answer.bytes,
+        etag: etagOf(answer.headers),
+        contentType: header(answer.headers, "content-type")
+      } satisfies FileContent
     })
 
     const write = Effect.fn("WebDav.write")(function* (
@@ -255,16 +222,13 @@ export const WebDavLive: Layer.Layer<WebDav, never, HttpClient.HttpClient | Next
       )
       if (options.ifMatch !== undefined) request = HttpClientRequest.setHeader(request, "if-match", `"${options.ifMatch}"`)
       if (options.createOnly === true) request = HttpClientRequest.setHeader(request, "if-none-match", "*")
-      const response = yield* send(operation, request).pipe(Effect.flatMap(checked(operation, [200, 201, 204])))
-      const etag = header(response, "etag") ?? header(response, "oc-etag")
-      return { created: response.status === 201, etag: etag === null ? null : unquoteEtag(etag) } satisfies WriteResult
+      const response = yield* send(operation, request, [200, 201, 204])
+      return { created: response.status === 201, etag: etagOf(response.headers) } satisfies WriteResult
     })
 
     const mkdir = Effect.fn("WebDav.mkdir")(function* (account: DavAccount, path: ReadonlyArray<string>) {
       const operation = "WebDav.mkdir"
-      yield* send(operation, method("MKCOL")(url(account, path)).pipe(authed(account))).pipe(
-        Effect.flatMap(checked(operation, [201]))
-      )
+      yield* send(operation, method("MKCOL")(url(account, path)).pipe(authed(account)), [201])
     })
 
     const move = Effect.fn("WebDav.move")(function* (
@@ -278,15 +242,13 @@ export const WebDavLive: Layer.Layer<WebDav, never, HttpClient.HttpClient | Next
         authed(account),
         HttpClientRequest.setHeaders({ destination: url(account, to).href, overwrite: overwrite ? "T" : "F" })
       )
-      const response = yield* send(operation, request).pipe(Effect.flatMap(checked(operation, [201, 204])))
+      const response = yield* send(operation, request, [201, 204])
       return { overwritten: response.status === 204 }
     })
 
     const remove = Effect.fn("WebDav.remove")(function* (account: DavAccount, path: ReadonlyArray<string>) {
       const operation = "WebDav.remove"
-      yield* send(operation, HttpClientRequest.del(url(account, path)).pipe(authed(account))).pipe(
-        Effect.flatMap(checked(operation, [200, 204]))
-      )
+      yield* send(operation, HttpClientRequest.del(url(account, path)).pipe(authed(account)), [200, 204])
     })
 
     return WebDav.of({ list, read, write, mkdir, move, remove })

@@ -4,9 +4,9 @@
  * service errors (no secrets, no bodies); the tools turn them into
  * tool-facing errors with messages that fit the operation.
  */
-import { Data } from "effect"
+import { Data, Effect } from "effect"
 import type { NextcloudProtocolError, NextcloudTransportError } from "./LoginFlowClient.js"
-import type { NextcloudUnauthorized } from "./Ocs.js"
+import { NextcloudUnauthorized } from "./Ocs.js"
 import { unexpectedStatus } from "./http.js"
 
 /** 404: no such note, file or folder. */
@@ -71,3 +71,12 @@ export const refusal = (operation: string, status: number): RefusalError | Nextc
       return unexpectedStatus(operation, status)
   }
 }
+
+/** Passes an answer with one of the `expected` statuses; 401 and every other status become their error. */
+export const expectStatus =
+  (operation: string, expected: ReadonlyArray<number>) =>
+  <A extends { readonly status: number }>(answer: A): Effect.Effect<A, DataCallError> => {
+    if (expected.includes(answer.status)) return Effect.succeed(answer)
+    if (answer.status === 401) return Effect.fail(new NextcloudUnauthorized({ operation }))
+    return Effect.fail(refusal(operation, answer.status))
+  }

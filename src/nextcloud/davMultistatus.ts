@@ -2,13 +2,15 @@
  * The PROPFIND answer (`207 Multi-Status`, RFC 4918 §14.16) as plain values.
  *
  * Hrefs are absolute paths (or, from some servers, absolute URLs) with each
- * segment percent-encoded; they are split and decoded here. Only properties in
+ * segment percent-encoded; only their path counts (`returnedPath`: a host in
+ * them is ignored, repeated slashes collapse), split and decoded here. Only properties in
  * a `propstat` with a 2xx status count: Nextcloud reports properties it does
  * not have for a resource (e.g. `getcontentlength` of a folder) in a separate
  * `404` propstat.
  */
 import { Either } from "effect"
 import { childNamed, childrenNamed, DAV_NS, parseXml, textOf, type XmlElement } from "./davXml.js"
+import { returnedPath } from "./pinnedUrl.js"
 
 export const OC_NS = "http://owncloud.org/ns"
 
@@ -40,15 +42,16 @@ const statusOk = (status: XmlElement | undefined): boolean => {
   return m !== null && m[1] !== undefined && m[1].startsWith("2")
 }
 
-/** Split an href's path into decoded segments. */
+/** Split an href's path into decoded segments; `.` and `..` are refused, not resolved. */
 export const hrefSegments = (href: string): Either.Either<ReadonlyArray<string>, string> => {
-  const url = Either.try(() => new URL(href.trim(), "http://dav.invalid"))
-  if (Either.isLeft(url)) return Either.left("an href is not a valid URL")
+  const returned = returnedPath(href)
+  if (Either.isLeft(returned)) return Either.left("an href is not a URL or an absolute path")
   const segments: Array<string> = []
-  for (const raw of url.right.pathname.split("/")) {
+  for (const raw of returned.right.path.split("/")) {
     if (raw === "") continue
     const decoded = Either.try(() => decodeURIComponent(raw))
     if (Either.isLeft(decoded)) return Either.left("an href has invalid percent-encoding")
+    if (decoded.right === "." || decoded.right === "..") return Either.left("an href has a . or .. segment")
     segments.push(decoded.right)
   }
   return Either.right(segments)

@@ -5,13 +5,21 @@
  * default namespace or any other prefix all work).
  *
  * Deliberately limited: no DTDs (a `<!DOCTYPE` is refused, so no entity
- * expansion), only the predefined and numeric character references. Comments,
- * processing instructions and CDATA are handled. Malformed input is a `Left`
- * with a short reason, never an exception.
+ * expansion), only the predefined and numeric character references, and at
+ * most `MAX_DEPTH` nested elements. Comments, processing instructions and
+ * CDATA are handled. Malformed input is a `Left` with a short reason, never
+ * an exception; nothing here recurses, so no input can exhaust the stack.
  */
 import { Either } from "effect"
 
 export const DAV_NS = "DAV:"
+
+/**
+ * Deepest element nesting accepted. A multistatus needs about 6 levels
+ * (multistatus/response/propstat/prop/resourcetype/collection); 256 leaves
+ * room for any extension while bounding what hostile input can build.
+ */
+export const MAX_DEPTH = 256
 
 export interface XmlElement {
   readonly ns: string | null
@@ -203,6 +211,7 @@ export const parseXml = (input: string): Either.Either<XmlElement, string> => {
       if (parent === undefined) root = element
       else parent.children.push(element)
     } else {
+      if (stack.length >= MAX_DEPTH) return fail(`elements nested deeper than ${MAX_DEPTH}`)
       stack.push(open)
     }
   }
@@ -219,6 +228,13 @@ export const childrenNamed = (element: XmlElement, ns: string, local: string): R
 export const childNamed = (element: XmlElement, ns: string, local: string): XmlElement | undefined =>
   childrenNamed(element, ns, local)[0]
 
-/** Concatenated text content (descendants included). */
-export const textOf = (element: XmlElement): string =>
-  element.children.map((c) => (typeof c === "string" ? c : textOf(c))).join("")
+/** Concatenated text content (descendants included, in document order), without recursion. */
+export const textOf = (element: XmlElement): string => {
+  let text = ""
+  const pending: Array<XmlNode> = [...element.children].reverse()
+  for (let node = pending.pop(); node !== undefined; node = pending.pop()) {
+    if (typeof node === "string") text += node
+    else for (let i = node.children.length - 1; i >= 0; i--) pending.push(node.children[i] as XmlNode)
+  }
+  return text
+}

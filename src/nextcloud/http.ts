@@ -1,51 +1,42 @@
 /**
- * Shared request and error-mapping helpers for the Nextcloud clients (login
- * flow, OCS, and later Notes and WebDAV).
+ * Error mapping and body decoding shared by the Nextcloud clients (login
+ * flow, OCS, Notes, WebDAV); how a call is made is in `call.ts`.
  *
  * Secrets (app passwords, poll tokens, login URLs) travel in request headers,
  * bodies or `Redacted` values only. Nothing here copies a request, a response
  * body or a raw `HttpClientError` into an error value: those carry headers
  * and bodies. Errors hold an operation name, a status and a short detail.
  */
-import { HttpClient, HttpClientError, type HttpClientRequest, type Headers } from "@effect/platform"
-import { Data, Duration, Effect, Either, ParseResult, Schedule, Schema } from "effect"
+import type { HttpClientError, Headers } from "@effect/platform"
+import { Data, Effect, Either, ParseResult, Schema } from "effect"
 import { NextcloudProtocolError, NextcloudTransportError } from "./LoginFlowClient.js"
 
 /**
- * Marker put into a `RequestError`'s `cause` when the per-request timeout of
- * the Nextcloud `HttpClient` fires (see `withRequestTimeout`).
+ * A body was larger than allowed (NC_MCP_MAX_RESPONSE_BYTES, or a tighter cap
+ * the caller set); `size` when its Content-Length announced it.
  */
-export class RequestTimedOut extends Data.TaggedError("NextcloudRequestTimedOut")<{
-  readonly after: string
+export class NextcloudBodyTooLarge extends Data.TaggedError("NextcloudBodyTooLarge")<{
+  readonly operation: string
+  readonly size: number | null
+  readonly limit: number
 }> {}
 
-/**
- * Per-request timeout on an `HttpClient`, up to the response headers. A
- * timeout fails with a transport `RequestError` whose cause is
- * `RequestTimedOut`; the interrupted request is aborted.
- */
-export const withRequestTimeout =
-  (timeout: Duration.DurationInput) =>
-  <E, R>(client: HttpClient.HttpClient.With<E, R>): HttpClient.HttpClient.With<E | HttpClientError.RequestError, R> =>
-    HttpClient.transform(client, (response, request) =>
-      Effect.timeoutFail(response, {
-        duration: timeout,
-        onTimeout: () =>
-          new HttpClientError.RequestError({
-            request,
-            reason: "Transport",
-            description: `no answer within ${Duration.format(timeout)}`,
-            cause: new RequestTimedOut({ after: Duration.format(timeout) })
-          })
-      })
-    )
+const formatBytes = (bytes: number): string =>
+  bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : bytes % 1024 === 0 ? `${bytes / 1024} KiB` : `${bytes} bytes`
+
+/** An answer over NC_MCP_MAX_RESPONSE_BYTES: Nextcloud misbehaved, so the call fails as a protocol error. */
+export const answerTooLarge = (operation: string, status: number, limit: number): NextcloudProtocolError =>
+  new NextcloudProtocolError({
+    operation,
+    status,
+    detail: `the answer is larger than NC_MCP_MAX_RESPONSE_BYTES (${formatBytes(limit)})`
+  })
 
 /** What a failed exchange is turned into: never the raw error (it holds the request). */
 export type ExchangeError = NextcloudTransportError | NextcloudProtocolError
 
 /** A short, secret-free description of a low-level cause (Node system errors). */
 export const describeCause = (cause: unknown): { readonly code?: string; readonly message: string } => {
-  if (cause instanceof RequestTimedOut) return { code: "TIMEOUT", message: `no answer within ${cause.after}` }
   if (cause instanceof Error) {
     const code = (cause as { readonly code?: unknown }).code
     const message = cause.message.slice(0, 200)
@@ -55,9 +46,7 @@ export const describeCause = (cause: unknown): { readonly code?: string; readonl
 }
 
 const isTimeoutCause = (cause: unknown): boolean =>
-  cause instanceof RequestTimedOut ||
-  (cause instanceof Error &&
-    ((cause as { readonly code?: unknown }).code === "ETIMEDOUT" || cause.name === "TimeoutError"))
+  cause instanceof Error && ((cause as { readonly code?: unknown }).code === "ETIMEDOUT" || cause.name === "TimeoutError")
 
 /** Maps an `HttpClientError` onto the Nextcloud error types, dropping request and response. */
 export const fromHttpClientError = (operation: string, error: HttpClientError.HttpClientError): ExchangeError => {
@@ -96,37 +85,6 @@ export interface NextcloudResponse {
   readonly headers: Headers.Headers
   readonly body: string
 }
-
-/**
- * Sends one request and reads the whole body as text, all within `timeout`
- * (the client's own timeout covers the headers; this one also covers a body
- * that trickles or stalls). Every failure is a Nextcloud error.
- */
-export const exchange = (
-  client: HttpClient.HttpClient,
-  operation: string,
-  timeout: Duration.DurationInput
-) =>
-(request: HttpClientRequest.HttpClientRequest): Effect.Effect<NextcloudResponse, ExchangeError> =>
-  client.execute(request).pipe(
-    Effect.flatMap((response) =>
-      Effect.map(response.text, (body): NextcloudResponse => ({
-        status: response.status,
-        headers: response.headers,
-        body
-      }))
-    ),
-    Effect.mapError((error) => fromHttpClientError(operation, error)),
-    Effect.timeoutFail({
-      duration: timeout,
-      onTimeout: () =>
-        new NextcloudTransportError({
-          operation,
-          reason: "timeout",
-          cause: { code: "TIMEOUT", message: `no complete answer within ${Duration.format(timeout)}` }
-        })
-    })
-  )
 
 /** A non-expected status, with a short detail and nothing from the body. */
 export const unexpectedStatus = (operation: string, status: number, detail?: string): NextcloudProtocolError =>
@@ -171,14 +129,3 @@ export const underBase = (base: URL, path: string): URL => {
   url.hash = ""
   return url
 }
-
-/** The same path, query and fragment as `url`, on `origin`'s scheme, host and port. */
-export const onOrigin = (url: URL, origin: URL): URL => new URL(`${url.pathname}${url.search}${url.hash}`, origin.origin)
-
-/** Worth retrying for an operation that is safe to repeat: transport failures and 5xx. */
-export const isTransient = (error: { readonly _tag: string; readonly status?: number }): boolean =>
-  error._tag === "NextcloudTransportError" ||
-  (error._tag === "NextcloudProtocolError" && error.status !== undefined && error.status >= 500)
-
-/** Short back-off for safe retries: up to two more attempts, 100 ms then 200 ms apart. */
-export const retrySchedule = Schedule.exponential("100 millis").pipe(Schedule.intersect(Schedule.recurs(2)))

@@ -35,6 +35,12 @@ export interface SimulatorOptions {
    * receives the simulator's own URL (useful with ephemeral ports).
    */
   readonly externalBaseUrl?: string | ((simulatorUrl: string) => string) | undefined
+  /**
+   * Put verbatim between the base and the path of generated `login` and
+   * `poll.endpoint` URLs (Nextcloud's `overwritewebroot`; see `SimConfig`).
+   * Default "".
+   */
+  readonly overwriteWebroot?: string | undefined
   /** Put `/index.php` in generated URLs. Default true. */
   readonly indexPhp?: boolean | undefined
   /** `server` reported by a completed flow. Default: the browser's origin (hooks: external base URL, else own URL). */
@@ -76,6 +82,7 @@ export const make = (options: SimulatorOptions = {}): Effect.Effect<SimulatorHan
     const state = makeState(
       {
         externalBaseUrl: null,
+        overwriteWebroot: options.overwriteWebroot ?? "",
         indexPhp: options.indexPhp ?? true,
         serverUrl: null,
         allowedUserAgents: options.allowedUserAgents ?? [],

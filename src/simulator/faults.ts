@@ -12,6 +12,7 @@ import { HttpServerRequest, HttpServerResponse, type HttpApp } from "@effect/pla
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import { Effect, Schema } from "effect"
 import { pathOf, ROUTE_KEYS, routeKey, type RouteKey } from "./routeKeys.js"
+import { endlessChunk, hugeBody } from "./hostileAnswers.js"
 import type { SimState } from "./state.js"
 
 export const FaultKind = Schema.Union(
@@ -22,7 +23,24 @@ export const FaultKind = Schema.Union(
   /** 200 with a JSON content type and a truncated JSON body. */
   Schema.TaggedStruct("MalformedJson", {}),
   /** Destroy the socket without answering. */
-  Schema.TaggedStruct("Drop", {})
+  Schema.TaggedStruct("Drop", {}),
+  /**
+   * 200 with a JSON or XML content type and a body of `bytes` bytes, made up
+   * while it is sent (nothing is held in memory; the client's reading paces
+   * it). With `announce`, a Content-Length says the size up front.
+   */
+  Schema.TaggedStruct("HugeBody", {
+    bytes: Schema.Number.pipe(Schema.int(), Schema.nonNegative()),
+    contentType: Schema.Literal("json", "xml"),
+    announce: Schema.optional(Schema.Boolean)
+  }),
+  /**
+   * Notes list without end: every answer is a full chunk (`chunkSize`, default
+   * 100) of notes never seen before, with a new `X-Notes-Chunk-Cursor` (or,
+   * with `sameCursor`, always the same one), as a broken Notes app that never
+   * says "no more".
+   */
+  Schema.TaggedStruct("EndlessChunks", { sameCursor: Schema.optional(Schema.Boolean) })
 )
 export type FaultKind = typeof FaultKind.Type
 
@@ -59,7 +77,14 @@ export const Fault = {
   latency: (millis: number): FaultKind => ({ _tag: "Latency", millis }),
   status: (status: number): FaultKind => ({ _tag: "Status", status }),
   malformedJson: (): FaultKind => ({ _tag: "MalformedJson" }),
-  drop: (): FaultKind => ({ _tag: "Drop" })
+  drop: (): FaultKind => ({ _tag: "Drop" }),
+  hugeBody: (bytes: number, contentType: "json" | "xml", options: { readonly announce?: boolean } = {}): FaultKind => ({
+    _tag: "HugeBody",
+    bytes,
+    contentType,
+    ...options
+  }),
+  endlessChunks: (options: { readonly sameCursor?: boolean } = {}): FaultKind => ({ _tag: "EndlessChunks", ...options })
 } as const
 
 const matches = (target: FaultTarget, key: RouteKey, path: string): boolean =>
@@ -90,9 +115,9 @@ const dropConnection = Effect.gen(function* () {
   return yield* Effect.never
 })
 
-export const withTraffic =
-  (state: SimState) =>
-  <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
+export const withTraffic = (state: SimState) => {
+  let endlessNotes = 0
+  return <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
     Effect.gen(function* () {
       const request = yield* HttpServerRequest.HttpServerRequest
       const path = pathOf(request.url)
@@ -116,5 +141,13 @@ export const withTraffic =
           return HttpServerResponse.text(MALFORMED_JSON, { contentType: "application/json; charset=utf-8" })
         case "Drop":
           return yield* dropConnection
+        case "HugeBody":
+          return hugeBody(fault.bytes, fault.contentType, fault.announce ?? false)
+        case "EndlessChunks": {
+          const chunk = endlessChunk(request, endlessNotes + 1, fault.sameCursor ?? false)
+          endlessNotes += chunk.size
+          return chunk.response
+        }
       }
     })
+}

@@ -23,10 +23,10 @@ export const externalBase = (state: SimState, requestOrigin: string | undefined)
 export const frontController = (state: SimState): string => (state.config.indexPhp ? "/index.php" : "")
 
 export const loginUrlOf = (state: SimState, base: string, flow: Flow): string =>
-  `${base}${frontController(state)}/login/v2/flow/${flow.loginToken}`
+  `${base}${state.config.overwriteWebroot}${frontController(state)}/login/v2/flow/${flow.loginToken}`
 
 export const pollEndpointOf = (state: SimState, base: string): string =>
-  `${base}${frontController(state)}/login/v2/poll`
+  `${base}${state.config.overwriteWebroot}${frontController(state)}/login/v2/poll`
 
 export const initFlow = (state: SimState, clientName: string): Effect.Effect<Flow> =>
   Effect.gen(function* () {

@@ -42,6 +42,7 @@ const AdvanceBody = Schema.Struct({ millis: Schema.Number.pipe(Schema.nonNegativ
 const exact = <S extends Schema.Schema.Any>(schema: S) => Schema.optionalWith(schema, { exact: true })
 const ConfigBody = Schema.Struct({
   externalBaseUrl: exact(Schema.NullOr(Schema.String)),
+  overwriteWebroot: exact(Schema.String),
   indexPhp: exact(Schema.Boolean),
   serverUrl: exact(Schema.NullOr(Schema.String)),
   allowedUserAgents: exact(Schema.Array(Schema.String)),
@@ -119,12 +120,12 @@ const ENDPOINTS = [
   "GET    /__sim/clock                            {now}",
   "POST   /__sim/clock/advance                    {millis}",
   "GET    /__sim/faults                           active faults",
-  "POST   /__sim/faults                           {target, fault, times?, phase?} -> {id}",
+  "POST   /__sim/faults                           {target, fault, times?, phase?} -> {id}; fault._tag: Latency {millis} | Status {status} | MalformedJson | Drop | HugeBody {bytes, contentType: json|xml, announce?} | EndlessChunks {sameCursor?}",
   "DELETE /__sim/faults[/{id}]                    clear all faults, or one",
   "GET    /__sim/counters                         {inits, polls, successfulPolls, requests}",
   "POST   /__sim/counters/reset",
   "GET    /__sim/config                           current settings",
-  "POST   /__sim/config                           {externalBaseUrl?, indexPhp?, serverUrl?, allowedUserAgents?, bruteForceMaxAttempts?, instanceName?}",
+  "POST   /__sim/config                           {externalBaseUrl?, overwriteWebroot?, indexPhp?, serverUrl?, allowedUserAgents?, bruteForceMaxAttempts?, instanceName?}",
   "POST   /__sim/brute-force/reset",
   "GET    /__sim/users/{userId}/notes             a user's notes (Notes API)",
   "POST   /__sim/notes                            {userId, title?, content?, category?, favorite?, readonly?, modified?}",

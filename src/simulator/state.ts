@@ -90,6 +90,14 @@ export interface Flow {
 export interface SimConfig {
   /** Origin (plus webroot) used in `login` and `poll.endpoint`; null = from the request's Host header. */
   externalBaseUrl: string | null
+  /**
+   * Nextcloud's `overwritewebroot`: put verbatim between the base and the rest
+   * of the generated `login` and `poll.endpoint` URLs; "" for none. "/" gives
+   * `http://host//index.php/login/v2/poll` (a webroot that ends in a slash);
+   * `//evil:8080` and the like model an answer that tries to send the client
+   * elsewhere. Requests are still served at the simulator's own paths.
+   */
+  overwriteWebroot: string
   /** Put `/index.php` in the generated URLs (no pretty URLs). */
   indexPhp: boolean
   /** What a grant reports as `server`; null = the browser request's origin, else the external base URL. */

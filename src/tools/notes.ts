@@ -3,9 +3,10 @@
  * delete. Reads need `notes.read`, writes `notes.write`; every call uses the
  * caller's app password.
  */
-import { Effect, Schema } from "effect"
+import { Clock, Duration, Effect, Schema } from "effect"
 import { requireScopes } from "../auth/Policy.js"
 import { Conflict, InvalidArguments, NotFound, PermissionDenied } from "../domain/Errors.js"
+import { NextcloudConfig } from "../nextcloud/NextcloudConfig.js"
 import { type Note, type NoteInput, Notes, type NotesPage, type NoteSummary } from "../nextcloud/Notes.js"
 import { credentialsOf, failure } from "./dataAccess.js"
 import * as Tool from "./Tool.js"
@@ -34,6 +35,13 @@ type NoteOutput = typeof NoteOutput.Type
 
 /** Notes read per request while searching. */
 const SEARCH_CHUNK = 100
+/**
+ * Chunks one search reads at most: 10,000 notes, far more than a personal
+ * collection holds, in 100 requests. It bounds the work one call can cost
+ * Nextcloud and this server, whatever the Notes app answers (one that never
+ * stops handing out cursors would otherwise be read forever).
+ */
+const SEARCH_MAX_CHUNKS = 100
 
 const iso = (unixSeconds: number): string => new Date(unixSeconds * 1000).toISOString()
 
@@ -162,8 +170,21 @@ export const SearchNotesInput = Schema.Struct({
 export const SearchNotesOutput = Tool.response(["ok", "error"], {
   notes: Schema.optional(Schema.Array(NoteOutput)),
   count: Schema.optional(Schema.Number),
-  total_matches: Schema.optional(Schema.Number)
+  total_matches: Schema.optional(Schema.Number),
+  notes_searched: Schema.optional(Schema.Number.annotations({ description: "How many notes were read" })),
+  stopped_early: Schema.optional(
+    Schema.Boolean.annotations({ description: "The search hit its page or time limit before reading every note" })
+  )
 })
+
+/** Why a search ended before the Notes API said "no more". */
+type StopReason = "pages" | "time" | "repeated cursor"
+
+const stopExplanation: Record<StopReason, string> = {
+  pages: `it reads at most ${SEARCH_MAX_CHUNKS * SEARCH_CHUNK} notes`,
+  time: "it ran out of time",
+  "repeated cursor": "Nextcloud offered the same page again"
+}
 
 export const searchNotes = Tool.make({
   name: "nc_notes_search",
@@ -179,14 +200,24 @@ export const searchNotes = Tool.make({
     Effect.gen(function* () {
       const grant = yield* requireScopes("notes.read")
       const notes = yield* Notes
+      const { requestTimeout } = yield* NextcloudConfig
       // The Notes API has no text search: read the (category-filtered) notes a
       // chunk at a time and match here, keeping only the matches (without
       // their text unless it was asked for), so memory is bounded by one chunk.
       const needle = input.query.toLocaleLowerCase()
       const withContent = input.include_content ?? false
       const matches: Array<{ readonly rank: number; readonly note: NoteSummary; readonly snippet: string }> = []
+      // A broken Notes app may hand out the same notes again under a new cursor.
+      const seen = new Set<number>()
+      const cursors = new Set<string>()
+      // No new chunk is asked for once the search has taken as long as one
+      // Nextcloud call may (NC_MCP_NEXTCLOUD_TIMEOUT_SECONDS, the wait the
+      // operator chose): the answer comes within about twice that at worst.
+      const deadline = (yield* Clock.currentTimeMillis) + Duration.toMillis(requestTimeout)
       let cursor: string | undefined
-      do {
+      let chunks = 0
+      let stopped: StopReason | null = null
+      for (;;) {
         const page: NotesPage = yield* notes
           .list(credentialsOf(grant), {
             ...(input.category !== undefined ? { category: input.category } : {}),
@@ -194,7 +225,10 @@ export const searchNotes = Tool.make({
             ...(cursor !== undefined ? { chunkCursor: cursor } : {})
           })
           .pipe(Effect.catchAll(failure(grant, "search your notes")))
+        chunks++
         for (const note of page.notes) {
+          if (seen.has(note.id)) continue
+          seen.add(note.id)
           const title = note.title ?? ""
           const content = note.content ?? ""
           const inTitle = title.toLocaleLowerCase().indexOf(needle)
@@ -207,20 +241,37 @@ export const searchNotes = Tool.make({
             snippet: inContent >= 0 ? snippetOf(content, inContent, needle.length) : snippetOf(content, 0, 0)
           })
         }
-        cursor = page.cursor ?? undefined
-      } while (cursor !== undefined)
+        if (page.cursor === null) break
+        stopped = cursors.has(page.cursor)
+          ? "repeated cursor"
+          : chunks >= SEARCH_MAX_CHUNKS
+            ? "pages"
+            : (yield* Clock.currentTimeMillis) >= deadline
+              ? "time"
+              : null
+        if (stopped !== null) break
+        cursors.add(page.cursor)
+        cursor = page.cursor
+      }
       matches.sort((a, b) => a.rank - b.rank || (b.note.modified ?? 0) - (a.note.modified ?? 0))
       const limited = matches.slice(0, input.limit ?? 20)
+      const found =
+        matches.length === 0
+          ? `No note${stopped === null ? "" : " searched"} contains "${input.query}".`
+          : `${matches.length} note(s) contain "${input.query}"${limited.length < matches.length ? `; showing ${limited.length}` : ""}.`
+      const early =
+        stopped === null
+          ? ""
+          : ` The search stopped early after searching ${seen.size} notes (${stopExplanation[stopped]}), so there may be more matches; narrow it with category.`
       return {
         status: "ok",
         success: true,
-        message:
-          matches.length === 0
-            ? `No note contains "${input.query}".`
-            : `${matches.length} note(s) contain "${input.query}"${limited.length < matches.length ? `; showing ${limited.length}` : ""}.`,
+        message: found + early,
         notes: limited.map((m) => ({ ...noteOutput(m.note, withContent), snippet: m.snippet })),
         count: limited.length,
-        total_matches: matches.length
+        total_matches: matches.length,
+        notes_searched: seen.size,
+        stopped_early: stopped !== null
       } as const
     })
 })

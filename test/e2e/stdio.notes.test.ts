@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest"
+import { Fault } from "../../src/simulator/index.js"
 import { type StdioSession, useStdioFixture, type ToolResult } from "../support/stdioServer.js"
 
 const fx = useStdioFixture("ada-local")
@@ -145,5 +146,45 @@ describe("notes tools over stdio", () => {
     expect(status.structuredContent.status).toBe("not_initiated")
     failed(await session.call("nc_notes_list"), "ProvisioningRequired")
     expect(session.stderr()).not.toContain(password)
+  })
+})
+
+describe("notes tools against a broken Nextcloud", () => {
+  it("a 100 MB notes list is a NextcloudError naming NC_MCP_MAX_RESPONSE_BYTES, and the server keeps serving", async () => {
+    session = await fx.start()
+    await provision(session, ["notes.read"])
+    await fx.sim.seedNote({ userId: "ada-5c7e", title: "Survivor" })
+    await fx.sim.injectFault({ target: "notes.list", fault: Fault.hugeBody(100 * 1024 * 1024, "json"), times: 1 })
+    const r = failed(await session.call("nc_notes_list"), "NextcloudError")
+    expect(r.message).toContain("NC_MCP_MAX_RESPONSE_BYTES")
+    expect(((ok(await session.call("nc_notes_list"))["notes"]) as Array<NoteOut>).map((n) => n.title)).toEqual(["Survivor"])
+  })
+
+  it("a stalled Nextcloud: the call fails after NC_MCP_NEXTCLOUD_TIMEOUT_SECONDS, with one request and a message saying so", async () => {
+    session = await fx.start({ env: { NC_MCP_NEXTCLOUD_TIMEOUT_SECONDS: "0.5" } })
+    await provision(session, ["notes.read"])
+    await fx.sim.resetCounters()
+    await fx.sim.injectFault({ target: "notes.list", fault: Fault.latency(60_000) })
+    const r = failed(await session.call("nc_notes_list"), "NextcloudUnreachable")
+    expect(r.message).toContain("did not answer within 0.5 s while trying to list your notes")
+    expect((await fx.sim.counters()).requests["notes.list"]).toBe(1)
+  })
+
+  it("search on a Notes list that never ends stops after 100 chunks and says how many notes it searched", async () => {
+    session = await fx.start()
+    await provision(session, ["notes.read"])
+    await fx.sim.resetCounters()
+    await fx.sim.injectFault({ target: "notes.list", fault: Fault.endlessChunks() })
+    const found = ok(await session.call("nc_notes_search", { query: "note 4242 of" }))
+    expect(found).toMatchObject({ stopped_early: true, notes_searched: 10_000, total_matches: 1 })
+    expect(found.message).toContain("stopped early after searching 10000 notes")
+    expect((await fx.sim.counters()).requests["notes.list"]).toBe(100)
+
+    await fx.sim.clearFaults()
+    await fx.sim.resetCounters()
+    await fx.sim.injectFault({ target: "notes.list", fault: Fault.endlessChunks({ sameCursor: true }) })
+    const repeated = ok(await session.call("nc_notes_search", { query: "anything" }))
+    expect(repeated).toMatchObject({ stopped_early: true, notes_searched: 200 })
+    expect((await fx.sim.counters()).requests["notes.list"]).toBe(2)
   })
 })

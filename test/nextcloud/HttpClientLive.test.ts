@@ -6,9 +6,10 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { HttpClientLive } from "../../src/nextcloud/HttpClientLive.js"
-import { exchange } from "../../src/nextcloud/http.js"
+import { makeCaller } from "../../src/nextcloud/call.js"
 import { NextcloudLive } from "../../src/nextcloud/layer.js"
 import { LoginFlowClient } from "../../src/nextcloud/LoginFlowClient.js"
+import { NextcloudConfig } from "../../src/nextcloud/NextcloudConfig.js"
 import { config, expectNoSecrets, json, later, longAppPassword, startHttpsStub, startStub } from "./stub.js"
 
 /** A throwaway self-signed certificate for 127.0.0.1. */
@@ -54,18 +55,21 @@ describe("HttpClientLive", () => {
     Effect.gen(function*() {
       const stub = yield* startStub((_, res) => later(2_000, () => json(res, 200, {})))
       const error = yield* Effect.gen(function*() {
-        const client = yield* HttpClient.HttpClient
+        const nc = makeCaller(yield* HttpClient.HttpClient, yield* NextcloudConfig)
         return yield* Effect.flip(
-          exchange(client, "test", "5 seconds")(
+          nc.text(
+            "test",
             HttpClientRequest.post(`${stub.base}/x`).pipe(
               HttpClientRequest.basicAuth("ada", Redacted.make(longAppPassword)),
               HttpClientRequest.bodyUrlParams({ token: "SECRETPOLLTOKEN" })
-            )
+            ),
+            { idempotent: true }
           )
         )
-      }).pipe(Effect.provide(HttpClientLive.pipe(Layer.provide(config(stub.base)))))
-      // The client's own 200 ms timeout fires first.
+      }).pipe(Effect.provide(HttpClientLive.pipe(Layer.provideMerge(config(stub.base)))))
+      // The configured 200 ms budget ends the call; a timed-out request is not sent again.
       expect(error).toMatchObject({ _tag: "NextcloudTransportError", operation: "test", reason: "timeout" })
+      expect(stub.requests.length).toBeLessThanOrEqual(1)
       expectNoSecrets(error, [longAppPassword, Buffer.from(`ada:${longAppPassword}`).toString("base64"), "SECRETPOLLTOKEN"])
     }))
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either, Layer, Redacted } from "effect"
+import { Duration, Effect, Either, Layer, Redacted } from "effect"
 import { LoginFlowClient } from "../../src/nextcloud/LoginFlowClient.js"
 import { NextcloudLive } from "../../src/nextcloud/layer.js"
 import {
@@ -18,9 +18,9 @@ import {
 const pollToken = token128("PoLLt0ken")
 const loginToken = token128("L0giNt0k")
 
-const client = (host: string, publicUrl?: string) =>
+const client = (host: string, publicUrl?: string, options: Parameters<typeof config>[1] = {}) =>
   NextcloudLive.pipe(
-    Layer.provide(config(host, publicUrl === undefined ? {} : { publicUrl: new URL(publicUrl) }))
+    Layer.provide(config(host, { ...options, ...(publicUrl === undefined ? {} : { publicUrl: new URL(publicUrl) }) }))
   )
 
 const initiate = Effect.flatMap(LoginFlowClient, (c) => c.initiate)
@@ -89,7 +89,10 @@ describe("LoginFlowClient.initiate", () => {
   it.scopedLive("a 500 is a protocol error, after retries", () =>
     Effect.gen(function*() {
       const stub = yield* startStub((_, res) => json(res, 500, { message: "Could not initialize keys" }))
-      const error = yield* Effect.flip(initiate.pipe(Effect.provide(client(stub.base))))
+      // Retries happen while half the budget is left: 100 + 200 ms of back-off fit into 5 s.
+      const error = yield* Effect.flip(
+        initiate.pipe(Effect.provide(client(stub.base, undefined, { requestTimeout: Duration.seconds(5) })))
+      )
       expect(error).toMatchObject({ _tag: "NextcloudProtocolError", operation: "LoginFlowClient.initiate", status: 500 })
       expect(stub.requests).toHaveLength(3)
     }))

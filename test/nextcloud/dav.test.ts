@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Either } from "effect"
 import { parseMultistatus, unquoteEtag } from "../../src/nextcloud/davMultistatus.js"
-import { parseXml, textOf } from "../../src/nextcloud/davXml.js"
+import { MAX_DEPTH, parseXml, textOf } from "../../src/nextcloud/davXml.js"
 import { entriesOf } from "../../src/nextcloud/WebDav.js"
 
 const right = <A, E>(e: Either.Either<A, E>): A => {
@@ -132,6 +132,28 @@ describe("parseXml", () => {
     expect(root).toMatchObject({ ns: "urn:r", local: "r" })
     expect(root.children).toHaveLength(3)
     expect(textOf(root)).toBe("x & y")
+  })
+
+  it("text of nested elements in document order", () => {
+    expect(textOf(right(parseXml("<r>a<b>b<c>c</c>d</b>e<f/>f</r>")))).toBe("abcdef")
+  })
+
+  it("accepts nesting up to MAX_DEPTH and refuses deeper", () => {
+    const nested = (depth: number) => `${"<e>".repeat(depth)}x${"</e>".repeat(depth)}`
+    expect(textOf(right(parseXml(nested(MAX_DEPTH))))).toBe("x")
+    expect(parseXml(nested(MAX_DEPTH + 1))).toMatchObject({ _tag: "Left", left: expect.stringContaining(`nested deeper than ${MAX_DEPTH}`) })
+  })
+})
+
+describe("hrefs are paths", () => {
+  it("a host in an href is ignored, repeated slashes collapse, dot segments are refused", () => {
+    const multistatus = (href: string) =>
+      `<d:multistatus xmlns:d="DAV:"><d:response><d:href>${href}</d:href><d:propstat><d:prop/></d:propstat></d:response></d:multistatus>`
+    expect(right(parseMultistatus(multistatus("//remote.php/dav/files/a/x")))[0]?.segments).toEqual(["remote.php", "dav", "files", "a", "x"])
+    expect(right(parseMultistatus(multistatus("http://evil//remote.php//dav/files/a/")))[0]?.segments).toEqual(["remote.php", "dav", "files", "a"])
+    expect(right(parseMultistatus(multistatus("/f/a%2Fb")))[0]?.segments).toEqual(["f", "a/b"])
+    expect(Either.isLeft(parseMultistatus(multistatus("/remote.php/dav/files/a/../b/x")))).toBe(true)
+    expect(Either.isLeft(parseMultistatus(multistatus("/remote.php/dav/files/a/%2e%2e/b")))).toBe(true)
   })
 })
 

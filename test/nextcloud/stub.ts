@@ -111,3 +111,10 @@ export const dashedAppPassword = "AbCdE-fGhJk-LmNpQ-rStUv-WxYz2"
 
 /** 128 `[0-9A-Za-z]` characters, like a poll or login token. */
 export const token128 = (seed: string): string => seed.repeat(Math.ceil(128 / seed.length)).slice(0, 128)
+
+/**
+ * A value's own fields as a plain object. Errors from traced calls are
+ * wrapped with their span; asserting on the plain fields keeps a failure's
+ * report short and readable.
+ */
+export const fieldsOf = (value: unknown): unknown => (typeof value === "object" && value !== null ? { ...value } : value)

@@ -5,6 +5,7 @@ import { NextcloudConfig } from "../../src/nextcloud/NextcloudConfig.js"
 import { Notes } from "../../src/nextcloud/Notes.js"
 import { type DavAccount, WebDav } from "../../src/nextcloud/WebDav.js"
 import * as Simulator from "../../src/simulator/index.js"
+import { fieldsOf, startStub } from "./stub.js"
 
 const setup = Effect.gen(function* () {
   const sim = yield* Simulator.make()
@@ -86,6 +87,26 @@ describe("WebDav client against the simulator", () => {
       yield* sim.injectFault({ target: "dav.propfind", fault: Simulator.Fault.malformedJson(), times: 3 })
       const error = yield* Effect.flip(client.list(account, [], 0))
       expect(error._tag).toBe("NextcloudProtocolError")
+    }))
+})
+
+describe("WebDav client against a hostile server", () => {
+  it.scopedLive("a PROPFIND answer nested 200,000 deep is a protocol error, not a crash", () =>
+    Effect.gen(function* () {
+      const depth = 200_000
+      const body =
+        `<d:multistatus xmlns:d="DAV:"><d:response><d:href>${"<d:href>".repeat(depth)}/x${"</d:href>".repeat(depth)}</d:href>` +
+        "<d:propstat><d:prop/></d:propstat></d:response></d:multistatus>"
+      const stub = yield* startStub((_, res) => {
+        res.writeHead(207, { "content-type": "application/xml; charset=utf-8" })
+        res.end(body)
+      })
+      const context = yield* Layer.build(NextcloudLive.pipe(Layer.provide(NextcloudConfig.make(stub.base))))
+      const client = yield* Effect.provide(dav, context)
+      const account: DavAccount = { loginName: "ada", appPassword: Redacted.make("x".repeat(72)), userId: "ada" }
+      const error = yield* Effect.flip(client.list(account, [], 1))
+      expect(fieldsOf(error)).toMatchObject({ _tag: "NextcloudProtocolError", status: 207 })
+      expect(error._tag === "NextcloudProtocolError" && error.detail).toContain("nested deeper than 256")
     }))
 })
 

@@ -105,4 +105,56 @@ describe("fault injection", () => {
     expect(counters.requests).toEqual({ poll: 2, "ocs.user": 1 })
     expect(counters.polls).toBe(1)
   })
+
+  it("HugeBody streams N bytes with a JSON or XML content type, Content-Length only when announced", async () => {
+    await sim.injectFault({ target: "ocs.user", fault: Fault.hugeBody(3 * 1024 * 1024 + 5, "json"), times: 1 })
+    const streamed = await ocs(sim.url, "/cloud/user")
+    expect(streamed.status).toBe(200)
+    expect(streamed.headers.get("content-type")).toContain("application/json")
+    expect(streamed.headers.get("content-length")).toBeNull()
+    const bytes = new Uint8Array(await streamed.arrayBuffer())
+    expect(bytes.byteLength).toBe(3 * 1024 * 1024 + 5)
+    expect(String.fromCharCode(bytes[0] ?? 0)).toBe("[")
+
+    await sim.injectFault({ target: "dav.propfind", fault: Fault.hugeBody(1000, "xml", { announce: true }), times: 1 })
+    const announced = await fetch(`${sim.url}/remote.php/dav/files/alice/`, { method: "PROPFIND" })
+    expect(announced.headers.get("content-type")).toContain("application/xml")
+    expect(announced.headers.get("content-length")).toBe("1000")
+    expect((await announced.text()).startsWith("<?xml")).toBe(true)
+  })
+
+  it("HugeBody is made up as it is sent: a client that stops reading stops it", async () => {
+    // A terabyte: it could never be held, only made up chunk by chunk.
+    await sim.injectFault({ target: "ocs.user", fault: Fault.hugeBody(1024 ** 4, "json"), times: 1 })
+    const reader = (await ocs(sim.url, "/cloud/user")).body?.getReader()
+    const first = await reader?.read()
+    expect(first?.value?.byteLength ?? 0).toBeGreaterThan(0)
+    await reader?.cancel()
+    // The simulator keeps serving.
+    expect((await ocs(sim.url, "/cloud/user")).status).toBe(401)
+  })
+
+  it("EndlessChunks: every notes list answer is a full chunk of new notes with a new cursor, also over /__sim", async () => {
+    const created = await sim.createAppPassword({ userId: "alice" })
+    const list = (query: string) =>
+      fetch(`${sim.url}/index.php/apps/notes/api/v1/notes${query}`, { headers: { Authorization: basic("alice", created.password) } })
+    const injected = await fetch(`${sim.url}/__sim/faults`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ target: "notes.list", fault: { _tag: "EndlessChunks" }, times: 2 })
+    })
+    expect(injected.status).toBe(201)
+    const first = await list("?chunkSize=3")
+    const second = await list(`?chunkSize=3&chunkCursor=${first.headers.get("x-notes-chunk-cursor")}`)
+    const ids = [...((await first.json()) as Array<{ id: number }>), ...((await second.json()) as Array<{ id: number }>)].map((n) => n.id)
+    expect(new Set(ids).size).toBe(6)
+    expect(second.headers.get("x-notes-chunk-cursor")).not.toBe(first.headers.get("x-notes-chunk-cursor"))
+
+    await sim.injectFault({ target: "notes.list", fault: Fault.endlessChunks({ sameCursor: true }), times: 2 })
+    const a = await list("")
+    const b = await list("")
+    expect(((await a.json()) as Array<unknown>).length).toBe(100)
+    expect(b.headers.get("x-notes-chunk-cursor")).toBe(a.headers.get("x-notes-chunk-cursor"))
+    expect((await b.json()) as Array<unknown>).toHaveLength(100)
+  })
 })

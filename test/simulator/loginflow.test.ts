@@ -181,6 +181,29 @@ describe("Login Flow v2 URLs and browser pages", () => {
     }
   })
 
+  it("overwriteWebroot goes verbatim into login and endpoint (a webroot ending in /, or a hostile one)", async () => {
+    const sim = await startSimulator({ overwriteWebroot: "/" })
+    try {
+      const flow = await initFlow(sim.url)
+      expect(flow.poll.endpoint).toBe(`${sim.url}//index.php/login/v2/poll`)
+      expect(flow.login.startsWith(`${sim.url}//index.php/login/v2/flow/`)).toBe(true)
+      // Over the HTTP hooks too.
+      const configured = await fetch(`${sim.url}/__sim/config`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ overwriteWebroot: "//evil.example:8080" })
+      })
+      expect(await configured.json()).toMatchObject({ overwriteWebroot: "//evil.example:8080" })
+      const hostile = await initFlow(sim.url)
+      expect(hostile.poll.endpoint).toBe(`${sim.url}//evil.example:8080/index.php/login/v2/poll`)
+      // The simulator itself still serves its own paths: the flow is granted by its login URL.
+      await sim.grant({ flow: hostile.login, userId: "alice" })
+      expect((await pollForm(`${sim.url}/index.php/login/v2/poll`, hostile.poll.token)).status).toBe(200)
+    } finally {
+      await sim.close()
+    }
+  })
+
   it("uses the Host header of the request when no external URL is configured", async () => {
     const sim = await startSimulator()
     try {
