@@ -18,7 +18,17 @@ export {
   type PresentedLogin
 } from "./auth/Elicitation.js"
 export { Progress, type ProgressShape } from "./mcp/Progress.js"
-export { Provisioning } from "./provisioning/Provisioning.js"
+export {
+  Provisioning,
+  type ProvisionResult,
+  type StatusResult,
+  type UpdateResult,
+  type RevokeResult
+} from "./provisioning/Provisioning.js"
+export { LoginFlows, type PollOutcome } from "./provisioning/LoginFlows.js"
+export { Audit, type AuditShape } from "./provisioning/Audit.js"
+export { SettledFlows, type SettledFlowsShape } from "./provisioning/SettledFlows.js"
+export { UserLocks, type UserLocksShape } from "./provisioning/UserLocks.js"
 export { ProvisioningConfig, defaultProvisioningConfig } from "./provisioning/ProvisioningConfig.js"
 export { PollerLive, makePoller } from "./provisioning/Poller.js"
 export {
