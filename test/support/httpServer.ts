@@ -15,7 +15,7 @@ import {
 import { Effect, Exit, Layer, Logger, LogLevel, Option, Schema, Scope } from "effect"
 import { CurrentUser } from "../../src/auth/CurrentUser.js"
 import { ElicitationCompletions } from "../../src/auth/Elicitation.js"
-import { serveHttp, type ServeHttpOptions } from "../../src/mcp/http.js"
+import { serveHttp, type ServeHttpOptions } from "../../src/mcp/http/serve.js"
 import type { RequestServices } from "../../src/mcp/server.js"
 import * as Tool from "../../src/tools/Tool.js"
 import type { TestIssuer } from "./issuer.js"
