@@ -193,6 +193,23 @@ export const echoTool = Tool.make({
   handler: () => Effect.map(CurrentUser, (user) => ({ status: "ok" as const, success: true, message: "done", user_id: user.userId }))
 })
 
+/** A tool that waits until interrupted, noting "started <label>" and then "interrupted <label>" in `events`. */
+export const waitingTool = (events: Array<string>) =>
+  Tool.make({
+    name: "fake_wait",
+    title: "fake_wait",
+    description: "waits until interrupted",
+    annotations: { readOnlyHint: true },
+    input: Schema.Struct({ label: Schema.String }),
+    output: Tool.response(["ok"], {}),
+    scopes: [],
+    handler: ({ label }: { readonly label: string }) =>
+      Effect.sync(() => events.push(`started ${label}`)).pipe(
+        Effect.zipRight(Effect.never),
+        Effect.onInterrupt(() => Effect.sync(() => events.push(`interrupted ${label}`)))
+      )
+  })
+
 /**
  * `serveHttp` on 127.0.0.1:0 with `tools` (which may need only the
  * per-request services), tokens checked against `issuer` with `audience`.

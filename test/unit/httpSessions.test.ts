@@ -6,15 +6,14 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import type { HttpServerResponse } from "@effect/platform"
-import { Effect, Layer, Option, Schema, Stream } from "effect"
-import { CurrentUser } from "../../src/auth/CurrentUser.js"
+import { Effect, Layer, Option, Stream } from "effect"
 import { ElicitationCompletions } from "../../src/auth/Elicitation.js"
 import { UserId } from "../../src/domain/Ids.js"
 import { authInfoOf } from "../../src/mcp/http/auth.js"
 import { makeSessions, type Session } from "../../src/mcp/http/sessions.js"
 import * as Policy from "../../src/mcp/httpPolicy.js"
-import * as Tool from "../../src/tools/Tool.js"
 import { eventuallyEffect } from "../support/eventually.js"
+import { echoTool, waitingTool } from "../support/httpServer.js"
 
 const alice = UserId.make("alice")
 const ep = Policy.endpoints(new URL("http://127.0.0.1:1"))
@@ -22,31 +21,7 @@ const authInfo = authInfoOf({ userId: alice, scopes: [], clientId: "test", expir
 
 const events: Array<string> = []
 
-const wait = Tool.make({
-  name: "fake_wait",
-  title: "fake_wait",
-  description: "waits until interrupted",
-  annotations: { readOnlyHint: true },
-  input: Schema.Struct({ label: Schema.String }),
-  output: Tool.response(["ok"], {}),
-  scopes: [],
-  handler: ({ label }: { readonly label: string }) =>
-    Effect.sync(() => events.push(`started ${label}`)).pipe(
-      Effect.zipRight(Effect.never),
-      Effect.onInterrupt(() => Effect.sync(() => events.push(`interrupted ${label}`)))
-    )
-})
-
-const echo = Tool.make({
-  name: "fake_echo",
-  title: "fake_echo",
-  description: "answers with the caller",
-  annotations: { readOnlyHint: true },
-  input: Schema.Struct({}),
-  output: Tool.response(["ok"], { user_id: Schema.String }),
-  scopes: [],
-  handler: () => Effect.map(CurrentUser, (user) => ({ status: "ok" as const, success: true, message: "done", user_id: user.userId }))
-})
+const wait = waitingTool(events)
 
 const post = (sessionId?: string) =>
   new Request(ep.resource, {
@@ -74,7 +49,7 @@ const read = (response: HttpServerResponse.HttpServerResponse) =>
 /** The sessions over a real runtime, and alice's initialised session. */
 const setup = Effect.gen(function* () {
   const runtime = yield* Layer.toRuntime(ElicitationCompletions.layer)
-  const sessions = yield* makeSessions({ tools: [wait, echo], runtime })
+  const sessions = yield* makeSessions({ tools: [wait, echoTool], runtime })
   const send = (session: Session, message: unknown, sessionId?: string) =>
     Effect.scoped(Effect.flatMap(sessions.forward(session, post(sessionId), Option.some(message), authInfo), read))
   const initialize = {

@@ -51,25 +51,25 @@ const pathOf = (req: HttpServerRequest.HttpServerRequest) => new URL(req.url, "h
 
 type Handler<E, R> = Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
 
-/** Middleware: requests whose Host does not name this server are refused. */
-const hostCheck =
-  (hosts: ReadonlySet<string>) =>
+/** Middleware: a request that `allowed` turns down gets `refusal` instead. */
+const guard =
+  (allowed: (req: HttpServerRequest.HttpServerRequest) => boolean, refusal: HttpServerResponse.HttpServerResponse) =>
   <E, R>(app: Handler<E, R>): Handler<E, R | HttpServerRequest.HttpServerRequest> =>
-    Effect.flatMap(HttpServerRequest.HttpServerRequest, (req) =>
-      Policy.hostAllowed(hosts, req.headers["host"])
-        ? app
-        : Effect.succeed(HttpServerResponse.unsafeJson({ error: "forbidden", error_description: "unknown Host" }, { status: 403 }))
-    )
+    Effect.flatMap(HttpServerRequest.HttpServerRequest, (req) => (allowed(req) ? app : Effect.succeed(refusal)))
 
-/** Middleware: requests from a browser page of another origin are refused. */
-const originCheck =
-  (hosts: ReadonlySet<string>) =>
-  <E, R>(app: Handler<E, R>): Handler<E, R | HttpServerRequest.HttpServerRequest> =>
-    Effect.flatMap(HttpServerRequest.HttpServerRequest, (req) =>
-      Policy.originAllowed(hosts, req.headers["origin"])
-        ? app
-        : Effect.succeed(jsonRpcError(403, -32000, "Forbidden: this Origin may not use this server"))
-    )
+/** Requests whose Host does not name this server are refused (DNS rebinding). */
+const hostCheck = (hosts: ReadonlySet<string>) =>
+  guard(
+    (req) => Policy.hostAllowed(hosts, req.headers["host"]),
+    HttpServerResponse.unsafeJson({ error: "forbidden", error_description: "unknown Host" }, { status: 403 })
+  )
+
+/** Requests from a browser page of another origin are refused. */
+const originCheck = (hosts: ReadonlySet<string>) =>
+  guard(
+    (req) => Policy.originAllowed(hosts, req.headers["origin"]),
+    jsonRpcError(403, -32000, "Forbidden: this Origin may not use this server")
+  )
 
 /**
  * A Fetch `Request` with the original headers minus credentials (the
