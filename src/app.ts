@@ -17,6 +17,7 @@ import type { Ocs } from "./nextcloud/Ocs.js"
 import type { WebDav } from "./nextcloud/WebDav.js"
 import { NextcloudConfig } from "./nextcloud/NextcloudConfig.js"
 import { PollerLive } from "./provisioning/Poller.js"
+import type { Audit } from "./provisioning/Audit.js"
 import { Provisioning } from "./provisioning/Provisioning.js"
 import { ProvisioningConfig, type ProvisioningConfigShape } from "./provisioning/ProvisioningConfig.js"
 import type { Storage } from "./storage/Storage.js"
@@ -42,14 +43,14 @@ export const provisioningConfigLayer = (settings: LifecycleSettings): Layer.Laye
     auditRetention: settings.auditRetention
   } satisfies Partial<ProvisioningConfigShape>)
 
-/** Everything the tools need: provisioning and its services, the data clients, plus the background poller. */
-export type AppServices = Provisioning | ScopeCache | ElicitationCompletions | Storage | Ocs | Notes | WebDav
+/** Everything the tools need: provisioning and its services (the audit log among them), the data clients. */
+export type AppServices = Provisioning | Audit | ScopeCache | ElicitationCompletions | Storage | Ocs | Notes | WebDav
 
 /**
  * The core graph over a given Storage and Nextcloud client layer. `poller:
  * false` leaves completion to `nc_auth_check_status` alone (tests).
  * `grantChanges` (with a shared storage) lets the scope cache follow other
- * processes' grant changes.
+ * processes' grant changes; provisioning hears of them through the cache.
  */
 export const coreLayer = <E1, R1, E2, R2, E3 = never, R3 = never>(options: {
   readonly storage: Layer.Layer<Storage, E1, R1>

@@ -18,7 +18,17 @@ export {
   type PresentedLogin
 } from "./auth/Elicitation.js"
 export { Progress, type ProgressShape } from "./mcp/Progress.js"
-export { Provisioning } from "./provisioning/Provisioning.js"
+export {
+  Provisioning,
+  type ProvisionResult,
+  type StatusResult,
+  type UpdateResult,
+  type RevokeResult
+} from "./provisioning/Provisioning.js"
+export { LoginFlows, type PollOutcome } from "./provisioning/LoginFlows.js"
+export { Audit, type AuditShape } from "./provisioning/Audit.js"
+export { SettledFlows, type SettledFlowsShape } from "./provisioning/SettledFlows.js"
+export { UserLocks, type UserLocksShape } from "./provisioning/UserLocks.js"
 export { ProvisioningConfig, defaultProvisioningConfig } from "./provisioning/ProvisioningConfig.js"
 export { PollerLive, makePoller } from "./provisioning/Poller.js"
 export {
@@ -70,7 +80,7 @@ export { normalisePath, displayPath } from "./tools/paths.js"
 export { allTools } from "./tools/registry.js"
 export { makeMcpServer, listing, visibleTools, type McpServerOptions, type RequestServices } from "./mcp/server.js"
 export { serveStdio } from "./mcp/stdio.js"
-export { serveHttp, type ServeHttpOptions } from "./mcp/http.js"
+export { serveHttp, type ServeHttpOptions } from "./mcp/http/serve.js"
 export { TokenVerifier, TokenRejected, IssuerUnavailable, type VerifiedToken } from "./auth/TokenVerifier.js"
 export { coreLayer, nextcloudLayer, nextcloudConfigLayer, provisioningConfigLayer, stderrLogger, type AppServices } from "./app.js"
 export * as Simulator from "./simulator/index.js"

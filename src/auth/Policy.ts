@@ -2,53 +2,26 @@
  * Authorisation for data tools (CONTRACT §3): effective access = token scopes
  * (everything in stdio) ∩ stored grant (`null` = no additional restriction).
  */
-import { Clock, Duration, Effect, HashMap, Option } from "effect"
+import { Effect, Option } from "effect"
 import { InsufficientScope, ProvisioningRequired } from "../domain/Errors.js"
 import { storageUnavailable } from "../domain/edge.js"
 import * as Scopes from "../domain/Scope.js"
 import type { UserId } from "../domain/Ids.js"
-import { type Grant, Storage } from "../storage/Storage.js"
+import { Audit } from "../provisioning/Audit.js"
+import type { Grant } from "../storage/Storage.js"
 import { CurrentUser } from "./CurrentUser.js"
 import { ScopeCache } from "./ScopeCache.js"
 
 export const provisioningRequiredMessage =
   "No Nextcloud access is provisioned for you yet. Call nc_auth_provision_access and approve the login in your browser."
 
-/** Refusals of one user, tool and reason within this window share one audit row, with a count. */
-export const REFUSAL_AUDIT_WINDOW = Duration.minutes(1)
-
 /**
- * The tool being called: the MCP adapter annotates every call's logs with it.
- * (Absent outside a tool call, e.g. in the background poller.)
+ * Audit a refusal as `access_denied` (repeats coalesced; see {@link Audit}).
+ * Optional, so embedders need no audit log for scope checks.
  */
-const currentTool = Effect.map(Effect.logAnnotations, (annotations) =>
-  HashMap.get(annotations, "tool").pipe(Option.filter((tool): tool is string => typeof tool === "string"))
-)
-
-/**
- * Audit a refusal as `access_denied` (no secrets: scopes, reasons, the tool).
- * A client may retry a refused call endlessly, so repeats of the same user,
- * tool and `reason` within {@link REFUSAL_AUDIT_WINDOW} are counted into one
- * row. Best effort; optional so embedders need no Storage here.
- */
-export const auditRefusal = (userId: UserId, reason: string, detail: Readonly<Record<string, unknown>>) =>
-  Effect.serviceOption(Storage).pipe(
-    Effect.flatMap(
-      Option.match({
-        onNone: () => Effect.void,
-        onSome: (storage) =>
-          Effect.gen(function* () {
-            const at = yield* Clock.currentTimeMillis
-            const tool = Option.getOrNull(yield* currentTool)
-            yield* storage.auditCoalesced(
-              { at, userId, event: "access_denied", detail: tool === null ? detail : { ...detail, tool } },
-              { key: JSON.stringify([tool, reason]), windowMs: Duration.toMillis(REFUSAL_AUDIT_WINDOW) }
-            )
-          }).pipe(
-            Effect.catchAll((e) => Effect.logWarning("audit entry not written", { event: "access_denied", operation: e.operation }))
-          )
-      })
-    )
+const auditRefusal = (userId: UserId, reason: string, detail: Readonly<Record<string, unknown>>) =>
+  Effect.serviceOption(Audit).pipe(
+    Effect.flatMap(Option.match({ onNone: () => Effect.void, onSome: (audit) => audit.refusal(userId, reason, detail) }))
   )
 
 const auditDenied = (userId: UserId, missing: ReadonlyArray<Scopes.Scope>, layer: "token" | "grant") =>

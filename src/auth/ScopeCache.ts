@@ -6,9 +6,11 @@
  * {@link ScopeCache.layer} subscribes to the changes of other processes
  * (invalidating locally, without re-publishing), so replicas sharing a
  * database drop a changed grant within a notification's latency; the TTL is
- * the backstop when a notification is missed.
+ * the backstop when a notification is missed. That one subscription also
+ * serves whoever else must hear of those changes (`changes`), so a process
+ * follows its database once.
  */
-import { Cache, Context, Duration, Effect, Exit, Layer, type Option } from "effect"
+import { Cache, Context, Duration, Effect, Exit, Layer, type Option, PubSub, type Queue, type Scope } from "effect"
 import type { UserId } from "../domain/Ids.js"
 import { type Grant, Storage, type StorageError } from "../storage/Storage.js"
 import { GrantChanges } from "./GrantChanges.js"
@@ -19,6 +21,12 @@ export interface ScopeCacheShape {
   /** Drop the local entry only, without announcing a change (for changes announced elsewhere). */
   readonly forget: (userId: UserId) => Effect.Effect<void>
   readonly invalidateAll: Effect.Effect<void>
+  /**
+   * Users whose grant changed as announced through `GrantChanges` (by any
+   * process), each after its entry here was dropped; for the life of the
+   * scope. Only {@link ScopeCache.layer} follows the announcements.
+   */
+  readonly changes: Effect.Effect<Queue.Dequeue<UserId>, never, Scope.Scope>
 }
 
 type Options = { readonly ttl?: Duration.DurationInput; readonly capacity?: number }
@@ -34,14 +42,16 @@ const build = (options: Options) =>
       // A storage failure must not be remembered for the whole TTL.
       timeToLive: (exit) => (Exit.isSuccess(exit) ? ttl : Duration.zero)
     })
+    const announced = yield* PubSub.unbounded<UserId>()
     const service = ScopeCache.of({
       // A zero TTL still serves the failure until the clock moves (expiry is `now > expiresAt`), so drop it.
       get: (userId) => cache.get(userId).pipe(Effect.tapError(() => cache.invalidate(userId))),
       invalidate: (userId) => Effect.zipRight(cache.invalidate(userId), changes.publish(userId)),
       forget: (userId) => cache.invalidate(userId),
-      invalidateAll: cache.invalidateAll
+      invalidateAll: cache.invalidateAll,
+      changes: PubSub.subscribe(announced)
     })
-    return { service, cache, changes } as const
+    return { service, cache, changes, announced } as const
   })
 
 export class ScopeCache extends Context.Tag("nextcloud-mcp/ScopeCache")<ScopeCache, ScopeCacheShape>() {
@@ -55,9 +65,9 @@ export class ScopeCache extends Context.Tag("nextcloud-mcp/ScopeCache")<ScopeCac
     Layer.scoped(
       ScopeCache,
       Effect.gen(function* () {
-        const { service, cache, changes } = yield* build(options ?? {})
+        const { service, cache, changes, announced } = yield* build(options ?? {})
         yield* changes.subscribe({
-          onChange: service.forget,
+          onChange: (userId) => Effect.zipRight(service.forget(userId), PubSub.publish(announced, userId)),
           onReset: cache.invalidateAll
         })
         return service

@@ -1,7 +1,7 @@
 /**
  * Background completion (CONTRACT §5): a person who approves in the browser is
  * provisioned even if nobody calls a tool. A scoped fiber sweeps the pending
- * flows every `pollInterval` (jittered), polls each through `Provisioning`
+ * flows every `pollInterval` (jittered), polls each through `LoginFlows`
  * (so it shares the per-user lock with the tools and completes exactly as
  * `nc_auth_check_status` would), never faster than `maxPollsPerSecond`
  * overall, and backs off a flow whose polls fail transiently without ever
@@ -15,7 +15,7 @@ import { randomUUID } from "node:crypto"
 import { Cause, Clock, Duration, Effect, Layer, RateLimiter, Schedule } from "effect"
 import type { UserId } from "../domain/Ids.js"
 import { Storage } from "../storage/Storage.js"
-import { Provisioning } from "./Provisioning.js"
+import { LoginFlows } from "./LoginFlows.js"
 import { ProvisioningConfig } from "./ProvisioningConfig.js"
 
 const SWEEP_BATCH = 1_000
@@ -50,7 +50,7 @@ export const nextAttempt = (now: number, failures: number, interval: number, exp
 }
 
 export const makePoller = Effect.gen(function* () {
-  const provisioning = yield* Provisioning
+  const flows = yield* LoginFlows
   const storage = yield* Storage
   const config = yield* ProvisioningConfig
   // One token refilled every 1/N s: polls are spread evenly, never more than N in any second (no bursts).
@@ -73,7 +73,7 @@ export const makePoller = Effect.gen(function* () {
   let previousSweep = (yield* Clock.currentTimeMillis) - Duration.toMillis(config.expiredFlowRetention)
 
   const pollOne = (userId: UserId, createdAt: number, expiresAt: number) =>
-    limiter(provisioning.pollFlow(userId)).pipe(
+    limiter(flows.poll(userId)).pipe(
       Effect.tap((outcome) =>
         Effect.sync(() => {
           stats.polls++
@@ -115,7 +115,7 @@ export const makePoller = Effect.gen(function* () {
       yield* Effect.forEach(
         expired,
         (flow) =>
-          provisioning.noteExpired(flow).pipe(
+          flows.expire(flow).pipe(
             Effect.tap((first) => Effect.sync(() => (first ? stats.expired++ : undefined))),
             Effect.catchAllCause((cause) => Effect.logWarning("expired flow not recorded", cause))
           ),

@@ -1,35 +1,36 @@
-import { Effect } from "effect"
-
 /**
- * One mutex per user, so that polling (tool and background poller), completing
- * and changing a user's grant never interleave. Users do not block each other.
- * A lock is dropped once nobody holds or waits for it.
+ * One mutex per user, so that polling (tool and background poller),
+ * completing and changing a user's grant never interleave. Users do not block
+ * each other. A user's lock exists while someone holds or waits for it.
  */
-export const UserLocks = {
-  make: Effect.sync(() => {
-    const locks = new Map<string, { readonly semaphore: Effect.Semaphore; users: number }>()
-    const acquire = (key: string) =>
-      Effect.sync(() => {
-        let entry = locks.get(key)
-        if (entry === undefined) {
-          entry = { semaphore: Effect.unsafeMakeSemaphore(1), users: 0 }
-          locks.set(key, entry)
-        }
-        entry.users++
-        return entry
-      })
-    const release = (key: string, entry: { users: number }) =>
-      Effect.sync(() => {
-        entry.users--
-        if (entry.users === 0) locks.delete(key)
-      })
-    return {
-      withLock: <A, E, R>(key: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-        Effect.acquireUseRelease(
-          acquire(key),
-          (entry) => entry.semaphore.withPermits(1)(effect),
-          (entry) => release(key, entry)
-        )
-    }
+import { Context, Effect, Exit, Layer, RcMap, Scope } from "effect"
+import type { UserId } from "../domain/Ids.js"
+
+export interface UserLocksShape {
+  /** Run `effect` holding the user's lock (not re-entrant: never nest two for one user). */
+  readonly withLock: <A, E, R>(userId: UserId, effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  /** Users whose lock is held or awaited (for tests and diagnostics). */
+  readonly active: Effect.Effect<ReadonlyArray<UserId>>
+}
+
+export const makeUserLocks = Effect.gen(function* () {
+  const locks = yield* RcMap.make({ lookup: (_: UserId) => Effect.makeSemaphore(1) })
+  return UserLocks.of({
+    withLock: (userId, effect) =>
+      // A scope of its own, so the caller's Scope (if any) stays the caller's.
+      Effect.acquireUseRelease(
+        Scope.make(),
+        (scope) =>
+          RcMap.get(locks, userId).pipe(
+            Scope.extend(scope),
+            Effect.flatMap((semaphore) => semaphore.withPermits(1)(effect))
+          ),
+        (scope, exit) => Scope.close(scope, Exit.asVoid(exit))
+      ),
+    active: RcMap.keys(locks)
   })
+})
+
+export class UserLocks extends Context.Tag("nextcloud-mcp/UserLocks")<UserLocks, UserLocksShape>() {
+  static readonly layer = Layer.scoped(UserLocks, makeUserLocks)
 }

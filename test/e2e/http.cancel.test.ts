@@ -4,9 +4,7 @@
  * (`notifications/cancelled`), the tool's program is interrupted, and the
  * session goes on serving.
  */
-import { Effect, Schema } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import * as Tool from "../../src/tools/Tool.js"
 import {
   auth,
   connectHttp,
@@ -15,7 +13,8 @@ import {
   initializeSession,
   type InProcessServer,
   postMcp,
-  serveInProcess
+  serveInProcess,
+  waitingTool
 } from "../support/httpServer.js"
 import { startIssuer, type TestIssuer } from "../support/issuer.js"
 
@@ -24,21 +23,7 @@ const AUDIENCE = "cancel-audience"
 /** What the waiting tool went through, by label: "started", then "interrupted" if it was. */
 const events: Array<string> = []
 
-const wait = Tool.make({
-  name: "fake_wait",
-  title: "fake_wait",
-  description: "waits until interrupted",
-  annotations: { readOnlyHint: true },
-  input: Schema.Struct({ label: Schema.String }),
-  output: Tool.response(["ok"], {}),
-  scopes: [],
-  handler: ({ label }: { readonly label: string }) =>
-    Effect.sync(() => events.push(`started ${label}`)).pipe(
-      Effect.zipRight(Effect.never),
-      Effect.onInterrupt(() => Effect.sync(() => events.push(`interrupted ${label}`)))
-    )
-})
-
+const wait = waitingTool(events)
 
 let issuer: TestIssuer
 let server: InProcessServer

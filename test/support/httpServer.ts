@@ -15,7 +15,7 @@ import {
 import { Effect, Exit, Layer, Logger, LogLevel, Option, Schema, Scope } from "effect"
 import { CurrentUser } from "../../src/auth/CurrentUser.js"
 import { ElicitationCompletions } from "../../src/auth/Elicitation.js"
-import { serveHttp, type ServeHttpOptions } from "../../src/mcp/http.js"
+import { serveHttp, type ServeHttpOptions } from "../../src/mcp/http/serve.js"
 import type { RequestServices } from "../../src/mcp/server.js"
 import * as Tool from "../../src/tools/Tool.js"
 import type { TestIssuer } from "./issuer.js"
@@ -192,6 +192,23 @@ export const echoTool = Tool.make({
   scopes: [],
   handler: () => Effect.map(CurrentUser, (user) => ({ status: "ok" as const, success: true, message: "done", user_id: user.userId }))
 })
+
+/** A tool that waits until interrupted, noting "started <label>" and then "interrupted <label>" in `events`. */
+export const waitingTool = (events: Array<string>) =>
+  Tool.make({
+    name: "fake_wait",
+    title: "fake_wait",
+    description: "waits until interrupted",
+    annotations: { readOnlyHint: true },
+    input: Schema.Struct({ label: Schema.String }),
+    output: Tool.response(["ok"], {}),
+    scopes: [],
+    handler: ({ label }: { readonly label: string }) =>
+      Effect.sync(() => events.push(`started ${label}`)).pipe(
+        Effect.zipRight(Effect.never),
+        Effect.onInterrupt(() => Effect.sync(() => events.push(`interrupted ${label}`)))
+      )
+  })
 
 /**
  * `serveHttp` on 127.0.0.1:0 with `tools` (which may need only the

@@ -9,6 +9,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Exit, Fiber, Layer, Option, Redacted, type Scope, TestClock } from "effect"
 import { requireScopes } from "../../src/auth/Policy.js"
 import { ScopeCache } from "../../src/auth/ScopeCache.js"
+import { LoginFlows } from "../../src/provisioning/LoginFlows.js"
 import { makePoller } from "../../src/provisioning/Poller.js"
 import { Provisioning } from "../../src/provisioning/Provisioning.js"
 import type { ProvisioningConfigShape } from "../../src/provisioning/ProvisioningConfig.js"
@@ -121,8 +122,8 @@ describe("nc_auth_check_status wait_seconds", () => {
         yield* TestClock.adjust(5 * SECOND)
         const polls = fake.polls.length
         fake.script(0, { completed: "pw-1" })
-        const provisioning = yield* Provisioning
-        yield* provisioning.pollFlow(ALICE)
+        const flows = yield* LoginFlows
+        yield* flows.poll(ALICE)
         yield* TestClock.adjust(0)
         const result = yield* settledResult(waiting)
         expect(result.status).toBe("provisioned")

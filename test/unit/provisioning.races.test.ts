@@ -9,6 +9,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Layer, Option, TestClock } from "effect"
 import { Elicitation, ElicitationCompletions } from "../../src/auth/Elicitation.js"
 import type { Scope } from "../../src/domain/Scope.js"
+import { LoginFlows } from "../../src/provisioning/LoginFlows.js"
 import { Provisioning } from "../../src/provisioning/Provisioning.js"
 import { checkStatus } from "../../src/tools/auth.js"
 import { runTool } from "../../src/tools/Tool.js"
@@ -87,7 +88,7 @@ describe("check_status during a pending widening", () => {
         const waiting = yield* Effect.fork(runTool(checkStatus, { wait_seconds: 60 }))
         yield* TestClock.adjust("2 seconds")
         nc.grant(url)
-        yield* Effect.flatMap(Provisioning, (p) => p.pollFlow(alice))
+        yield* Effect.flatMap(LoginFlows, (flows) => flows.poll(alice))
         const after = yield* waiting.await
         expect(Exit.isSuccess(after)).toBe(true)
         if (Exit.isSuccess(after)) {

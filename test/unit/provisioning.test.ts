@@ -260,6 +260,25 @@ describe("changing scopes", () => {
     )
   )
 
+  it.effect("adding back a scope that is also removed keeps it: what is stored is what is reported", () =>
+    withServices((nc) =>
+      Effect.gen(function* () {
+        yield* provisioned(nc, ["files.read", "notes.read", "notes.write"])
+        const initiated = nc.counts.initiate
+        const p = yield* Provisioning
+        const changed = yield* p.updateScopes(alice, ["notes.write"], ["files.read", "notes.write"])
+        expect(changed).toEqual({
+          status: "updated",
+          previous: ["files.read", "notes.read", "notes.write"],
+          next: ["notes.read", "notes.write"]
+        })
+        expect(nc.counts.initiate).toBe(initiated)
+        expect(Option.map(yield* storedGrant, (g) => g.scopes)).toEqual(Option.some(["notes.read", "notes.write"]))
+        expect((yield* requireScopes("notes.write")).scopes).toEqual(["notes.read", "notes.write"])
+      })
+    )
+  )
+
   it.effect("removing every scope is refused", () =>
     withServices((nc) =>
       Effect.gen(function* () {

@@ -11,6 +11,8 @@ import { CurrentUser } from "../../src/auth/CurrentUser.js"
 import type { Scope } from "../../src/domain/Scope.js"
 import { requireScopes } from "../../src/auth/Policy.js"
 import { ScopeCache } from "../../src/auth/ScopeCache.js"
+import { Audit } from "../../src/provisioning/Audit.js"
+import { ProvisioningConfig } from "../../src/provisioning/ProvisioningConfig.js"
 import * as StorageLayers from "../../src/storage/layer.js"
 import { Storage } from "../../src/storage/Storage.js"
 import { provisionAccess } from "../../src/tools/auth.js"
@@ -20,6 +22,13 @@ import { grant, randomKey, tempDir } from "../storage/fixtures.js"
 const dir = tempDir("nc-mcp-refusals-")
 
 const storageOnFile = () => StorageLayers.layer({ filename: join(dir, `audit-${Date.now()}.db`), key: randomKey() })
+
+/** Scope checks with the audit log, over a fresh SQLite file. */
+const scopeChecks = () =>
+  Layer.mergeAll(ScopeCache.layer(), Audit.layer).pipe(
+    Layer.provide(ProvisioningConfig.layer()),
+    Layer.provideMerge(storageOnFile())
+  )
 
 /** A stdio caller (no token restriction) whose stored grant allows reading files only. */
 const readOnlyCaller = Effect.gen(function* () {
@@ -64,7 +73,7 @@ describe("refusal audit", () => {
       // Newest first, each series inside its own minute.
       expect(log.map((e) => e.at)).toEqual([...log.map((e) => e.at)].sort((a, b) => b - a))
       expect(log[0]).toMatchObject({ count: 1, detail: { tool: "nc_notes_list", missing_scopes: ["notes.read"] } })
-    }).pipe(Effect.provide(ScopeCache.layer().pipe(Layer.provideMerge(storageOnFile())))))
+    }).pipe(Effect.provide(scopeChecks())))
 
   it.effect("a token lacking the scope is its own reason: counted apart from grant refusals of the same tool", () =>
     Effect.gen(function* () {
@@ -80,7 +89,7 @@ describe("refusal audit", () => {
         ["grant", 2],
         ["token", 3]
       ])
-    }).pipe(Effect.provide(ScopeCache.layer().pipe(Layer.provideMerge(storageOnFile())))))
+    }).pipe(Effect.provide(scopeChecks())))
 
   it.effect("repeated rate-limited logins within a minute are one row with a count", () =>
     Effect.gen(function* () {

@@ -1,0 +1,72 @@
+/**
+ * Signals that a user's flow stopped being pending (completed, expired,
+ * abandoned, revoked), so whoever waits for it (`nc_auth_check_status` with
+ * `wait_seconds`) wakes at once instead of polling. A login completed in
+ * another process sharing the database arrives as a grant change through
+ * the scope cache, which drops its entry first, so a woken waiter reads the
+ * new grant.
+ */
+import { Clock, Context, Duration, Effect, Layer, Option, PubSub, Queue, Schedule } from "effect"
+import { ScopeCache } from "../auth/ScopeCache.js"
+import type { UserId } from "../domain/Ids.js"
+import { Storage, type StorageError } from "../storage/Storage.js"
+
+export interface SettledFlowsShape {
+  /** The user's flow is no longer pending: wake their waiters. */
+  readonly settle: (userId: UserId) => Effect.Effect<void>
+  /**
+   * Wait up to `wait` (and never past the flow's deadline) for the user's
+   * pending flow to settle, reporting progress every second. True when it is
+   * no longer pending; false when the wait ran out first. Interrupting the
+   * caller ends the wait at once.
+   */
+  readonly awaitSettled: (
+    userId: UserId,
+    wait: Duration.Duration,
+    onTick: (elapsed: Duration.Duration) => Effect.Effect<void>
+  ) => Effect.Effect<boolean, StorageError>
+}
+
+export const makeSettledFlows = Effect.gen(function* () {
+  const storage = yield* Storage
+  const cache = yield* ScopeCache
+  const settled = yield* PubSub.unbounded<UserId>()
+  const settle = (userId: UserId) => PubSub.publish(settled, userId).pipe(Effect.asVoid)
+
+  const grantChanges = yield* cache.changes
+  yield* Queue.take(grantChanges).pipe(Effect.flatMap(settle), Effect.forever, Effect.forkScoped)
+
+  const awaitSettled = Effect.fn("SettledFlows.awaitSettled")(function* (
+    userId: UserId,
+    wait: Duration.Duration,
+    onTick: (elapsed: Duration.Duration) => Effect.Effect<void>
+  ) {
+    const subscription = yield* PubSub.subscribe(settled)
+    // It may have settled between the caller's last look and the subscription.
+    const flow = yield* storage.getFlow(userId)
+    if (Option.isNone(flow)) return true
+    const start = yield* Clock.currentTimeMillis
+    const untilDeadline = flow.value.expiresAt - start
+    if (untilDeadline <= 0) return true
+    const mine = Queue.take(subscription).pipe(Effect.repeat({ until: (u) => u === userId }), Effect.asVoid)
+    const ticker = Effect.gen(function* () {
+      const now = yield* Clock.currentTimeMillis
+      yield* onTick(Duration.millis(now - start))
+    }).pipe(Effect.repeat(Schedule.spaced("1 second")), Effect.asVoid)
+    const waitMillis = Math.min(Duration.toMillis(wait), untilDeadline)
+    return yield* Effect.raceFirst(mine.pipe(Effect.as(true)), Effect.zipRight(ticker, Effect.never).pipe(Effect.as(false))).pipe(
+      Effect.timeoutTo({
+        duration: Duration.millis(waitMillis),
+        // Reaching the deadline ends the flow: say so rather than "still pending".
+        onTimeout: () => waitMillis === untilDeadline,
+        onSuccess: (done) => done
+      })
+    )
+  }, Effect.scoped)
+
+  return SettledFlows.of({ settle, awaitSettled })
+})
+
+export class SettledFlows extends Context.Tag("nextcloud-mcp/SettledFlows")<SettledFlows, SettledFlowsShape>() {
+  static readonly layer = Layer.scoped(SettledFlows, makeSettledFlows)
+}

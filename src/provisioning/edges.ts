@@ -1,0 +1,23 @@
+/**
+ * Where provisioning's infrastructure failures become the errors its tools
+ * answer: a storage failure is a generic InternalError (logged with its
+ * cause), a failed call to Nextcloud says which server failed doing what.
+ */
+import { Effect } from "effect"
+import { describeNextcloudFailure, storageUnavailable } from "../domain/edge.js"
+import type { NextcloudProtocolError, NextcloudTransportError } from "../nextcloud/LoginFlowClient.js"
+
+interface StorageFailure {
+  readonly _tag: "StorageError"
+  readonly operation: string
+  readonly cause: unknown
+}
+
+export const store = <A, R>(effect: Effect.Effect<A, StorageFailure, R>) =>
+  effect.pipe(Effect.catchTag("StorageError", (e) => Effect.flip(storageUnavailable(e))))
+
+/** Log a failed call to Nextcloud and fail with the tool-facing error; `action` completes "while trying to …". */
+export const nextcloudFailure = (host: URL, action: string) => (error: NextcloudTransportError | NextcloudProtocolError) =>
+  Effect.logWarning(`Nextcloud failure: ${action}`, { tag: error._tag, detail: "detail" in error ? error.detail : error.reason }).pipe(
+    Effect.zipRight(Effect.fail(describeNextcloudFailure(host, action, error)))
+  )
