@@ -4,7 +4,18 @@
  * challenges, the token-scope gate for `tools/call`, which request headers
  * reach the MCP transport, and which sessions to close (idle, over a cap).
  */
+import { Duration } from "effect"
 import * as Scopes from "../domain/Scope.js"
+
+/** Defaults of the session settings (src/Config.ts shows them in --help). */
+export const SESSION_DEFAULTS = {
+  /** NC_MCP_SESSION_IDLE_MINUTES */
+  idleTimeout: Duration.minutes(30),
+  /** NC_MCP_MAX_SESSIONS_PER_USER */
+  maxPerUser: 20,
+  /** NC_MCP_MAX_SESSIONS */
+  maxSessions: 1000
+} as const
 
 // ---------------------------------------------------------------------------
 // Public identity of the server

@@ -1,5 +1,13 @@
 import { Context, Duration, Layer } from "effect"
 
+/** Defaults of the settings behind NextcloudConfig (src/Config.ts shows them in --help). */
+export const NEXTCLOUD_DEFAULTS = {
+  /** NC_MCP_NEXTCLOUD_TIMEOUT_SECONDS */
+  requestTimeout: Duration.seconds(30),
+  /** NC_MCP_MAX_RESPONSE_BYTES */
+  maxResponseBytes: 10 * 1024 * 1024
+} as const
+
 /** How this server reaches Nextcloud. Built once from the configuration (src/Config.ts). */
 export interface NextcloudConfigShape {
   /** NEXTCLOUD_HOST: the base URL the server uses (may be internal). No trailing slash. */
@@ -29,7 +37,7 @@ export class NextcloudConfig extends Context.Tag("nextcloud-mcp/NextcloudConfig"
       publicUrl: options.publicUrl ?? new URL(host),
       verifySsl: options.verifySsl ?? true,
       userAgent: options.userAgent ?? "nextcloud-mcp",
-      requestTimeout: options.requestTimeout ?? Duration.seconds(30),
-      maxResponseBytes: options.maxResponseBytes ?? 10 * 1024 * 1024
+      requestTimeout: options.requestTimeout ?? NEXTCLOUD_DEFAULTS.requestTimeout,
+      maxResponseBytes: options.maxResponseBytes ?? NEXTCLOUD_DEFAULTS.maxResponseBytes
     })
 }

@@ -28,9 +28,9 @@ import { makeMcpServer, type RequestServices } from "../server.js"
 import { identify } from "./auth.js"
 import { jsonRpcError } from "./messages.js"
 
-export const DEFAULT_SESSION_IDLE_TIMEOUT: Duration.Duration = Duration.minutes(30)
-export const DEFAULT_MAX_SESSIONS_PER_USER = 20
-export const DEFAULT_MAX_SESSIONS = 1000
+export const DEFAULT_SESSION_IDLE_TIMEOUT = Policy.SESSION_DEFAULTS.idleTimeout
+export const DEFAULT_MAX_SESSIONS_PER_USER = Policy.SESSION_DEFAULTS.maxPerUser
+export const DEFAULT_MAX_SESSIONS = Policy.SESSION_DEFAULTS.maxSessions
 
 export interface Session extends Policy.SessionUse {
   readonly server: Server
