@@ -11,7 +11,7 @@
 import { Cache, Context, Duration, Effect, Exit, Layer, type Option } from "effect"
 import type { UserId } from "../domain/Ids.js"
 import { type Grant, Storage, type StorageError } from "../storage/Storage.js"
-import { GrantChanges } from "./GrantChanges.js"
+import { GrantChanges } from "../storage/GrantChanges.js"
 
 export interface ScopeCacheShape {
   readonly get: (userId: UserId) => Effect.Effect<Option.Option<Grant>, StorageError>

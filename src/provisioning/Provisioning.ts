@@ -14,7 +14,8 @@
 import { Clock, Context, Duration, Effect, Layer, Option, PubSub, Queue, Redacted, Schedule } from "effect"
 import { Elicitation } from "../auth/Elicitation.js"
 import { ElicitationCompletions } from "../auth/Elicitation.js"
-import { GrantChanges } from "../auth/GrantChanges.js"
+import { GrantChanges } from "../storage/GrantChanges.js"
+import { storageUnavailable } from "../storage/errors.js"
 import { ScopeCache } from "../auth/ScopeCache.js"
 import { auditRefusal, provisioningRequiredMessage } from "../auth/Policy.js"
 import {
@@ -26,7 +27,7 @@ import {
   ProvisioningRequired,
   RateLimited
 } from "../domain/Errors.js"
-import { describeNextcloudFailure, storageUnavailable } from "../domain/edge.js"
+import { describeNextcloudFailure } from "../domain/edge.js"
 import type { UserId } from "../domain/Ids.js"
 import * as Scopes from "../domain/Scope.js"
 import type { CompletedFlow, NextcloudProtocolError, NextcloudTransportError } from "../nextcloud/LoginFlowClient.js"
@@ -117,7 +118,7 @@ const makeProvisioning = Effect.gen(function* () {
   })
 
   const store = <A>(effect: Effect.Effect<A, { readonly _tag: "StorageError"; readonly operation: string; readonly cause: unknown }>) =>
-    effect.pipe(Effect.catchTag("StorageError", (e) => Effect.flip(storageUnavailable(e))))
+    effect.pipe(Effect.catchTag("StorageError", storageUnavailable))
 
   const audit = (userId: UserId, event: AuditEvent, detail: Record<string, unknown> = {}) =>
     Clock.currentTimeMillis.pipe(
@@ -307,7 +308,7 @@ const makeProvisioning = Effect.gen(function* () {
           Effect.tap((revoked) => audit(flow.userId, "orphan_revoked", { remote_revoked: revoked }))
         )
       ),
-      Effect.catchTag("StorageError", (e) => Effect.flip(storageUnavailable(e)))
+      Effect.catchTag("StorageError", storageUnavailable)
     )
     yield* cache.invalidate(flow.userId)
     yield* audit(flow.userId, "flow_completed", { purpose: flow.purpose })

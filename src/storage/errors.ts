@@ -1,0 +1,54 @@
+/**
+ * How storage failures are told: the one-line description of a failure's
+ * causes for the logs, and the tool-facing error a storage failure becomes
+ * (the edge where a `StorageError` is collapsed into an `InternalError`).
+ */
+import { Effect } from "effect"
+import { InternalError } from "../domain/Errors.js"
+
+const MAX_CAUSE_DEPTH = 5
+
+const textField = (value: object, key: string): string | undefined => {
+  const field = (value as Record<string, unknown>)[key]
+  return typeof field === "string" && field.trim() !== "" ? field.trim() : undefined
+}
+
+/**
+ * A storage failure's message followed by its causes' messages (with the
+ * driver's error code), e.g. "Failed to execute statement: database is locked
+ * (SQLITE_BUSY)". Only messages and codes: the backends reduce their causes to
+ * those, so no stored values or connection secrets are left to print.
+ */
+export const describeStorageCause = (cause: unknown): string => {
+  const parts: Array<string> = []
+  let current = cause
+  for (let depth = 0; depth < MAX_CAUSE_DEPTH && current !== undefined && current !== null; depth++) {
+    if (typeof current !== "object") {
+      parts.push(String(current))
+      break
+    }
+    const message = textField(current, "message")
+    const code = textField(current, "code")
+    if (message !== undefined) parts.push(code === undefined ? message : `${message} (${code})`)
+    current = (current as { readonly cause?: unknown }).cause
+  }
+  return parts.length === 0 ? "unknown" : parts.join(": ")
+}
+
+/**
+ * Fail with the generic `InternalError` a tool answers for a storage
+ * failure, after logging what failed (operation and causes, never values).
+ * Made to be the handler of `Effect.catchTag("StorageError", storageUnavailable)`.
+ */
+export const storageUnavailable = (error: {
+  readonly operation: string
+  readonly cause: unknown
+}): Effect.Effect<never, InternalError> =>
+  Effect.logError("storage failed", { operation: error.operation }).pipe(
+    Effect.annotateLogs("cause", describeStorageCause(error.cause)),
+    Effect.zipRight(
+      new InternalError({
+        message: "The server's storage failed; nothing was changed. The details are in the server log."
+      })
+    )
+  )
