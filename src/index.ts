@@ -7,7 +7,7 @@ export * as Scopes from "./domain/Scope.js"
 export * from "./domain/Errors.js"
 export { UserId } from "./domain/Ids.js"
 export { CurrentUser, type CurrentUserShape } from "./auth/CurrentUser.js"
-export { GrantChanges, inProcess as inProcessGrantChanges, type GrantChangeHandlers, type GrantChangesShape } from "./auth/GrantChanges.js"
+export { GrantChanges, inProcess as inProcessGrantChanges, type GrantChangeHandlers, type GrantChangesShape } from "./storage/GrantChanges.js"
 export { ScopeCache, type ScopeCacheShape } from "./auth/ScopeCache.js"
 export { requireScopes } from "./auth/Policy.js"
 export {

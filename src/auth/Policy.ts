@@ -4,10 +4,10 @@
  */
 import { Effect, Option } from "effect"
 import { InsufficientScope, ProvisioningRequired } from "../domain/Errors.js"
-import { storageUnavailable } from "../domain/edge.js"
 import * as Scopes from "../domain/Scope.js"
 import type { UserId } from "../domain/Ids.js"
 import { Audit } from "../provisioning/Audit.js"
+import { storageUnavailable } from "../storage/errors.js"
 import type { Grant } from "../storage/Storage.js"
 import { CurrentUser } from "./CurrentUser.js"
 import { ScopeCache } from "./ScopeCache.js"
@@ -40,7 +40,7 @@ export const requireScopes = (...required: ReadonlyArray<Scopes.Scope>) =>
         missing_scopes: fromToken
       })
     }
-    const grant = yield* cache.get(user.userId).pipe(Effect.catchTag("StorageError", (e) => Effect.flip(storageUnavailable(e))))
+    const grant = yield* cache.get(user.userId).pipe(Effect.catchTag("StorageError", storageUnavailable))
     if (Option.isNone(grant)) {
       return yield* new ProvisioningRequired({ message: provisioningRequiredMessage })
     }

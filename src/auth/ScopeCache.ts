@@ -13,7 +13,7 @@
 import { Cache, Context, Duration, Effect, Exit, Layer, type Option, PubSub, type Queue, type Scope } from "effect"
 import type { UserId } from "../domain/Ids.js"
 import { type Grant, Storage, type StorageError } from "../storage/Storage.js"
-import { GrantChanges } from "./GrantChanges.js"
+import { GrantChanges } from "../storage/GrantChanges.js"
 
 export interface ScopeCacheShape {
   readonly get: (userId: UserId) => Effect.Effect<Option.Option<Grant>, StorageError>

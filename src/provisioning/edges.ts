@@ -4,7 +4,8 @@
  * cause), a failed call to Nextcloud says which server failed doing what.
  */
 import { Effect } from "effect"
-import { describeNextcloudFailure, storageUnavailable } from "../domain/edge.js"
+import { describeNextcloudFailure } from "../domain/edge.js"
+import { storageUnavailable } from "../storage/errors.js"
 import type { NextcloudProtocolError, NextcloudTransportError } from "../nextcloud/LoginFlowClient.js"
 
 interface StorageFailure {
@@ -14,7 +15,7 @@ interface StorageFailure {
 }
 
 export const store = <A, R>(effect: Effect.Effect<A, StorageFailure, R>) =>
-  effect.pipe(Effect.catchTag("StorageError", (e) => Effect.flip(storageUnavailable(e))))
+  effect.pipe(Effect.catchTag("StorageError", storageUnavailable))
 
 /** Log a failed call to Nextcloud and fail with the tool-facing error; `action` completes "while trying to …". */
 export const nextcloudFailure = (host: URL, action: string) => (error: NextcloudTransportError | NextcloudProtocolError) =>

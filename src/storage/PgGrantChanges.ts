@@ -26,7 +26,7 @@
 import { createHash, randomUUID } from "node:crypto"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import { Cause, Data, Duration, Effect, Layer, Option, Queue, Redacted, Ref, Schedule, Stream } from "effect"
-import { GrantChanges, type GrantChangeHandlers, type GrantChangesShape, keepSubscribed } from "../auth/GrantChanges.js"
+import { GrantChanges, type GrantChangeHandlers, type GrantChangesShape, keepSubscribed } from "./GrantChanges.js"
 import type { UserId } from "../domain/Ids.js"
 import { clientOptions, type PgConnectionLimits, withLimits } from "./pgConnection.js"
 import { StorageError } from "./Storage.js"

@@ -26,9 +26,9 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Cause, Clock, Duration, Effect, Layer, Ref, Schedule } from "effect"
-import { type GrantChangeHandlers, GrantChanges, type GrantChangesShape, keepSubscribed } from "../auth/GrantChanges.js"
+import { type GrantChangeHandlers, GrantChanges, type GrantChangesShape, keepSubscribed } from "./GrantChanges.js"
 import type { UserId } from "../domain/Ids.js"
-import { describeStorageCause } from "../domain/edge.js"
+import { describeStorageCause } from "./errors.js"
 import { layerClient } from "./SqliteStorage.js"
 import { StorageError } from "./Storage.js"
 

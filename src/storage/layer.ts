@@ -28,7 +28,7 @@ import {
   parseKey,
   parsePreviousKeys
 } from "./EncryptionKey.js"
-import { GrantChanges, inProcess } from "../auth/GrantChanges.js"
+import { GrantChanges, inProcess } from "./GrantChanges.js"
 import * as SqliteGrantChanges from "./SqliteGrantChanges.js"
 import * as SqliteStorage from "./SqliteStorage.js"
 import type { Storage, StorageError } from "./Storage.js"

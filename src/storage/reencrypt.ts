@@ -8,6 +8,7 @@
  */
 import type * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
+import * as SqlSchema from "@effect/sql/SqlSchema"
 import { Effect, Option, type ParseResult, Schema } from "effect"
 import { UserId } from "../domain/Ids.js"
 import type { CipherShape } from "./Cipher.js"
@@ -106,25 +107,26 @@ export const reencryptAll = <E>(
     return { reencrypted, current, changed, undecryptable }
   })
 
-const SecretRows = Schema.Array(Schema.Struct({ user_id: UserId, enc: Schema.String }))
+const SecretRow = Schema.Struct({ user_id: UserId, enc: Schema.String })
+const Page = Schema.Struct({ after: Schema.NullOr(UserId), limit: Schema.Int })
 
 /** The secret columns over `sql`, batch by batch; rewrites are compare-and-set, one transaction per batch. */
 export const sqlReencryptBackend = (
   sql: SqlClient.SqlClient
 ): ReencryptBackend<SqlError | ParseResult.ParseError> => {
-  const readSecrets = Schema.decodeUnknown(SecretRows)
+  const readSecrets = ({ column, table }: (typeof SECRET_COLUMNS)[number]) =>
+    SqlSchema.findAll({
+      Request: Page,
+      Result: SecretRow,
+      execute: ({ after, limit }) =>
+        after === null
+          ? sql`SELECT user_id, ${sql(column)} AS enc FROM ${sql(table)} ORDER BY user_id LIMIT ${limit}`
+          : sql`SELECT user_id, ${sql(column)} AS enc FROM ${sql(table)} WHERE user_id > ${after}
+              ORDER BY user_id LIMIT ${limit}`
+    })
   return {
-    readBatch: ({ column, table }, after, limit) =>
-      Effect.map(
-        Effect.flatMap(
-          after === null
-            ? sql`SELECT user_id, ${sql(column)} AS enc FROM ${sql(table)} ORDER BY user_id LIMIT ${limit}`
-            : sql`SELECT user_id, ${sql(column)} AS enc FROM ${sql(table)} WHERE user_id > ${after}
-                ORDER BY user_id LIMIT ${limit}`,
-          readSecrets
-        ),
-        (rows) => rows.map((r) => ({ userId: r.user_id, ciphertext: r.enc }))
-      ),
+    readBatch: (column, after, limit) =>
+      Effect.map(readSecrets(column)({ after, limit }), (rows) => rows.map((r) => ({ userId: r.user_id, ciphertext: r.enc }))),
     writeBatch: ({ column, table }, rewrites) =>
       Effect.forEach(rewrites, ({ from, to, userId }) =>
         sql`UPDATE ${sql(table)} SET ${sql(column)} = ${to}

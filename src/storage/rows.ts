@@ -1,12 +1,11 @@
 /**
- * What the SQLite and PostgreSQL backends share about their rows: the AADs
- * binding each ciphertext to its row and field, the row schemas (the same
- * columns on both; only how a column is encoded differs), the mapping
- * between rows and domain values over a `Cipher`, the "undecryptable reads
- * as absent" rule, and the shape of a `StorageError`. Each backend keeps its
- * SQL and its dialect's column encodings.
+ * The rows of the storage tables: the AADs binding each ciphertext to its
+ * row and field, the row schemas (the same columns on SQLite and PostgreSQL;
+ * only how the driver hands some columns over differs, see
+ * ./statements.ts), the mapping between rows and domain values over a
+ * `Cipher`, and the "undecryptable reads as absent" rule.
  */
-import { Effect, Option, ParseResult, Schema } from "effect"
+import { Effect, Option, Schema } from "effect"
 import { UserId } from "../domain/Ids.js"
 import type { Scope } from "../domain/Scope.js"
 import type { CipherError, CipherShape } from "./Cipher.js"
@@ -17,8 +16,7 @@ import {
   type AuditRepeat,
   type FlowPurpose,
   type Grant,
-  type PendingFlow,
-  StorageError
+  type PendingFlow
 } from "./Storage.js"
 
 // ---------------------------------------------------------------------------
@@ -263,21 +261,3 @@ export const rowCodec = (cipher: CipherShape) => {
 
   return { grantToRow, grantFromRow, flowToRow, flowFromRow, readGrant, readFlow, previousGrant, readableFlows }
 }
-
-// ---------------------------------------------------------------------------
-// Errors: keep the failure, never the values
-
-/** ParseError messages quote the offending values; keep only where it failed. */
-export const parseErrorSummary = (cause: ParseResult.ParseError) => {
-  const paths = ParseResult.ArrayFormatter.formatErrorSync(cause).map((issue) =>
-    issue.path.length === 0 ? "(root)" : issue.path.map(String).join(".")
-  )
-  return { _tag: "ParseError", message: `Stored data did not match its schema at: ${[...new Set(paths)].join(", ")}` }
-}
-
-/** `StorageError` for `operation`, with the cause reduced by the backend's `sanitize`. */
-export const storageErrorWith =
-  <F>(sanitize: (cause: F) => unknown) =>
-  (operation: string) =>
-  (cause: F) =>
-    new StorageError({ operation, cause: sanitize(cause) })

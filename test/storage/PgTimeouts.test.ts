@@ -11,7 +11,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Context, Effect, Either, Layer, Option, Redacted, Ref, type Scope } from "effect"
-import { GrantChanges } from "../../src/auth/GrantChanges.js"
+import { GrantChanges } from "../../src/storage/GrantChanges.js"
 import { UserId } from "../../src/domain/Ids.js"
 import { Cipher } from "../../src/storage/Cipher.js"
 import * as PgGrantChanges from "../../src/storage/PgGrantChanges.js"

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Exit, Layer, Option, Redacted, Ref, Scope } from "effect"
-import { type GrantChangeHandlers, GrantChanges, inProcess } from "../../src/auth/GrantChanges.js"
+import { type GrantChangeHandlers, GrantChanges, inProcess } from "../../src/storage/GrantChanges.js"
 import { ScopeCache } from "../../src/auth/ScopeCache.js"
 import { UserId } from "../../src/domain/Ids.js"
 import * as PgGrantChanges from "../../src/storage/PgGrantChanges.js"

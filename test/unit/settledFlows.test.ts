@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Duration, Effect, Fiber, Layer, Option, Ref, TestClock } from "effect"
-import { type GrantChangeHandlers, GrantChanges } from "../../src/auth/GrantChanges.js"
+import { type GrantChangeHandlers, GrantChanges } from "../../src/storage/GrantChanges.js"
 import { ScopeCache } from "../../src/auth/ScopeCache.js"
 import { coreLayer } from "../../src/app.js"
 import { UserId } from "../../src/domain/Ids.js"

@@ -7,9 +7,9 @@ import { describe, expect, it } from "@effect/vitest"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { join } from "node:path"
 import { Effect, Layer, Logger } from "effect"
-import { storageUnavailable } from "../../src/domain/edge.js"
 import { logfmtLogger } from "../../src/log/logfmt.js"
 import { Cipher } from "../../src/storage/Cipher.js"
+import { storageUnavailable } from "../../src/storage/errors.js"
 import { SqliteStorage } from "../../src/storage/SqliteStorage.js"
 import { Storage, StorageError } from "../../src/storage/Storage.js"
 import { grant, randomKey, tempDir, uid } from "../storage/fixtures.js"
@@ -40,7 +40,9 @@ describe("storageUnavailable", () => {
           )
         )
       )
-      const { a: answer, lines } = yield* captureLogs(storageUnavailable(error))
+      const { a: answer, lines } = yield* captureLogs(
+        Effect.fail(error).pipe(Effect.catchTag("StorageError", storageUnavailable), Effect.flip)
+      )
       expect(answer._tag).toBe("InternalError")
       expect(lines).toHaveLength(1)
       expect(lines[0]).toContain("operation=getGrant")
@@ -58,15 +60,15 @@ describe("storageUnavailable", () => {
           cause: { name: "error", code: "57P01", severity: "FATAL", message: "terminating connection due to administrator command" }
         }
       })
-      const { lines } = yield* captureLogs(storageUnavailable(pgShaped))
+      const { lines } = yield* captureLogs(Effect.flip(storageUnavailable(pgShaped)))
       expect(lines[0]).toMatch(
         /cause="Failed to execute statement: terminating connection due to administrator command \(57P01\)"/
       )
       const plain = new StorageError({ operation: "getGrant", cause: { message: "no answer from the database within 5 seconds" } })
-      expect((yield* captureLogs(storageUnavailable(plain))).lines[0]).toContain(
+      expect((yield* captureLogs(Effect.flip(storageUnavailable(plain)))).lines[0]).toContain(
         'cause="no answer from the database within 5 seconds"'
       )
       const bare = new StorageError({ operation: "open", cause: undefined })
-      expect((yield* captureLogs(storageUnavailable(bare))).lines[0]).toContain("cause=unknown")
+      expect((yield* captureLogs(Effect.flip(storageUnavailable(bare)))).lines[0]).toContain("cause=unknown")
     }))
 })

@@ -1,6 +1,10 @@
 /**
- * Schema migrations, applied in id order by `@effect/sql`'s Migrator and
- * recorded in `effect_sql_migrations`. Append new ones; never edit applied ones.
+ * Schema migrations of both backends, applied in id order by `@effect/sql`'s
+ * Migrator and recorded in `effect_sql_migrations` (under a write lock on
+ * SQLite, an advisory lock on PostgreSQL). Where the dialects' DDL differs
+ * a migration says so with `sql.onDialectOrElse` (column types in
+ * ./columnTypes.ts). Ids and names are those databases already record:
+ * append new ones; never change what an applied one creates.
  */
 import * as Migrator from "@effect/sql/Migrator"
 import m0001 from "./0001_initial.js"

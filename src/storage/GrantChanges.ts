@@ -7,9 +7,8 @@
  *
  * The default is in-process: a single process already invalidates locally,
  * so `publish` does nothing and `subscribe` never calls back (right for a
- * `:memory:` database). Processes sharing storage use
- * `../storage/PgGrantChanges.ts` (PostgreSQL) or
- * `../storage/SqliteGrantChanges.ts` (one SQLite file).
+ * `:memory:` database). Processes sharing storage use ./PgGrantChanges.ts
+ * (PostgreSQL) or ./SqliteGrantChanges.ts (one SQLite file).
  */
 import { Cause, Context, type Duration, Effect, Schedule, type Scope } from "effect"
 import type { UserId } from "../domain/Ids.js"
