@@ -1,44 +1,85 @@
 /**
- * Configuration from the environment (CONTRACT §2). One place lists every
- * variable with its default and meaning; `--help` prints the same list.
- * Errors name the variable.
+ * Configuration from the environment (docs/tool-contract.md §2). `SETTINGS`
+ * lists every variable with its default and meaning, for `--help` and the
+ * README (a test checks that the README's tables agree); the `Config`
+ * values below read them, with the same defaults. Errors name the variable.
  */
 import * as os from "node:os"
 import * as path from "node:path"
 import { Config, ConfigError, Duration, Either, LogLevel, Option, type Redacted } from "effect"
+import { SESSION_DEFAULTS } from "./mcp/httpPolicy.js"
+import { NEXTCLOUD_DEFAULTS } from "./nextcloud/NextcloudConfig.js"
+import { defaultProvisioningConfig } from "./provisioning/ProvisioningConfig.js"
 
-export interface EnvVar {
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const
+export type LogLevelName = (typeof LOG_LEVELS)[number]
+const DEFAULT_LOG_LEVEL: LogLevelName = "info"
+
+/** The commands that read settings from the environment. */
+export type CommandName = "stdio" | "http" | "rotate-key"
+
+const SERVERS: ReadonlyArray<CommandName> = ["stdio", "http"]
+const STORAGE: ReadonlyArray<CommandName> = ["stdio", "http", "rotate-key"]
+const HTTP: ReadonlyArray<CommandName> = ["http"]
+const STDIO: ReadonlyArray<CommandName> = ["stdio"]
+
+/** One environment variable as `--help` and the README show it. */
+export interface Setting {
   readonly name: string
+  /** The default as people read it; the README's tables say the same. */
   readonly default: string
+  /** Where one command's default reads differently (its `--help` shows this). */
+  readonly defaultByCommand?: Readonly<Partial<Record<CommandName, string>>>
   readonly description: string
+  /** The commands that read it. */
+  readonly commands: ReadonlyArray<CommandName>
 }
 
-/** For `--help` and the README. */
-export const ENVIRONMENT: ReadonlyArray<EnvVar> = [
-  { name: "NEXTCLOUD_HOST", default: "(required)", description: "Base URL the server uses to reach Nextcloud (may be internal)." },
-  { name: "NEXTCLOUD_PUBLIC_URL", default: "= NEXTCLOUD_HOST", description: "Origin users' browsers reach Nextcloud at; login URLs are put on it." },
-  { name: "NEXTCLOUD_VERIFY_SSL", default: "true", description: "false accepts self-signed certificates (warns at startup)." },
-  { name: "NC_MCP_DB", default: "$XDG_DATA_HOME/nextcloud-mcp/nextcloud-mcp.db", description: "SQLite file; created with its folder if missing." },
-  { name: "NC_MCP_DATABASE_URL", default: "(unset)", description: "postgres://… selects PostgreSQL storage instead of SQLite." },
-  { name: "NC_MCP_DATABASE_SCHEMA", default: "the URL's search_path", description: "PostgreSQL schema for the tables (created if missing); replicas must agree." },
-  { name: "NC_MCP_ENCRYPTION_KEY", default: "stdio: generated into <db>.key; http: required", description: "32 random bytes, base64 or base64url; encrypts secrets at rest." },
-  { name: "NC_MCP_PREVIOUS_ENCRYPTION_KEYS", default: "(unset)", description: "Comma-separated earlier keys that still decrypt stored secrets while rotating the key (see rotate-key); new secrets use NC_MCP_ENCRYPTION_KEY." },
-  { name: "NC_MCP_USER", default: "the OS user name", description: "Identity of the single local user in stdio mode." },
-  { name: "NC_MCP_OIDC_ISSUER", default: "http: required", description: "Issuer whose JWTs are accepted." },
-  { name: "NC_MCP_OIDC_JWKS_URL", default: "from discovery", description: "JWKS URL of the issuer." },
-  { name: "NC_MCP_AUDIENCE", default: "<NC_MCP_PUBLIC_URL>/mcp", description: "Required `aud` of access tokens." },
-  { name: "NC_MCP_PUBLIC_URL", default: "http://<host>:<port>", description: "This server's public origin." },
-  { name: "NC_MCP_SESSION_IDLE_MINUTES", default: "30", description: "http: an MCP session with nothing open and unused this long is closed." },
-  { name: "NC_MCP_MAX_SESSIONS_PER_USER", default: "20", description: "http: MCP sessions one user may hold; one more closes their least recently used." },
-  { name: "NC_MCP_MAX_SESSIONS", default: "1000", description: "http: MCP sessions the server holds for all users together; one more closes the one idle longest." },
-  { name: "NC_MCP_NEXTCLOUD_TIMEOUT_SECONDS", default: "30", description: "How long one call to Nextcloud may take, retries included." },
-  { name: "NC_MCP_MAX_RESPONSE_BYTES", default: "10485760 (10 MiB)", description: "Largest answer read from Nextcloud or the identity provider; a larger one fails the call." },
-  { name: "NC_MCP_LOG_LEVEL", default: "info", description: "debug, info, warn or error (logs go to stderr)." },
-  { name: "NC_MCP_POLL_INTERVAL_SECONDS", default: "5", description: "How often pending logins are polled in the background." },
-  { name: "NC_MCP_MAX_POLLS_PER_SECOND", default: "10", description: "Upper bound on background polls towards Nextcloud." },
-  { name: "NC_MCP_FLOW_START_LIMIT", default: "5", description: "Login flows one user may start per hour." },
-  { name: "NC_MCP_AUDIT_RETENTION_DAYS", default: "90", description: "Audit log entries older than this are deleted." }
+const seconds = (d: Duration.Duration) => String(Duration.toSeconds(d))
+
+/**
+ * Every variable, once, in the order `--help` lists them. Numeric defaults
+ * come from the services that use them, so they are written in one place.
+ */
+export const SETTINGS: ReadonlyArray<Setting> = [
+  { name: "NEXTCLOUD_HOST", default: "required", commands: SERVERS, description: "Base URL the server uses to reach Nextcloud (may be an internal address)." },
+  { name: "NEXTCLOUD_PUBLIC_URL", default: "= NEXTCLOUD_HOST", commands: SERVERS, description: "Origin users' browsers reach Nextcloud at; login links are put on it." },
+  { name: "NEXTCLOUD_VERIFY_SSL", default: "true", commands: SERVERS, description: "false accepts self-signed certificates (warns at startup)." },
+  { name: "NC_MCP_NEXTCLOUD_TIMEOUT_SECONDS", default: seconds(NEXTCLOUD_DEFAULTS.requestTimeout), commands: SERVERS, description: "The most one call to Nextcloud may take, retries included." },
+  { name: "NC_MCP_MAX_RESPONSE_BYTES", default: `${NEXTCLOUD_DEFAULTS.maxResponseBytes} (10 MiB)`, commands: SERVERS, description: "Largest answer read from Nextcloud or the identity provider; a larger one fails the call." },
+  { name: "NC_MCP_DB", default: "$XDG_DATA_HOME/nextcloud-mcp/nextcloud-mcp.db (else ~/.local/share/…)", commands: STORAGE, description: "SQLite file; created with its folder if missing." },
+  { name: "NC_MCP_DATABASE_URL", default: "unset", commands: STORAGE, description: "postgres://… selects PostgreSQL storage (several replicas share it) instead of SQLite." },
+  { name: "NC_MCP_DATABASE_SCHEMA", default: "the URL's search_path", commands: STORAGE, description: "PostgreSQL schema for the tables (created if missing); replicas must use the same one." },
+  {
+    name: "NC_MCP_ENCRYPTION_KEY",
+    default: "stdio with SQLite: generated once into <db>.key (0600); http and PostgreSQL: required",
+    defaultByCommand: {
+      stdio: "SQLite: generated once into <db>.key (0600); PostgreSQL: required",
+      http: "required",
+      "rotate-key": "SQLite: the key file <db>.key; PostgreSQL: required"
+    },
+    commands: STORAGE,
+    description: "32 random bytes, base64 or base64url (openssl rand -base64 32); encrypts secrets at rest."
+  },
+  { name: "NC_MCP_PREVIOUS_ENCRYPTION_KEYS", default: "unset", commands: STORAGE, description: "Comma-separated earlier keys that still decrypt stored secrets while the key is rotated (see rotate-key)." },
+  { name: "NC_MCP_USER", default: "the OS user name", commands: STDIO, description: "Identity of the single local user." },
+  { name: "NC_MCP_OIDC_ISSUER", default: "required", commands: HTTP, description: "Issuer whose JWT access tokens are accepted; compared verbatim with their iss claim." },
+  { name: "NC_MCP_OIDC_JWKS_URL", default: "from the issuer's discovery document", commands: HTTP, description: "The issuer's signing keys." },
+  { name: "NC_MCP_AUDIENCE", default: "<NC_MCP_PUBLIC_URL>/mcp", commands: HTTP, description: "Required aud of access tokens." },
+  { name: "NC_MCP_PUBLIC_URL", default: "http://<host>:<port>", commands: HTTP, description: "This server's public origin, as clients reach it." },
+  { name: "NC_MCP_SESSION_IDLE_MINUTES", default: String(Duration.toMinutes(SESSION_DEFAULTS.idleTimeout)), commands: HTTP, description: "An MCP session with nothing open and unused this long is closed." },
+  { name: "NC_MCP_MAX_SESSIONS_PER_USER", default: String(SESSION_DEFAULTS.maxPerUser), commands: HTTP, description: "MCP sessions one user may hold; one more closes their least recently used." },
+  { name: "NC_MCP_MAX_SESSIONS", default: String(SESSION_DEFAULTS.maxSessions), commands: HTTP, description: "MCP sessions of all users together; one more closes the one idle longest." },
+  { name: "NC_MCP_POLL_INTERVAL_SECONDS", default: seconds(defaultProvisioningConfig.pollInterval), commands: SERVERS, description: "How often pending logins are polled in the background." },
+  { name: "NC_MCP_MAX_POLLS_PER_SECOND", default: String(defaultProvisioningConfig.maxPollsPerSecond), commands: SERVERS, description: "Upper bound on background polls towards Nextcloud." },
+  { name: "NC_MCP_FLOW_START_LIMIT", default: String(defaultProvisioningConfig.flowStartLimit), commands: SERVERS, description: "Login flows one user may start per hour." },
+  { name: "NC_MCP_AUDIT_RETENTION_DAYS", default: String(Duration.toHours(defaultProvisioningConfig.auditRetention) / 24), commands: SERVERS, description: "Audit log entries older than this are deleted." },
+  { name: "NC_MCP_LOG_LEVEL", default: DEFAULT_LOG_LEVEL, commands: STORAGE, description: "debug, info, warn or error (logs go to stderr); --log-level wins." }
 ]
+
+/** The default of `setting` as `command` applies it. */
+export const defaultFor = (setting: Setting, command: CommandName): string =>
+  setting.defaultByCommand?.[command] ?? setting.default
 
 const defaultDbPath = (): string => {
   const dataHome = process.env["XDG_DATA_HOME"]
@@ -98,9 +139,6 @@ export interface NextcloudSettings {
   readonly maxResponseBytes: number
 }
 
-export const DEFAULT_NEXTCLOUD_TIMEOUT_SECONDS = 30
-export const DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024
-
 const wholeNumber = (name: string, min: number, fallback: number) =>
   named(
     name,
@@ -113,10 +151,10 @@ export const nextcloudSettings: Config.Config<NextcloudSettings> = Config.all({
   host: httpUrl("NEXTCLOUD_HOST").pipe(Config.withDescription("Base URL the server uses to reach Nextcloud")),
   publicUrl: Config.option(httpUrl("NEXTCLOUD_PUBLIC_URL")),
   verifySsl: Config.boolean("NEXTCLOUD_VERIFY_SSL").pipe(Config.withDefault(true)),
-  timeout: positive("NC_MCP_NEXTCLOUD_TIMEOUT_SECONDS", DEFAULT_NEXTCLOUD_TIMEOUT_SECONDS).pipe(
+  timeout: positive("NC_MCP_NEXTCLOUD_TIMEOUT_SECONDS", Duration.toSeconds(NEXTCLOUD_DEFAULTS.requestTimeout)).pipe(
     Config.map((s) => Duration.millis(s * 1000))
   ),
-  maxResponseBytes: wholeNumber("NC_MCP_MAX_RESPONSE_BYTES", 1024, DEFAULT_MAX_RESPONSE_BYTES)
+  maxResponseBytes: wholeNumber("NC_MCP_MAX_RESPONSE_BYTES", 1024, NEXTCLOUD_DEFAULTS.maxResponseBytes)
 }).pipe(
   Config.map(({ host, publicUrl, ...rest }) => ({
     host: stripTrailingSlash(host),
@@ -156,13 +194,12 @@ export const storageSettings: Config.Config<StorageSettings> = Config.all({
   previousEncryptionKeys: Config.option(Config.redacted("NC_MCP_PREVIOUS_ENCRYPTION_KEYS"))
 })
 
-export const logLevel: Config.Config<LogLevel.LogLevel> = Config.literal("debug", "info", "warn", "error")(
-  "NC_MCP_LOG_LEVEL"
-).pipe(
-  Config.withDefault("info" as const),
-  Config.map((level) =>
-    level === "debug" ? LogLevel.Debug : level === "info" ? LogLevel.Info : level === "warn" ? LogLevel.Warning : LogLevel.Error
-  )
+export const toLogLevel = (level: LogLevelName): LogLevel.LogLevel =>
+  level === "debug" ? LogLevel.Debug : level === "info" ? LogLevel.Info : level === "warn" ? LogLevel.Warning : LogLevel.Error
+
+export const logLevel: Config.Config<LogLevel.LogLevel> = Config.literal(...LOG_LEVELS)("NC_MCP_LOG_LEVEL").pipe(
+  Config.withDefault(DEFAULT_LOG_LEVEL),
+  Config.map(toLogLevel)
 )
 
 export const stdioUser: Config.Config<string> = Config.string("NC_MCP_USER").pipe(
@@ -216,9 +253,11 @@ export const httpSettings: Config.Config<HttpSettings> = Config.all({
       })
     )
   ),
-  sessionIdleTimeout: positive("NC_MCP_SESSION_IDLE_MINUTES", 30).pipe(Config.map((m) => Duration.millis(m * 60_000))),
-  maxSessionsPerUser: wholeNumber("NC_MCP_MAX_SESSIONS_PER_USER", 1, 20),
-  maxSessions: wholeNumber("NC_MCP_MAX_SESSIONS", 1, 1000)
+  sessionIdleTimeout: positive("NC_MCP_SESSION_IDLE_MINUTES", Duration.toMinutes(SESSION_DEFAULTS.idleTimeout)).pipe(
+    Config.map((m) => Duration.millis(m * 60_000))
+  ),
+  maxSessionsPerUser: wholeNumber("NC_MCP_MAX_SESSIONS_PER_USER", 1, SESSION_DEFAULTS.maxPerUser),
+  maxSessions: wholeNumber("NC_MCP_MAX_SESSIONS", 1, SESSION_DEFAULTS.maxSessions)
 })
 
 export interface LifecycleSettings {
@@ -229,10 +268,14 @@ export interface LifecycleSettings {
 }
 
 export const lifecycleSettings: Config.Config<LifecycleSettings> = Config.all({
-  pollInterval: positive("NC_MCP_POLL_INTERVAL_SECONDS", 5).pipe(Config.map((s) => Duration.millis(s * 1000))),
-  maxPollsPerSecond: positive("NC_MCP_MAX_POLLS_PER_SECOND", 10),
-  flowStartLimit: positive("NC_MCP_FLOW_START_LIMIT", 5).pipe(Config.map(Math.floor)),
-  auditRetention: positive("NC_MCP_AUDIT_RETENTION_DAYS", 90).pipe(Config.map((d) => Duration.days(d)))
+  pollInterval: positive("NC_MCP_POLL_INTERVAL_SECONDS", Duration.toSeconds(defaultProvisioningConfig.pollInterval)).pipe(
+    Config.map((s) => Duration.millis(s * 1000))
+  ),
+  maxPollsPerSecond: positive("NC_MCP_MAX_POLLS_PER_SECOND", defaultProvisioningConfig.maxPollsPerSecond),
+  flowStartLimit: positive("NC_MCP_FLOW_START_LIMIT", defaultProvisioningConfig.flowStartLimit).pipe(Config.map(Math.floor)),
+  auditRetention: positive("NC_MCP_AUDIT_RETENTION_DAYS", Duration.toHours(defaultProvisioningConfig.auditRetention) / 24).pipe(
+    Config.map((d) => Duration.days(d))
+  )
 })
 
 /** One readable line for a configuration error: the variable and what is wrong. */

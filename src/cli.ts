@@ -1,94 +1,180 @@
 /**
- * The command line (CONTRACT §1) with @effect/cli: usage, options and the
- * environment for every command. Each command's implementation is loaded on
- * demand, so one command does not pay for loading the others.
+ * The command line (docs/tool-contract.md §1). @effect/cli parses the
+ * commands and options; help, `--version` and `--log-level` are handled here
+ * first, so they read the same in every command and help is plain text
+ * (commands/help.ts). Each command's implementation is loaded on demand, so
+ * one command does not pay for loading the others.
  */
-import { Command, HelpDoc, Options, Span } from "@effect/cli"
+import { CliConfig, Command, HelpDoc, Options, ValidationError } from "@effect/cli"
 import * as NodeContext from "@effect/platform-node/NodeContext"
-import { Effect } from "effect"
-import { runProcess, startup } from "./commands/startup.js"
-import * as AppConfig from "./Config.js"
+import { Console, Effect, Layer } from "effect"
+import { type CommandHelp, commandHelp, rootHelp } from "./commands/help.js"
+import { failStartup, runProcess, startup } from "./commands/startup.js"
+import { LOG_LEVELS } from "./Config.js"
 import { SERVER_VERSION } from "./mcp/server.js"
 
-const environmentHelp = HelpDoc.blocks([
-  HelpDoc.h2("Environment"),
-  HelpDoc.descriptionList(
-    AppConfig.ENVIRONMENT.map((v): [Span.Span, HelpDoc.HelpDoc] => [
-      Span.text(v.name),
-      HelpDoc.p(`${v.description} Default: ${v.default}.`)
-    ]) as unknown as readonly [[Span.Span, HelpDoc.HelpDoc], ...Array<[Span.Span, HelpDoc.HelpDoc]>]
-  )
-])
+const PROGRAM = "nextcloud-mcp"
 
-const withEnvironmentHelp = (summary: string) => HelpDoc.sequence(HelpDoc.p(summary), environmentHelp)
+const SUMMARY =
+  "An MCP server that lets AI assistants work in your Nextcloud without you pasting a password: access is granted through Nextcloud Login Flow v2, per user and per scope."
 
-const stdio = Command.make("stdio", {}, () =>
-  Effect.flatMap(Effect.promise(() => import("./commands/stdio.js")), (m) => m.runStdio)
-).pipe(
-  Command.withDescription(
-    withEnvironmentHelp(
-      "Serve MCP over stdin/stdout for one local user (NC_MCP_USER). Logs go to stderr; stdout carries only JSON-RPC."
+const DEFAULT_HTTP_HOST = "127.0.0.1"
+const DEFAULT_HTTP_PORT = "8000"
+const DEFAULT_SIMULATOR_PORT = "8080"
+
+const HELP: ReadonlyArray<CommandHelp> = [
+  {
+    name: "stdio",
+    summary: "Serve MCP over stdin/stdout for one local user (what desktop clients start).",
+    description: [
+      "Serves MCP over stdin/stdout for one local user (NC_MCP_USER). Stdout carries only JSON-RPC; logs go to stderr. Ends when stdin closes or on SIGINT/SIGTERM."
+    ],
+    options: [],
+    environment: "stdio"
+  },
+  {
+    name: "http",
+    summary: "Serve MCP Streamable HTTP at /mcp for many users with bearer tokens.",
+    description: [
+      "Serves MCP Streamable HTTP at /mcp for many users. Every request needs a bearer JWT from NC_MCP_OIDC_ISSUER; its sub is the user. GET /healthz answers without auth; the OAuth protected resource metadata is at /.well-known/oauth-protected-resource/mcp."
+    ],
+    options: [
+      {
+        flag: "--host <address>",
+        description: "Address to listen on (0.0.0.0 for every interface, e.g. behind a reverse proxy in a container).",
+        default: DEFAULT_HTTP_HOST
+      },
+      { flag: "--port <number>", description: "Port to listen on; 0 picks a free one (the address is logged).", default: DEFAULT_HTTP_PORT }
+    ],
+    environment: "http"
+  },
+  {
+    name: "simulate",
+    summary: "Run the built-in simulated Nextcloud, to try the product without a real server.",
+    description: [
+      "Runs a simulated Nextcloud on 127.0.0.1 (Login Flow v2, OCS, Notes, WebDAV) with test hooks under /__sim. Point NEXTCLOUD_HOST of a server at the address it logs.",
+      "To approve a login, open the login link the server shows in a browser, choose Grant access and sign in as alice (password alice-password); or approve it without a browser:",
+      "  curl -X POST <simulator>/__sim/flows/grant -d '{\"flow\":\"<login link>\",\"userId\":\"alice\"}'",
+      "GET <simulator>/__sim lists every hook (users, faults, counters, seeded notes and files)."
+    ],
+    options: [{ flag: "--port <number>", description: "Port on 127.0.0.1.", default: DEFAULT_SIMULATOR_PORT }]
+  },
+  {
+    name: "demo",
+    summary: "Show the whole product end to end, step by step.",
+    description: [
+      "Starts a simulated Nextcloud, this server over stdio and an MCP client, and prints each step: access requested, the login link, approval, a note written and read back, scopes narrowed, access revoked."
+    ],
+    options: []
+  },
+  {
+    name: "rotate-key",
+    summary: "Re-encrypt every stored secret with the current key.",
+    description: [
+      "Re-encrypts every stored secret with the current key (NC_MCP_ENCRYPTION_KEY, or the key file <db>.key), reading old values with the keys in NC_MCP_PREVIOUS_ENCRYPTION_KEYS. Prints how many values were re-encrypted; exits 1 and lists them when some cannot be decrypted with any configured key (they are left untouched). Works on SQLite and PostgreSQL, also while servers are running."
+    ],
+    options: [],
+    environment: "rotate-key"
+  }
+]
+
+const port = (flag: string, text: string) =>
+  /^\d{1,5}$/.test(text) && Number(text) <= 65535
+    ? Effect.succeed(Number(text))
+    : failStartup(`${flag} must be a whole number from 0 to 65535, got '${text.slice(0, 40)}'`)
+
+const lazy = <A>(load: () => Promise<A>) => Effect.promise(load)
+
+const stdio = Command.make("stdio", {}, () => Effect.flatMap(lazy(() => import("./commands/stdio.js")), (m) => m.runStdio))
+
+const http = Command.make(
+  "http",
+  {
+    host: Options.text("host").pipe(Options.withDefault(DEFAULT_HTTP_HOST)),
+    port: Options.text("port").pipe(Options.withDefault(DEFAULT_HTTP_PORT))
+  },
+  (options) =>
+    Effect.flatMap(port("--port", options.port), (p) =>
+      Effect.flatMap(lazy(() => import("./commands/http.js")), (m) => m.runHttp({ host: options.host, port: p }))
     )
-  )
 )
 
-const httpHost = Options.text("host").pipe(
-  Options.withDefault("127.0.0.1"),
-  Options.withDescription("Address to listen on (0.0.0.0 for every interface, e.g. behind a reverse proxy in a container).")
-)
-
-const httpPort = Options.integer("port").pipe(
-  Options.withDefault(8000),
-  Options.withDescription("Port to listen on; 0 picks a free one (the address is logged).")
-)
-
-const http = Command.make("http", { host: httpHost, port: httpPort }, (options) =>
-  Effect.flatMap(Effect.promise(() => import("./commands/http.js")), (m) => m.runHttp(options))
-).pipe(
-  Command.withDescription(
-    withEnvironmentHelp(
-      "Serve MCP Streamable HTTP at /mcp for many users. Every request needs a bearer JWT from NC_MCP_OIDC_ISSUER; its `sub` is the user. GET /healthz answers without auth; OAuth protected resource metadata is at /.well-known/oauth-protected-resource/mcp."
+const simulate = Command.make(
+  "simulate",
+  { port: Options.text("port").pipe(Options.withDefault(DEFAULT_SIMULATOR_PORT)) },
+  (options) =>
+    Effect.flatMap(port("--port", options.port), (p) =>
+      Effect.flatMap(lazy(() => import("./simulator/main.js")), (m) => startup(m.runSimulator({ port: p })))
     )
-  )
 )
 
-const simulatePort = Options.integer("port").pipe(
-  Options.withDefault(8080),
-  Options.withDescription("Port on 127.0.0.1 for the simulated Nextcloud.")
-)
-
-const simulate = Command.make("simulate", { port: simulatePort }, ({ port }) =>
-  Effect.flatMap(Effect.promise(() => import("./simulator/main.js")), (m) => startup(m.runSimulator({ port })))
-).pipe(
-  Command.withDescription(
-    "Run the built-in simulated Nextcloud (Login Flow v2, OCS) on 127.0.0.1, with test hooks under /__sim, to try the product without a real server."
-  )
-)
-
-// Loaded on demand, so starting the server does not load the demo's MCP client.
-const demo = Command.make("demo", {}, () => Effect.flatMap(Effect.promise(() => import("./demo/Demo.js")), (m) => m.runDemo)).pipe(
-  Command.withDescription("Show the whole product end to end: a simulated Nextcloud, this server over stdio and an MCP client, step by step.")
-)
+const demo = Command.make("demo", {}, () => Effect.flatMap(lazy(() => import("./demo/Demo.js")), (m) => m.runDemo))
 
 const rotateKey = Command.make("rotate-key", {}, () =>
-  Effect.flatMap(Effect.promise(() => import("./commands/rotateKey.js")), (m) => m.runRotateKey)
-).pipe(
-  Command.withDescription(
-    withEnvironmentHelp(
-      "Re-encrypt every stored secret with the current key (NC_MCP_ENCRYPTION_KEY, or the key file <db>.key), reading old values with the keys in NC_MCP_PREVIOUS_ENCRYPTION_KEYS; then the previous keys can be removed. Prints how many values were re-encrypted and lists any that no configured key decrypts (left untouched). Works on SQLite and PostgreSQL, also while servers are running."
+  Effect.flatMap(lazy(() => import("./commands/rotateKey.js")), (m) => m.runRotateKey)
+)
+
+const root = Command.make(PROGRAM).pipe(Command.withSubcommands([stdio, http, simulate, demo, rotateKey]))
+
+/** @effect/cli prints its own (coloured) parse errors; this program prints one plain line instead. */
+const withoutErrorOutput = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Console.consoleWith((current) =>
+    Effect.withConsole(
+      effect,
+      Object.assign(Object.create(current) as Console.Console, {
+        error: () => Effect.void,
+        unsafe: Object.assign(Object.create(current.unsafe) as Console.UnsafeConsole, { error: () => undefined })
+      })
     )
   )
-)
 
-const root = Command.make("nextcloud-mcp").pipe(
-  Command.withDescription(
-    withEnvironmentHelp(
-      "An MCP server that lets AI assistants work in your Nextcloud without you pasting a password: access is granted through Nextcloud Login Flow v2, per user and per scope."
-    )
-  ),
-  Command.withSubcommands([stdio, http, simulate, demo, rotateKey])
-)
+const plain = (doc: HelpDoc.HelpDoc): string =>
+  // biome-ignore lint: ANSI escape sequences are what is removed
+  HelpDoc.toAnsiText(doc).replace(/\u001b\[[0-9;]*m/g, "").replace(/\s+/g, " ").trim()
 
-const cli = Command.run(root, { name: "nextcloud-mcp", version: SERVER_VERSION })
+const run = (args: ReadonlyArray<string>, command: string | undefined) =>
+  Command.run(root, { name: PROGRAM, version: SERVER_VERSION })(["node", PROGRAM, ...args]).pipe(
+    withoutErrorOutput,
+    Effect.catchIf(ValidationError.isValidationError, (error) =>
+      failStartup(`${plain(error.error)} (see '${PROGRAM}${command === undefined ? "" : ` ${command}`} --help')`)
+    ),
+    Effect.provide(Layer.merge(NodeContext.layer, CliConfig.layer({ showBuiltIns: false })))
+  )
 
-runProcess(cli(process.argv).pipe(Effect.provide(NodeContext.layer)))
+/**
+ * `--log-level <level>` is taken out of the arguments and applied as
+ * NC_MCP_LOG_LEVEL before anything reads the configuration (the process's
+ * logger is set up from it).
+ */
+const takeLogLevel = (given: ReadonlyArray<string>): { readonly args: ReadonlyArray<string>; readonly error?: string } => {
+  const args: Array<string> = []
+  for (let i = 0; i < given.length; i++) {
+    const arg = given[i] ?? ""
+    if (arg !== "--log-level" && !arg.startsWith("--log-level=")) {
+      args.push(arg)
+      continue
+    }
+    const level = arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : given[++i]
+    if (level === undefined || !(LOG_LEVELS as ReadonlyArray<string>).includes(level)) {
+      return { args, error: `--log-level must be one of ${LOG_LEVELS.join(", ")}, got '${(level ?? "").slice(0, 40)}'` }
+    }
+    process.env["NC_MCP_LOG_LEVEL"] = level
+  }
+  return { args }
+}
+
+const { args, error: usageError } = takeLogLevel(process.argv.slice(2))
+
+/** Help and `--version` are answered here; everything else is parsed by @effect/cli. */
+const main = Effect.suspend(() => {
+  if (usageError !== undefined) return failStartup(usageError)
+  const command = HELP.find((c) => c.name === args.find((a) => !a.startsWith("-")))
+  if (args.includes("--help") || args.includes("-h")) {
+    return Console.log(command === undefined ? rootHelp(PROGRAM, SERVER_VERSION, SUMMARY, HELP) : commandHelp(PROGRAM, command))
+  }
+  if (args.includes("--version")) return Console.log(`${PROGRAM} ${SERVER_VERSION}`)
+  if (args.length === 0) return Console.log(rootHelp(PROGRAM, SERVER_VERSION, SUMMARY, HELP))
+  return run(args, command?.name)
+})
+
+runProcess(main)

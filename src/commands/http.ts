@@ -4,7 +4,7 @@ import { coreLayer, nextcloudLayer, provisioningConfigLayer } from "../app.js"
 import * as AppConfig from "../Config.js"
 import { serveHttp } from "../mcp/http/serve.js"
 import { allTools } from "../tools/registry.js"
-import { failStartup, grantChangesFromSettings, startup, storageFromSettings, warnIfInsecure, withoutTracer } from "./startup.js"
+import { cannotListen, failStartup, grantChangesFromSettings, startup, storageFromSettings, warnIfInsecure, withoutTracer } from "./startup.js"
 
 export const runHttp = ({ host, port }: { readonly host: string; readonly port: number }) =>
   Effect.gen(function* () {
@@ -36,11 +36,7 @@ export const runHttp = ({ host, port }: { readonly host: string; readonly port: 
       maxSessions: settings.maxSessions,
       maxResponseBytes: nextcloud.maxResponseBytes
     }).pipe(
-      Effect.catchTag("ServeError", (error) => {
-        const code = (error.cause as { readonly code?: unknown } | undefined)?.code
-        const why = code === "EADDRINUSE" ? "the port is in use" : code === "EACCES" ? "permission denied" : "the address is not available"
-        return failStartup(`could not listen on ${host}:${port}: ${why} (--host, --port)`)
-      })
+      Effect.catchTag("ServeError", (error) => cannotListen(host, port, error.cause, "--host, --port"))
     )
   )
   return yield* Effect.never

@@ -18,6 +18,13 @@ export class StartupError extends Error {
 
 export const failStartup = (message: string) => Effect.fail(new StartupError(message))
 
+/** Why a server could not listen, from the Node error under the platform's. */
+export const cannotListen = (host: string, port: number, cause: unknown, flags: string) => {
+  const code = (cause as { readonly code?: unknown } | undefined)?.code
+  const why = code === "EADDRINUSE" ? "the port is in use" : code === "EACCES" ? "permission denied" : "the address is not available"
+  return failStartup(`could not listen on ${host}:${port}: ${why} (${flags})`)
+}
+
 /** Turn configuration, key and storage failures at startup into one readable line. */
 export const startup = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, StartupError, R> =>
   effect.pipe(
@@ -31,7 +38,10 @@ export const startup = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<
           return failStartup(`could not open the database (${tagged.operation ?? "open"}); check NC_MCP_DB / NC_MCP_DATABASE_URL`)
         if (tagged._tag === "CipherError")
           return failStartup("the encryption key does not decrypt the stored secrets; check NC_MCP_ENCRYPTION_KEY")
-        if (tagged._tag === "SimulatorStartError") return failStartup(tagged.message ?? "the simulator could not start")
+        if (tagged._tag === "SimulatorStartError") {
+          const failed = tagged as unknown as { readonly host: string; readonly port: number; readonly cause: unknown }
+          return cannotListen(failed.host, failed.port, failed.cause, "--port")
+        }
         if (tagged._tag === "ServeError") return failStartup("could not listen on the requested address and port (in use, or not allowed)")
       }
       return Effect.die(error)
