@@ -110,13 +110,16 @@ const stripTrailingSlash = (url: URL): URL => {
  */
 const named = <A>(name: string, config: Config.Config<A>): Config.Config<A> => Config.nested(config, name)
 
+/** An http(s) URL; a value without a scheme gets a hint (`cloud.example.com` → `https://cloud.example.com`). */
 const httpUrl = (name: string) =>
   named(
     name,
-    Config.url().pipe(
-      Config.validate({
-        message: "must be an http:// or https:// URL",
-        validation: (url) => url.protocol === "http:" || url.protocol === "https:"
+    Config.string().pipe(
+      Config.mapOrFail((text) => {
+        const trimmed = text.trim()
+        if (URL.canParse(trimmed) && /^https?:$/.test(new URL(trimmed).protocol)) return Either.right(new URL(trimmed))
+        const hint = /^[A-Za-z0-9.-]+(:\d+)?(\/.*)?$/.test(trimmed) ? ` (did you mean https://${trimmed}?)` : ""
+        return Either.left(ConfigError.InvalidData([], `must be an http:// or https:// URL, got "${trimmed.slice(0, 100)}"${hint}`))
       })
     )
   )

@@ -31,8 +31,9 @@ export const runStdio = Effect.gen(function* () {
   // The handshake does not wait for storage and the layer graph: a desktop
   // client sees `initialize` answered while they are built, and tool calls wait.
   const built = yield* Deferred.make<Runtime.Runtime<Layer.Layer.Success<typeof app>>, StartupError>()
+  yield* Effect.logInfo("serving MCP over stdio", { user })
   yield* startup(Layer.toRuntime(withoutTracer(app))).pipe(
-    Effect.tap(() => Effect.logInfo("serving MCP over stdio", { user })),
+    Effect.tap(() => Effect.logDebug("storage and services ready")),
     Effect.exit,
     Effect.flatMap((exit) => Deferred.done(built, exit)),
     Effect.forkScoped

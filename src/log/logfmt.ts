@@ -35,7 +35,11 @@ export const formatLogfmt = (options: Logger.Logger.Options<unknown>): string =>
   }
   if (text.length > 0) parts.push(`msg=${quote(text.join(" "))}`)
   parts.push(...fields)
-  for (const [key, value] of HashMap.toEntries(options.annotations)) parts.push(`${key}=${render(value)}`)
+  // An annotation repeating a field of the call itself (user=dave … user=dave) is said once.
+  const given = new Set(fields.map((field) => field.slice(0, field.indexOf("="))))
+  for (const [key, value] of HashMap.toEntries(options.annotations)) {
+    if (!given.has(key)) parts.push(`${key}=${render(value)}`)
+  }
   for (const span of List.toArray(options.spans)) {
     parts.push(`${span.label}_ms=${options.date.getTime() - span.startTime}`)
   }

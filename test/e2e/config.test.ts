@@ -14,6 +14,11 @@ describe("configuration errors exit 1 with one line naming the variable", () => 
   const cases: ReadonlyArray<readonly [string, Record<string, string>, RegExp]> = [
     ["missing NEXTCLOUD_HOST", {}, /NEXTCLOUD_HOST is required/],
     ["NEXTCLOUD_HOST not a URL", { NEXTCLOUD_HOST: "cloud" }, /NEXTCLOUD_HOST/],
+    [
+      "NEXTCLOUD_HOST without a scheme",
+      { NEXTCLOUD_HOST: "cloud.example.com" },
+      /NEXTCLOUD_HOST: must be an http:\/\/ or https:\/\/ URL, got "cloud\.example\.com" \(did you mean https:\/\/cloud\.example\.com\?\)/
+    ],
     ["empty NC_MCP_USER", { NEXTCLOUD_HOST: "http://127.0.0.1:9", NC_MCP_USER: "" }, /NC_MCP_USER: must not be empty/],
     ["empty NC_MCP_DB", { NEXTCLOUD_HOST: "http://127.0.0.1:9", NC_MCP_DB: "" }, /NC_MCP_DB: must not be empty/],
     ["bad NC_MCP_LOG_LEVEL", { NEXTCLOUD_HOST: "http://127.0.0.1:9", NC_MCP_LOG_LEVEL: "loud" }, /NC_MCP_LOG_LEVEL/],

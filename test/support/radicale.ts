@@ -20,7 +20,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from "node:http"
+import { createServer, type IncomingMessage, type OutgoingHttpHeaders, request, type Server, type ServerResponse } from "node:http"
 import { createConnection, createServer as createTcpServer } from "node:net"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
@@ -188,7 +188,7 @@ const proxy = (radicalePort: number) => (req: IncomingMessage, res: ServerRespon
   req.on("data", (c: Buffer) => chunks.push(c))
   req.on("end", () => {
     let body = Buffer.concat(chunks)
-    const headers: Record<string, string | ReadonlyArray<string> | undefined> = { ...req.headers }
+    const headers: OutgoingHttpHeaders = { ...req.headers }
     delete headers["accept-encoding"] // Radicale would gzip, and the body could not be mapped
     delete headers["content-length"]
     delete headers["transfer-encoding"]

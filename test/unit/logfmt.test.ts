@@ -54,4 +54,16 @@ describe("logfmt lines", () => {
       expect(withCause[0]).not.toContain("\n")
     })
   )
+
+  it.effect("a field the call gives is not repeated by the same annotation", () =>
+    Effect.gen(function* () {
+      const lines = yield* capture(
+        Effect.logInfo("login flow started", { user: "dave", purpose: "provision" }).pipe(
+          Effect.annotateLogs({ user: "dave", tool: "nc_auth_provision_access" })
+        )
+      )
+      expect(lines[0]?.match(/user=/g)).toHaveLength(1)
+      expect(lines[0]).toContain("tool=nc_auth_provision_access")
+    })
+  )
 })
