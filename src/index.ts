@@ -43,8 +43,8 @@ export {
 export * as StorageLayers from "./storage/layer.js"
 export { SqliteStorage } from "./storage/SqliteStorage.js"
 export { Cipher } from "./storage/Cipher.js"
-export { LoginFlowClient, NextcloudProtocolError, NextcloudTransportError } from "./nextcloud/LoginFlowClient.js"
-export { Ocs, NextcloudUnauthorized } from "./nextcloud/Ocs.js"
+export { LoginFlowClient } from "./nextcloud/LoginFlowClient.js"
+export { Ocs } from "./nextcloud/Ocs.js"
 export { NextcloudConfig } from "./nextcloud/NextcloudConfig.js"
 export { NextcloudLive, type NextcloudClients } from "./nextcloud/layer.js"
 export {
@@ -69,7 +69,7 @@ export {
   type WriteOptions,
   type WriteResult
 } from "./nextcloud/WebDav.js"
-export * from "./nextcloud/davErrors.js"
+export * from "./nextcloud/errors.js"
 export { parseMultistatus, type DavResource } from "./nextcloud/davMultistatus.js"
 export * as Tool from "./tools/Tool.js"
 export { toolJsonSchema } from "./tools/jsonSchema.js"

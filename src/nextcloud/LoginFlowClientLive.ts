@@ -19,7 +19,7 @@
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { Effect, Either, Layer, Redacted, Schema } from "effect"
 import { makeCaller } from "./call.js"
-import { decodeJsonBody, underBase, unexpectedStatus } from "./http.js"
+import { decodeJsonBody, underBase } from "./http.js"
 import {
   type CompletedFlow,
   type InitiatedFlow,
@@ -28,6 +28,7 @@ import {
 } from "./LoginFlowClient.js"
 import { NextcloudConfig } from "./NextcloudConfig.js"
 import { pinnedUrl, returnedPath } from "./pinnedUrl.js"
+import { unexpectedStatus } from "./errors.js"
 
 const NonEmpty = Schema.String.pipe(Schema.minLength(1))
 

@@ -10,11 +10,10 @@
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { Context, Effect, Layer, Schema } from "effect"
 import { makeCaller } from "./call.js"
-import { type DataCallError, expectStatus } from "./davErrors.js"
 import { decodeJsonBody, type NextcloudResponse, underBase } from "./http.js"
-import type { NextcloudProtocolError } from "./LoginFlowClient.js"
 import { NextcloudConfig } from "./NextcloudConfig.js"
 import type { Credentials } from "./Ocs.js"
+import { type DataCallError, type NextcloudProtocolError, expectStatus } from "./errors.js"
 
 const Int = Schema.Number.pipe(Schema.int())
 

@@ -2,13 +2,8 @@
  * Nextcloud OCS calls made with a user's app password (loginflow-v2.md §4, §8):
  * who am I, and revoke this app password.
  */
-import { Context, Data, type Effect, type Redacted } from "effect"
-import type { NextcloudProtocolError, NextcloudTransportError } from "./LoginFlowClient.js"
-
-/** Nextcloud refused the credentials (401): revoked, expired or wrong. Never retried. */
-export class NextcloudUnauthorized extends Data.TaggedError("NextcloudUnauthorized")<{
-  readonly operation: string
-}> {}
+import { Context, type Effect, type Redacted } from "effect"
+import type { NextcloudProtocolError, NextcloudTransportError, NextcloudUnauthorized } from "./errors.js"
 
 export interface Credentials {
   readonly loginName: string

@@ -14,9 +14,10 @@
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { Effect, Layer, Schema } from "effect"
 import { makeCaller } from "./call.js"
-import { decodeJsonBody, underBase, unexpectedStatus } from "./http.js"
+import { decodeJsonBody, underBase } from "./http.js"
 import { NextcloudConfig } from "./NextcloudConfig.js"
-import { type Credentials, type NextcloudUser, NextcloudUnauthorized, Ocs } from "./Ocs.js"
+import { type Credentials, type NextcloudUser, Ocs } from "./Ocs.js"
+import { NextcloudUnauthorized, unexpectedStatus } from "./errors.js"
 
 const OptionalName = Schema.optional(Schema.NullOr(Schema.String))
 

@@ -11,12 +11,11 @@
 import { type Headers, HttpClient, HttpClientRequest, type HttpMethod } from "@effect/platform"
 import { Context, Effect, Either, Layer } from "effect"
 import { makeCaller, readBody } from "./call.js"
-import { type DataCallError, expectStatus } from "./davErrors.js"
 import { type DavResource, hrefSegments, parseMultistatus, unquoteEtag } from "./davMultistatus.js"
 import { answerTooLarge, NextcloudBodyTooLarge, underBase } from "./http.js"
-import { NextcloudProtocolError } from "./LoginFlowClient.js"
 import { NextcloudConfig } from "./NextcloudConfig.js"
 import type { Credentials } from "./Ocs.js"
+import { type DataCallError, NextcloudProtocolError, expectStatus } from "./errors.js"
 
 export { NextcloudBodyTooLarge }
 

@@ -25,8 +25,8 @@ import {
   NextcloudBodyTooLarge,
   type NextcloudResponse
 } from "./http.js"
-import { NextcloudTransportError } from "./LoginFlowClient.js"
 import type { NextcloudConfigShape } from "./NextcloudConfig.js"
+import { NextcloudTransportError } from "./errors.js"
 
 export interface CallOptions {
   /** Safe to repeat (reads, starting a login flow): retried on a refused connection or a 5xx. */

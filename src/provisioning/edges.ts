@@ -4,8 +4,8 @@
  * cause), a failed call to Nextcloud says which server failed doing what.
  */
 import { Effect } from "effect"
-import { describeNextcloudFailure, storageUnavailable } from "../domain/edge.js"
-import type { NextcloudProtocolError, NextcloudTransportError } from "../nextcloud/LoginFlowClient.js"
+import { storageUnavailable } from "../domain/edge.js"
+import { type NextcloudProtocolError, type NextcloudTransportError, describeNextcloudFailure } from "../nextcloud/errors.js"
 
 interface StorageFailure {
   readonly _tag: "StorageError"

@@ -15,13 +15,12 @@ import {
   QuotaExceeded,
   type ToolError
 } from "../domain/Errors.js"
-import { describeNextcloudFailure } from "../domain/edge.js"
-import type { DataCallError } from "../nextcloud/davErrors.js"
 import { NextcloudConfig } from "../nextcloud/NextcloudConfig.js"
 import { type Credentials, Ocs } from "../nextcloud/Ocs.js"
 import type { DavAccount } from "../nextcloud/WebDav.js"
 import { Provisioning } from "../provisioning/Provisioning.js"
 import { type Grant, Storage } from "../storage/Storage.js"
+import { type DataCallError, describeNextcloudFailure } from "../nextcloud/errors.js"
 
 export const credentialsOf = (grant: Grant): Credentials => ({
   loginName: grant.loginName,

@@ -6,7 +6,6 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Fiber, Layer, Redacted, Schedule } from "effect"
-import { describeNextcloudFailure } from "../../src/domain/edge.js"
 import { NextcloudLive } from "../../src/nextcloud/layer.js"
 import { LoginFlowClient } from "../../src/nextcloud/LoginFlowClient.js"
 import { NextcloudConfig, type NextcloudConfigShape } from "../../src/nextcloud/NextcloudConfig.js"
@@ -14,6 +13,7 @@ import { Notes } from "../../src/nextcloud/Notes.js"
 import { type DavAccount, WebDav } from "../../src/nextcloud/WebDav.js"
 import * as Simulator from "../../src/simulator/index.js"
 import { fieldsOf, json, later, startStub } from "./stub.js"
+import { describeNextcloudFailure } from "../../src/nextcloud/errors.js"
 
 const MiB = 1024 * 1024
 
