@@ -9,7 +9,7 @@ export { UserId } from "./domain/Ids.js"
 export { CurrentUser, type CurrentUserShape } from "./auth/CurrentUser.js"
 export { GrantChanges, inProcess as inProcessGrantChanges, type GrantChangeHandlers, type GrantChangesShape } from "./auth/GrantChanges.js"
 export { ScopeCache, type ScopeCacheShape } from "./auth/ScopeCache.js"
-export { requireScopes } from "./auth/Policy.js"
+export { requireScopes, type ScopeCheck } from "./tools/access.js"
 export {
   Elicitation,
   ElicitationCompletions,
@@ -17,7 +17,7 @@ export {
   type LoginUrlOutcome,
   type PresentedLogin
 } from "./auth/Elicitation.js"
-export { Progress, type ProgressShape } from "./mcp/Progress.js"
+export { Progress, type ProgressShape } from "./tools/Progress.js"
 export {
   Provisioning,
   type ProvisionResult,
@@ -26,7 +26,7 @@ export {
   type RevokeResult
 } from "./provisioning/Provisioning.js"
 export { LoginFlows, type PollOutcome } from "./provisioning/LoginFlows.js"
-export { Audit, type AuditShape } from "./provisioning/Audit.js"
+export { Audit, type AuditShape, type Refusal } from "./provisioning/Audit.js"
 export { SettledFlows, type SettledFlowsShape } from "./provisioning/SettledFlows.js"
 export { UserLocks, type UserLocksShape } from "./provisioning/UserLocks.js"
 export { ProvisioningConfig, defaultProvisioningConfig } from "./provisioning/ProvisioningConfig.js"
@@ -44,7 +44,7 @@ export * as StorageLayers from "./storage/layer.js"
 export { SqliteStorage } from "./storage/SqliteStorage.js"
 export { Cipher } from "./storage/Cipher.js"
 export { LoginFlowClient } from "./nextcloud/LoginFlowClient.js"
-export { Ocs } from "./nextcloud/Ocs.js"
+export { Ocs, type Credentials, type DavAccount, type NextcloudUser } from "./nextcloud/Ocs.js"
 export { NextcloudConfig } from "./nextcloud/NextcloudConfig.js"
 export { NextcloudLive, type NextcloudClients } from "./nextcloud/layer.js"
 export {
@@ -63,7 +63,6 @@ export {
   NextcloudBodyTooLarge,
   davUrl,
   type WebDavShape,
-  type DavAccount,
   type DavEntry,
   type FileContent,
   type WriteOptions,
@@ -72,6 +71,9 @@ export {
 export * from "./nextcloud/errors.js"
 export { parseMultistatus, type DavResource } from "./nextcloud/davMultistatus.js"
 export * as Tool from "./tools/Tool.js"
+export { runTool } from "./tools/run.js"
+export { whileTrying, NextcloudCallFailed, type NextcloudFailure } from "./tools/nextcloudFailures.js"
+export { credentialsOf, davAccountOf } from "./tools/account.js"
 export { toolJsonSchema } from "./tools/jsonSchema.js"
 export * as AuthTools from "./tools/auth.js"
 export * as NotesTools from "./tools/notes.js"

@@ -1,5 +1,5 @@
 /**
- * Nextcloud OCS calls made with a user's app password (loginflow-v2.md §4, §8):
+ * Nextcloud OCS calls made with a user's app password (docs/nextcloud-protocol.md §6, §7):
  * who am I, and revoke this app password.
  */
 import { Context, type Effect, type Redacted } from "effect"
@@ -8,6 +8,12 @@ import type { NextcloudProtocolError, NextcloudTransportError, NextcloudUnauthor
 export interface Credentials {
   readonly loginName: string
   readonly appPassword: Redacted.Redacted<string>
+}
+
+/** Credentials plus the Nextcloud user id, which DAV paths use (docs/nextcloud-protocol.md §7). */
+export interface DavAccount extends Credentials {
+  /** The Nextcloud user id (`/ocs/v2.php/cloud/user` `data.id`). */
+  readonly userId: string
 }
 
 export interface NextcloudUser {

@@ -14,15 +14,10 @@ import { makeCaller, readBody } from "./call.js"
 import { type DavResource, hrefSegments, parseMultistatus, unquoteEtag } from "./davMultistatus.js"
 import { answerTooLarge, NextcloudBodyTooLarge, underBase } from "./http.js"
 import { NextcloudConfig } from "./NextcloudConfig.js"
-import type { Credentials } from "./Ocs.js"
+import type { DavAccount } from "./Ocs.js"
 import { type DataCallError, NextcloudProtocolError, expectStatus } from "./errors.js"
 
 export { NextcloudBodyTooLarge }
-
-export interface DavAccount extends Credentials {
-  /** The Nextcloud user id (`/ocs/v2.php/cloud/user` `data.id`). */
-  readonly userId: string
-}
 
 export interface DavEntry {
   /** Segments relative to the user's root (`[]` = the root). */
