@@ -46,7 +46,7 @@ export { Cipher } from "./storage/Cipher.js"
 export { LoginFlowClient } from "./nextcloud/LoginFlowClient.js"
 export { Ocs, type Credentials, type DavAccount, type NextcloudUser } from "./nextcloud/Ocs.js"
 export { NextcloudConfig } from "./nextcloud/NextcloudConfig.js"
-export { NextcloudLive, type NextcloudClients } from "./nextcloud/layer.js"
+export { withTransport, type CoreClients } from "./nextcloud/layer.js"
 export {
   Notes,
   NotesLive,
@@ -56,7 +56,7 @@ export {
   type NotesPage,
   type NoteInput,
   type ListNotesOptions
-} from "./nextcloud/Notes.js"
+} from "./apps/notes/Client.js"
 export {
   WebDav,
   WebDavLive,
@@ -67,7 +67,7 @@ export {
   type FileContent,
   type WriteOptions,
   type WriteResult
-} from "./nextcloud/WebDav.js"
+} from "./apps/files/Client.js"
 export * from "./nextcloud/errors.js"
 export { parseMultistatus, type DavResource } from "./nextcloud/davMultistatus.js"
 export * as Tool from "./tools/Tool.js"
@@ -76,13 +76,23 @@ export { whileTrying, NextcloudCallFailed, type NextcloudFailure } from "./tools
 export { credentialsOf, davAccountOf } from "./tools/account.js"
 export { toolJsonSchema } from "./tools/jsonSchema.js"
 export * as AuthTools from "./tools/auth.js"
-export * as NotesTools from "./tools/notes.js"
-export * as FilesTools from "./tools/files.js"
-export { normalisePath, displayPath } from "./tools/paths.js"
-export { allTools } from "./tools/registry.js"
+export * as NotesTools from "./apps/notes/tools.js"
+export * as FilesTools from "./apps/files/tools.js"
+export { normalisePath, displayPath } from "./apps/files/paths.js"
+export * as App from "./apps/App.js"
+export { APPS, allTools, appClients } from "./apps/registry.js"
 export { makeMcpServer, listing, visibleTools, type McpServerOptions, type RequestServices } from "./mcp/server.js"
 export { serveStdio } from "./mcp/stdio.js"
 export { serveHttp, type ServeHttpOptions } from "./mcp/http/serve.js"
 export { TokenVerifier, TokenRejected, IssuerUnavailable, type VerifiedToken } from "./auth/TokenVerifier.js"
-export { coreLayer, nextcloudLayer, nextcloudConfigLayer, provisioningConfigLayer, stderrLogger, type AppServices } from "./app.js"
+export {
+  coreLayer,
+  NextcloudLive,
+  nextcloudLayer,
+  nextcloudConfigLayer,
+  provisioningConfigLayer,
+  stderrLogger,
+  type AppServices,
+  type NextcloudClients
+} from "./app.js"
 export * as Simulator from "./simulator/index.js"

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Either, FastCheck, Layer, Redacted } from "effect"
-import { NextcloudLive } from "../../src/nextcloud/layer.js"
+import { NextcloudLive } from "../../src/app.js"
 import { LoginFlowClient } from "../../src/nextcloud/LoginFlowClient.js"
 import { NextcloudConfig } from "../../src/nextcloud/NextcloudConfig.js"
 import { pinnedUrl } from "../../src/nextcloud/pinnedUrl.js"

@@ -4,12 +4,12 @@
  * caller's app password.
  */
 import { Clock, Duration, Effect, Schema } from "effect"
-import { Conflict, InvalidArguments, NotFound, PermissionDenied } from "../domain/Errors.js"
-import { NextcloudConfig } from "../nextcloud/NextcloudConfig.js"
-import { type Note, type NoteInput, Notes, type NotesPage, type NoteSummary } from "../nextcloud/Notes.js"
-import { credentialsOf } from "./account.js"
-import { whileTrying } from "./nextcloudFailures.js"
-import * as Tool from "./Tool.js"
+import { Conflict, InvalidArguments, NotFound, PermissionDenied } from "../../domain/Errors.js"
+import { NextcloudConfig } from "../../nextcloud/NextcloudConfig.js"
+import { credentialsOf } from "../../tools/account.js"
+import { whileTrying } from "../../tools/nextcloudFailures.js"
+import * as Tool from "../../tools/Tool.js"
+import { type Note, type NoteInput, Notes, type NotesPage, type NoteSummary } from "./Client.js"
 
 const NoteId = Schema.Number.pipe(Schema.int(), Schema.between(0, Number.MAX_SAFE_INTEGER)).annotations({
   description: "The note's id (from nc_notes_list or nc_notes_search)"

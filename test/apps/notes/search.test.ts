@@ -6,17 +6,17 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Layer, Option, Redacted, TestClock } from "effect"
-import { CurrentUser } from "../../src/auth/CurrentUser.js"
-import { Elicitation } from "../../src/auth/Elicitation.js"
-import { ScopeCache } from "../../src/auth/ScopeCache.js"
-import { UserId } from "../../src/domain/Ids.js"
-import { Progress } from "../../src/tools/Progress.js"
-import { NextcloudConfig } from "../../src/nextcloud/NextcloudConfig.js"
-import { type NoteSummary, Notes, type NotesPage, type NotesShape } from "../../src/nextcloud/Notes.js"
-import { Provisioning } from "../../src/provisioning/Provisioning.js"
-import type { Grant } from "../../src/storage/Storage.js"
-import { searchNotes } from "../../src/tools/notes.js"
-import { runTool } from "../../src/tools/run.js"
+import { CurrentUser } from "../../../src/auth/CurrentUser.js"
+import { Elicitation } from "../../../src/auth/Elicitation.js"
+import { ScopeCache } from "../../../src/auth/ScopeCache.js"
+import { UserId } from "../../../src/domain/Ids.js"
+import { Progress } from "../../../src/tools/Progress.js"
+import { NextcloudConfig } from "../../../src/nextcloud/NextcloudConfig.js"
+import { type NoteSummary, Notes, type NotesPage, type NotesShape } from "../../../src/apps/notes/Client.js"
+import { Provisioning } from "../../../src/provisioning/Provisioning.js"
+import type { Grant } from "../../../src/storage/Storage.js"
+import { searchNotes } from "../../../src/apps/notes/tools.js"
+import { runTool } from "../../../src/tools/run.js"
 
 const alice = UserId.make("alice")
 const grant: Grant = {

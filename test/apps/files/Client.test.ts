@@ -1,12 +1,12 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Redacted } from "effect"
-import { NextcloudLive } from "../../src/nextcloud/layer.js"
-import { NextcloudConfig } from "../../src/nextcloud/NextcloudConfig.js"
-import { Notes } from "../../src/nextcloud/Notes.js"
-import type { DavAccount } from "../../src/nextcloud/Ocs.js"
-import { WebDav } from "../../src/nextcloud/WebDav.js"
-import * as Simulator from "../../src/simulator/index.js"
-import { fieldsOf, startStub } from "./stub.js"
+import { NextcloudLive } from "../../../src/app.js"
+import { NextcloudConfig } from "../../../src/nextcloud/NextcloudConfig.js"
+import { Notes } from "../../../src/apps/notes/Client.js"
+import type { DavAccount } from "../../../src/nextcloud/Ocs.js"
+import { WebDav } from "../../../src/apps/files/Client.js"
+import * as Simulator from "../../../src/simulator/index.js"
+import { fieldsOf, startStub } from "../../nextcloud/stub.js"
 
 const setup = Effect.gen(function* () {
   const sim = yield* Simulator.make()

@@ -10,12 +10,12 @@
  */
 import { type Headers, HttpClient, HttpClientRequest, type HttpMethod } from "@effect/platform"
 import { Context, Effect, Either, Layer } from "effect"
-import { makeCaller, readBody } from "./call.js"
-import { type DavResource, hrefSegments, parseMultistatus, unquoteEtag } from "./davMultistatus.js"
-import { answerTooLarge, NextcloudBodyTooLarge, underBase } from "./http.js"
-import { NextcloudConfig } from "./NextcloudConfig.js"
-import type { DavAccount } from "./Ocs.js"
-import { type DataCallError, NextcloudProtocolError, expectStatus } from "./errors.js"
+import { makeCaller, readBody } from "../../nextcloud/call.js"
+import { type DavResource, hrefSegments, parseMultistatus, unquoteEtag } from "../../nextcloud/davMultistatus.js"
+import { answerTooLarge, NextcloudBodyTooLarge, underBase } from "../../nextcloud/http.js"
+import { NextcloudConfig } from "../../nextcloud/NextcloudConfig.js"
+import type { DavAccount } from "../../nextcloud/Ocs.js"
+import { type DataCallError, NextcloudProtocolError, expectStatus } from "../../nextcloud/errors.js"
 
 export { NextcloudBodyTooLarge }
 

@@ -5,13 +5,13 @@
  * before anything is sent.
  */
 import { Effect, Either, Schema } from "effect"
-import { Conflict, FileTooLarge, InvalidArguments, NotFound, NotTextFile, PermissionDenied } from "../domain/Errors.js"
-import type { DavAccount } from "../nextcloud/Ocs.js"
-import { type DavEntry, WebDav } from "../nextcloud/WebDav.js"
-import { davAccountOf } from "./account.js"
-import { whileTrying } from "./nextcloudFailures.js"
+import { Conflict, FileTooLarge, InvalidArguments, NotFound, NotTextFile, PermissionDenied } from "../../domain/Errors.js"
+import type { DavAccount } from "../../nextcloud/Ocs.js"
+import { davAccountOf } from "../../tools/account.js"
+import { whileTrying } from "../../tools/nextcloudFailures.js"
+import * as Tool from "../../tools/Tool.js"
+import { type DavEntry, WebDav } from "./Client.js"
 import { displayPath, isRoot, isWithin, normalisePath, type PathSegments, parentOf } from "./paths.js"
-import * as Tool from "./Tool.js"
 
 /** Largest file `nc_files_read` returns, and largest content `nc_files_write` sends. */
 export const MAX_TEXT_BYTES = 1024 * 1024

@@ -1,0 +1,6 @@
+/** The user's files over WebDAV (docs/nextcloud-protocol.md §9): the WebDAV client and the `nc_files_*` tools. */
+import * as App from "../App.js"
+import { WebDavLive } from "./Client.js"
+import { filesTools } from "./tools.js"
+
+export const files = App.make({ id: "files", tools: filesTools, client: WebDavLive })

@@ -1,0 +1,6 @@
+/** Nextcloud Notes (docs/nextcloud-protocol.md §8): the Notes API client and the `nc_notes_*` tools. */
+import * as App from "../App.js"
+import { NotesLive } from "./Client.js"
+import { notesTools } from "./tools.js"
+
+export const notes = App.make({ id: "notes", tools: notesTools, client: NotesLive })
