@@ -1,12 +1,12 @@
 /**
- * The command line (CONTRACT §1) with @effect/cli: usage, options and the
+ * The command line (docs/tool-contract.md §1) with @effect/cli: usage, options and the
  * environment for every command. Each command's implementation is loaded on
  * demand, so one command does not pay for loading the others.
  */
 import { Command, HelpDoc, Options, Span } from "@effect/cli"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { Effect } from "effect"
-import { runProcess, startup } from "./commands/startup.js"
+import { runProcess } from "./commands/startup.js"
 import * as AppConfig from "./Config.js"
 import { SERVER_VERSION } from "./mcp/server.js"
 
@@ -58,10 +58,10 @@ const simulatePort = Options.integer("port").pipe(
 )
 
 const simulate = Command.make("simulate", { port: simulatePort }, ({ port }) =>
-  Effect.flatMap(Effect.promise(() => import("./simulator/main.js")), (m) => startup(m.runSimulator({ port })))
+  Effect.flatMap(Effect.promise(() => import("./commands/simulate.js")), (m) => m.runSimulate({ port }))
 ).pipe(
   Command.withDescription(
-    "Run the built-in simulated Nextcloud (Login Flow v2, OCS) on 127.0.0.1, with test hooks under /__sim, to try the product without a real server."
+    "Run the built-in simulated Nextcloud (Login Flow v2, OCS, and every app the server offers) on 127.0.0.1, with test hooks under /__sim, to try the product without a real server."
   )
 )
 

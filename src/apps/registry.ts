@@ -3,7 +3,7 @@
  * here, one line, once its folder exists (docs/architecture.md, "Adding an
  * app"); everything else is derived from this list.
  */
-import { clientsOf, toolsOf } from "./App.js"
+import { clientsOf, simulatorsOf, toolsOf } from "./App.js"
 import { files } from "./files/index.js"
 import { notes } from "./notes/index.js"
 
@@ -14,3 +14,6 @@ export const allTools = toolsOf(APPS)
 
 /** The registered apps' clients, over the shared transport. */
 export const appClients = clientsOf(APPS)
+
+/** The registered apps' parts of the simulated Nextcloud (loaded on demand). */
+export const simulatorApps = () => simulatorsOf(APPS)

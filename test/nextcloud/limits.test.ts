@@ -13,6 +13,7 @@ import { Notes } from "../../src/apps/notes/Client.js"
 import type { DavAccount } from "../../src/nextcloud/Ocs.js"
 import { WebDav } from "../../src/apps/files/Client.js"
 import * as Simulator from "../../src/simulator/index.js"
+import { makeSimulatorWithApps } from "../support/simulator.js"
 import { fieldsOf, json, later, startStub } from "./stub.js"
 import { describeNextcloudFailure } from "../../src/nextcloud/errors.js"
 
@@ -20,7 +21,7 @@ const MiB = 1024 * 1024
 
 const setup = (options: Partial<Omit<NextcloudConfigShape, "host">> = {}) =>
   Effect.gen(function* () {
-    const sim = yield* Simulator.make()
+    const sim = yield* makeSimulatorWithApps()
     const pw = yield* sim.createAppPassword({ userId: "ada-5c7e" })
     const account: DavAccount = { loginName: "ada@example.org", appPassword: Redacted.make(pw.password), userId: "ada-5c7e" }
     const context = yield* Layer.build(NextcloudLive.pipe(Layer.provide(NextcloudConfig.make(sim.url, options))))
