@@ -1,5 +1,5 @@
 /**
- * Nextcloud Login Flow v2, client side (loginflow-v2.md §1, §3).
+ * Nextcloud Login Flow v2, client side (docs/nextcloud-protocol.md §3, §5).
  */
 import { Context, type Effect, type Redacted } from "effect"
 import type { NextcloudProtocolError, NextcloudTransportError } from "./errors.js"

@@ -1,5 +1,5 @@
 /**
- * Login Flow v2 over HTTP (loginflow-v2.md §1, §3, §6, §7).
+ * Login Flow v2 over HTTP (docs/nextcloud-protocol.md §3, §5).
  *
  * - `initiate` keeps only the path and query of `poll.endpoint` and `login`
  *   (`pinnedUrl`): the endpoint is polled on NEXTCLOUD_HOST's origin, the

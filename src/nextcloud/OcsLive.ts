@@ -1,5 +1,5 @@
 /**
- * OCS v2 calls made with a user's app password (loginflow-v2.md §4).
+ * OCS v2 calls made with a user's app password (docs/nextcloud-protocol.md §6, §7).
  *
  * Basic auth is `loginName:appPassword`; every call sends `OCS-APIRequest:
  * true` (without it Nextcloud answers 412 "CSRF check failed"). Both the HTTP

@@ -1,6 +1,6 @@
 /**
  * How every call to Nextcloud is made, with the limits that keep a slow,
- * broken or hostile Nextcloud from hurting the server (CONTRACT §8):
+ * broken or hostile Nextcloud from hurting the server (docs/tool-contract.md §8):
  *
  * - Time, one rule: a call — every attempt, its headers and its whole body —
  *   ends within NC_MCP_NEXTCLOUD_TIMEOUT_SECONDS (`requestTimeout`). The

@@ -1,5 +1,5 @@
 /**
- * The limits every call to Nextcloud keeps (CONTRACT §8): answers are read
+ * The limits every call to Nextcloud keeps (docs/tool-contract.md §8): answers are read
  * as a counted stream and refused past NC_MCP_MAX_RESPONSE_BYTES with memory
  * staying bounded; one time budget covers a whole call, retries included,
  * and a call that runs out of it is never repeated.

@@ -1,6 +1,6 @@
 /**
  * URLs Nextcloud returns are only a path and query on a pinned origin
- * (CONTRACT §5, §8): nothing in them (`//host`, backslashes, encoded
+ * (docs/tool-contract.md §6, §8): nothing in them (`//host`, backslashes, encoded
  * separators, userinfo) can send a request or a user anywhere else.
  */
 import { describe, expect, it } from "@effect/vitest"
