@@ -2,7 +2,7 @@
  * `nc_notes_search` reads the Notes API chunk by chunk; whatever the API
  * answers, the loop ends (page and time budget, repeated cursor) and says so.
  * Here the Notes service is a fake and time is the TestClock; the
- * simulator-backed runs are in test/e2e/stdio.notes.test.ts.
+ * simulator-backed runs are in test/apps/notes/tools.test.ts.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Layer, Option, Redacted, TestClock } from "effect"
