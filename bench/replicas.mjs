@@ -57,12 +57,13 @@ export const run = async () => {
   }
   const { Client } = await import("@modelcontextprotocol/sdk/client/index.js")
   const { StreamableHTTPClientTransport } = await import("@modelcontextprotocol/sdk/client/streamableHttp.js")
-  const { Simulator } = await import(INDEX)
+  const { Simulator, simulatorApps } = await import(INDEX)
 
   const issuer = await startIssuer(AUDIENCE)
   const token = issuer.token
 
-  const sim = await Simulator.startSimulator()
+  // The notes calls below need the Notes app mounted.
+  const sim = await Simulator.startSimulator({ apps: await simulatorApps() })
   const schema = `ncmcp_bench_replicas_${process.pid}_${randomBytes(3).toString("hex")}`
   const env = {
     NEXTCLOUD_HOST: sim.url,

@@ -33,8 +33,8 @@ export const run = async () => {
       return Number(process.hrtime.bigint() - t0) / CHECKS
     }).pipe(Effect.provide(services))
   const baseline = await Effect.runPromise(loop(Effect.void))
-  const oneScope = await Effect.runPromise(loop(requireScopes("notes.read")))
-  const twoScopes = await Effect.runPromise(loop(requireScopes("notes.read", "notes.write")))
+  const oneScope = await Effect.runPromise(loop(requireScopes({ tool: "bench", scopes: ["notes.read"] })))
+  const twoScopes = await Effect.runPromise(loop(requireScopes({ tool: "bench", scopes: ["notes.read", "notes.write"] })))
   const rows = [
     ["empty loop step (Effect.void)", fmt(baseline, 0)],
     ['requireScopes("notes.read")', fmt(oneScope, 0)],

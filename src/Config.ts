@@ -211,7 +211,7 @@ export const stdioUser: Config.Config<string> = Config.string("NC_MCP_USER").pip
   Config.map(Option.getOrElse(defaultUser))
 )
 
-/** What http mode needs beyond the common settings (CONTRACT §2, §4). */
+/** What http mode needs beyond the common settings (docs/tool-contract.md §2, §4). */
 export interface HttpSettings {
   /** Exactly as configured: it is compared with the tokens' `iss` claim verbatim. */
   readonly issuer: string

@@ -10,11 +10,8 @@ import { logfmtLogger } from "./log/logfmt.js"
 import type { GrantChanges } from "./storage/GrantChanges.js"
 import { ScopeCache } from "./auth/ScopeCache.js"
 import type { LifecycleSettings, NextcloudSettings } from "./Config.js"
-import { NextcloudLive } from "./nextcloud/layer.js"
-import type { LoginFlowClient } from "./nextcloud/LoginFlowClient.js"
-import type { Notes } from "./nextcloud/Notes.js"
-import type { Ocs } from "./nextcloud/Ocs.js"
-import type { WebDav } from "./nextcloud/WebDav.js"
+import { appClients } from "./apps/registry.js"
+import { type CoreClients, withTransport } from "./nextcloud/layer.js"
 import { NextcloudConfig } from "./nextcloud/NextcloudConfig.js"
 import { PollerLive } from "./provisioning/Poller.js"
 import type { Audit } from "./provisioning/Audit.js"
@@ -43,8 +40,14 @@ export const provisioningConfigLayer = (settings: LifecycleSettings): Layer.Laye
     auditRetention: settings.auditRetention
   } satisfies Partial<ProvisioningConfigShape>)
 
-/** Everything the tools need: provisioning and its services (the audit log among them), the data clients. */
-export type AppServices = Provisioning | Audit | ScopeCache | ElicitationCompletions | Storage | Ocs | Notes | WebDav
+/** The Nextcloud clients: Login Flow v2 and OCS, and every registered app's client, over one transport. */
+export const NextcloudLive = withTransport(appClients)
+
+/** The clients `NextcloudLive` provides. */
+export type NextcloudClients = Layer.Layer.Success<typeof NextcloudLive>
+
+/** Everything the tools need: provisioning and its services (the audit log among them), the Nextcloud clients. */
+export type AppServices = Provisioning | Audit | ScopeCache | ElicitationCompletions | Storage | NextcloudConfig | NextcloudClients
 
 /**
  * The core graph over a given Storage and Nextcloud client layer. `poller:
@@ -52,11 +55,12 @@ export type AppServices = Provisioning | Audit | ScopeCache | ElicitationComplet
  * `grantChanges` (with a shared storage) lets the scope cache follow other
  * processes' grant changes; provisioning hears of them through the cache.
  */
-export const coreLayer = <E1, R1, E2, R2, E3 = never, R3 = never>(options: {
+export const coreLayer = <Clients, E1, R1, E2, R2, E3 = never, R3 = never>(options: {
   readonly storage: Layer.Layer<Storage, E1, R1>
   /** How grant changes reach other processes sharing the storage (default: in-process only). */
   readonly grantChanges?: Layer.Layer<GrantChanges, E3, R3>
-  readonly nextcloud: Layer.Layer<NextcloudConfig | LoginFlowClient | Ocs | Notes | WebDav, E2, R2>
+  /** Nextcloud's configuration, the core clients and the apps' clients. */
+  readonly nextcloud: Layer.Layer<NextcloudConfig | CoreClients | Clients, E2, R2>
   readonly provisioning: Layer.Layer<ProvisioningConfig>
   readonly poller?: boolean
 }) => {
@@ -72,7 +76,7 @@ export const coreLayer = <E1, R1, E2, R2, E3 = never, R3 = never>(options: {
   return options.poller === false ? provisioning : PollerLive.pipe(Layer.provideMerge(provisioning))
 }
 
-/** The live Nextcloud clients for the given settings. */
+/** The live Nextcloud clients (core and registered apps) for the given settings. */
 export const nextcloudLayer = (settings: NextcloudSettings) =>
   NextcloudLive.pipe(Layer.provideMerge(nextcloudConfigLayer(settings)))
 

@@ -9,7 +9,7 @@ import { CliConfig, Command, HelpDoc, Options, ValidationError } from "@effect/c
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { Console, Effect, Layer } from "effect"
 import { type CommandHelp, commandHelp, rootHelp } from "./commands/help.js"
-import { failStartup, runProcess, startup } from "./commands/startup.js"
+import { failStartup, runProcess } from "./commands/startup.js"
 import { LOG_LEVELS } from "./Config.js"
 import { SERVER_VERSION } from "./mcp/server.js"
 
@@ -104,7 +104,7 @@ const simulate = Command.make(
   { port: Options.text("port").pipe(Options.withDefault(DEFAULT_SIMULATOR_PORT)) },
   (options) =>
     Effect.flatMap(port("--port", options.port), (p) =>
-      Effect.flatMap(lazy(() => import("./simulator/main.js")), (m) => startup(m.runSimulator({ port: p })))
+      Effect.flatMap(lazy(() => import("./commands/simulate.js")), (m) => m.runSimulate({ port: p }))
     )
 )
 

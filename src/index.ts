@@ -9,7 +9,7 @@ export { UserId } from "./domain/Ids.js"
 export { CurrentUser, type CurrentUserShape } from "./auth/CurrentUser.js"
 export { GrantChanges, inProcess as inProcessGrantChanges, type GrantChangeHandlers, type GrantChangesShape } from "./storage/GrantChanges.js"
 export { ScopeCache, type ScopeCacheShape } from "./auth/ScopeCache.js"
-export { requireScopes } from "./auth/Policy.js"
+export { requireScopes, type ScopeCheck } from "./tools/access.js"
 export {
   Elicitation,
   ElicitationCompletions,
@@ -17,7 +17,7 @@ export {
   type LoginUrlOutcome,
   type PresentedLogin
 } from "./auth/Elicitation.js"
-export { Progress, type ProgressShape } from "./mcp/Progress.js"
+export { Progress, type ProgressShape } from "./tools/Progress.js"
 export {
   Provisioning,
   type ProvisionResult,
@@ -26,7 +26,7 @@ export {
   type RevokeResult
 } from "./provisioning/Provisioning.js"
 export { LoginFlows, type PollOutcome } from "./provisioning/LoginFlows.js"
-export { Audit, type AuditShape } from "./provisioning/Audit.js"
+export { Audit, type AuditShape, type Refusal } from "./provisioning/Audit.js"
 export { SettledFlows, type SettledFlowsShape } from "./provisioning/SettledFlows.js"
 export { UserLocks, type UserLocksShape } from "./provisioning/UserLocks.js"
 export { ProvisioningConfig, defaultProvisioningConfig } from "./provisioning/ProvisioningConfig.js"
@@ -43,10 +43,10 @@ export {
 export * as StorageLayers from "./storage/layer.js"
 export { SqliteStorage } from "./storage/SqliteStorage.js"
 export { Cipher } from "./storage/Cipher.js"
-export { LoginFlowClient, NextcloudProtocolError, NextcloudTransportError } from "./nextcloud/LoginFlowClient.js"
-export { Ocs, NextcloudUnauthorized } from "./nextcloud/Ocs.js"
+export { LoginFlowClient } from "./nextcloud/LoginFlowClient.js"
+export { Ocs, type Credentials, type DavAccount, type NextcloudUser } from "./nextcloud/Ocs.js"
 export { NextcloudConfig } from "./nextcloud/NextcloudConfig.js"
-export { NextcloudLive, type NextcloudClients } from "./nextcloud/layer.js"
+export { withTransport, type CoreClients } from "./nextcloud/layer.js"
 export {
   Notes,
   NotesLive,
@@ -56,31 +56,43 @@ export {
   type NotesPage,
   type NoteInput,
   type ListNotesOptions
-} from "./nextcloud/Notes.js"
+} from "./apps/notes/Client.js"
 export {
   WebDav,
   WebDavLive,
   NextcloudBodyTooLarge,
   davUrl,
   type WebDavShape,
-  type DavAccount,
   type DavEntry,
   type FileContent,
   type WriteOptions,
   type WriteResult
-} from "./nextcloud/WebDav.js"
-export * from "./nextcloud/davErrors.js"
+} from "./apps/files/Client.js"
+export * from "./nextcloud/errors.js"
 export { parseMultistatus, type DavResource } from "./nextcloud/davMultistatus.js"
 export * as Tool from "./tools/Tool.js"
+export { runTool } from "./tools/run.js"
+export { whileTrying, NextcloudCallFailed, type NextcloudFailure } from "./tools/nextcloudFailures.js"
+export { credentialsOf, davAccountOf } from "./tools/account.js"
 export { toolJsonSchema } from "./tools/jsonSchema.js"
 export * as AuthTools from "./tools/auth.js"
-export * as NotesTools from "./tools/notes.js"
-export * as FilesTools from "./tools/files.js"
-export { normalisePath, displayPath } from "./tools/paths.js"
-export { allTools } from "./tools/registry.js"
+export * as NotesTools from "./apps/notes/tools.js"
+export * as FilesTools from "./apps/files/tools.js"
+export { normalisePath, displayPath } from "./apps/files/paths.js"
+export * as App from "./apps/App.js"
+export { APPS, allTools, appClients, simulatorApps } from "./apps/registry.js"
 export { makeMcpServer, listing, visibleTools, type McpServerOptions, type RequestServices } from "./mcp/server.js"
 export { serveStdio } from "./mcp/stdio.js"
 export { serveHttp, type ServeHttpOptions } from "./mcp/http/serve.js"
 export { TokenVerifier, TokenRejected, IssuerUnavailable, type VerifiedToken } from "./auth/TokenVerifier.js"
-export { coreLayer, nextcloudLayer, nextcloudConfigLayer, provisioningConfigLayer, stderrLogger, type AppServices } from "./app.js"
+export {
+  coreLayer,
+  NextcloudLive,
+  nextcloudLayer,
+  nextcloudConfigLayer,
+  provisioningConfigLayer,
+  stderrLogger,
+  type AppServices,
+  type NextcloudClients
+} from "./app.js"
 export * as Simulator from "./simulator/index.js"

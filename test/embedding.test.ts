@@ -72,12 +72,12 @@ describe("embedding", () => {
       })
 
       // The host program can use the same services for its own scope checks.
-      const grant = yield* requireScopes("notes.read").pipe(
+      const grant = yield* requireScopes({ tool: "host_notes_check", scopes: ["notes.read"] }).pipe(
         Effect.provideService(CurrentUser, me),
         Effect.provide(runtime.context)
       )
       expect(grant.loginName).toBe("alice")
-      const denied = yield* requireScopes("calendar.write").pipe(
+      const denied = yield* requireScopes({ tool: "host_calendar_check", scopes: ["calendar.write"] }).pipe(
         Effect.provideService(CurrentUser, me),
         Effect.provide(runtime.context),
         Effect.flip

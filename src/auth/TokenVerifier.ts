@@ -1,5 +1,5 @@
 /**
- * Bearer tokens in http mode (CONTRACT §4): JWTs signed by the configured
+ * Bearer tokens in http mode (docs/tool-contract.md §4): JWTs signed by the configured
  * issuer, checked against its JWKS for signature, `iss`, `aud` and
  * `exp`/`nbf` (60 s leeway). `sub` is the user; `scope`/`scp` are the token
  * scopes. The token itself is only ever held `Redacted` and never logged.

@@ -1,6 +1,6 @@
 /**
  * GETs to the identity provider (OpenID discovery, the JWKS), each bounded in
- * time and size (CONTRACT §8).
+ * time and size (docs/tool-contract.md §8).
  *
  * Time: the request runs in an interruptible region of its own, so its
  * timeout aborts it even when the caller is uninterruptible (the platform runs

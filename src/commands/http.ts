@@ -3,7 +3,7 @@ import { Effect, Layer, Option } from "effect"
 import { coreLayer, nextcloudLayer, provisioningConfigLayer } from "../app.js"
 import * as AppConfig from "../Config.js"
 import { serveHttp } from "../mcp/http/serve.js"
-import { allTools } from "../tools/registry.js"
+import { allTools } from "../apps/registry.js"
 import { cannotListen, failStartup, grantChangesFromSettings, startup, storageFromSettings, warnIfInsecure, withoutTracer } from "./startup.js"
 
 export const runHttp = ({ host, port }: { readonly host: string; readonly port: number }) =>

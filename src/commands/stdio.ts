@@ -4,7 +4,7 @@ import { coreLayer, nextcloudLayer, provisioningConfigLayer } from "../app.js"
 import * as AppConfig from "../Config.js"
 import type { UserId } from "../domain/Ids.js"
 import { serveStdio } from "../mcp/stdio.js"
-import { allTools } from "../tools/registry.js"
+import { allTools } from "../apps/registry.js"
 import {
   checkKeySettings,
   grantChangesFromSettings,

@@ -1,5 +1,5 @@
 /**
- * `nextcloud-mcp demo` (CONTRACT §1): the whole product end to end, printed
+ * `nextcloud-mcp demo` (docs/tool-contract.md §1): the whole product end to end, printed
  * step by step. The simulated Nextcloud runs in this process; the real server
  * runs as a child process over stdio, driven by the MCP SDK `Client`, exactly
  * as a desktop MCP client would drive it. Everything it starts is stopped and
@@ -15,6 +15,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import type { CallToolResult, Progress } from "@modelcontextprotocol/sdk/types.js"
 import { Clock, Console, Data, Effect, Fiber, Schedule } from "effect"
+import { simulatorApps } from "../apps/registry.js"
 import { make as makeSimulator, type SimulatorHandle } from "../simulator/Simulator.js"
 
 /** A step of the demo did not go as it should; printed as one line, exit code 1. */
@@ -276,7 +277,8 @@ export const demo = (options: DemoOptions = {}): Effect.Effect<void, DemoError> 
     yield* line("nextcloud-mcp demo: a simulated Nextcloud, the real server over stdio, and an MCP client")
 
     yield* step("Start a simulated Nextcloud on 127.0.0.1")
-    const sim = yield* makeSimulator().pipe(Effect.mapError(failure("start the simulated Nextcloud")))
+    const apps = yield* Effect.promise(simulatorApps)
+    const sim = yield* makeSimulator({ apps }).pipe(Effect.mapError(failure("start the simulated Nextcloud")))
     const users = yield* sim.listUsers
     yield* ok(`listening at ${sim.url} (users: ${users.map((u) => u.userId).join(", ")})`)
 

@@ -1,5 +1,5 @@
 /**
- * Errors a tool can answer (CONTRACT §5). Each becomes a structured result with
+ * Errors a tool can answer (docs/tool-contract.md §5). Each becomes a structured result with
  * `success: false`, `isError: true` and `error_code` = the tag. Infrastructure
  * errors inside services are `Data.TaggedError`s and are collapsed into these
  * at the service edge.
@@ -104,3 +104,9 @@ export type ToolError =
 
 export const internalError = () =>
   new InternalError({ message: "An internal error occurred. The server logged the details and keeps serving." })
+
+/** No grant is stored for the caller: what every scoped tool answers before provisioning. */
+export const provisioningRequired = () =>
+  new ProvisioningRequired({
+    message: "No Nextcloud access is provisioned for you yet. Call nc_auth_provision_access and approve the login in your browser."
+  })

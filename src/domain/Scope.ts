@@ -1,5 +1,5 @@
 /**
- * The scope vocabulary (CONTRACT §3) and its algebra.
+ * The scope vocabulary (docs/tool-contract.md §3) and its algebra.
  *
  * A grant is either `null` ("no additional restriction") or a sorted,
  * duplicate-free list of canonical `app.action` scopes. Every function here is

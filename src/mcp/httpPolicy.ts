@@ -1,5 +1,5 @@
 /**
- * The pure rules of http mode (CONTRACT §4): which Host/Origin values are
+ * The pure rules of http mode (docs/tool-contract.md §4): which Host/Origin values are
  * this server's, the RFC 9728 resource metadata, the `WWW-Authenticate`
  * challenges, the token-scope gate for `tools/call`, which request headers
  * reach the MCP transport, and which sessions to close (idle, over a cap).

@@ -22,8 +22,9 @@ import { CurrentUser, type CurrentUserShape } from "../auth/CurrentUser.js"
 import { Elicitation, ElicitationCompletions, type ElicitationShape, type PresentedLogin } from "../auth/Elicitation.js"
 import * as Scopes from "../domain/Scope.js"
 import { toolJsonSchema } from "../tools/jsonSchema.js"
-import { type AnyTool, runTool } from "../tools/Tool.js"
-import { Progress, type ProgressShape } from "./Progress.js"
+import { Progress, type ProgressShape } from "../tools/Progress.js"
+import { runTool } from "../tools/run.js"
+import type { AnyTool } from "../tools/Tool.js"
 
 export type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>
 

@@ -1,23 +1,8 @@
 /**
- * Nextcloud Login Flow v2, client side (loginflow-v2.md §1, §3).
+ * Nextcloud Login Flow v2, client side (docs/nextcloud-protocol.md §3, §5).
  */
-import { Context, Data, type Duration, type Effect, type Redacted } from "effect"
-
-/** Nextcloud could not be reached, or did not answer in time. Safe to retry later. */
-export class NextcloudTransportError extends Data.TaggedError("NextcloudTransportError")<{
-  readonly operation: string
-  readonly reason: "unreachable" | "timeout"
-  readonly cause: unknown
-  /** A timeout: how long the call waited (NC_MCP_NEXTCLOUD_TIMEOUT_SECONDS). */
-  readonly waited?: Duration.Duration
-}> {}
-
-/** Nextcloud answered, but not as expected (status, malformed body, missing fields). */
-export class NextcloudProtocolError extends Data.TaggedError("NextcloudProtocolError")<{
-  readonly operation: string
-  readonly status: number
-  readonly detail: string
-}> {}
+import { Context, type Effect, type Redacted } from "effect"
+import type { NextcloudProtocolError, NextcloudTransportError } from "./errors.js"
 
 export interface InitiatedFlow {
   /** On NEXTCLOUD_PUBLIC_URL's origin: what the user opens. */

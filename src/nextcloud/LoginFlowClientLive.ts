@@ -1,5 +1,5 @@
 /**
- * Login Flow v2 over HTTP (loginflow-v2.md §1, §3, §6, §7).
+ * Login Flow v2 over HTTP (docs/nextcloud-protocol.md §3, §5).
  *
  * - `initiate` keeps only the path and query of `poll.endpoint` and `login`
  *   (`pinnedUrl`): the endpoint is polled on NEXTCLOUD_HOST's origin, the
@@ -19,7 +19,7 @@
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { Effect, Either, Layer, Redacted, Schema } from "effect"
 import { makeCaller } from "./call.js"
-import { decodeJsonBody, underBase, unexpectedStatus } from "./http.js"
+import { decodeJsonBody, underBase } from "./http.js"
 import {
   type CompletedFlow,
   type InitiatedFlow,
@@ -28,6 +28,7 @@ import {
 } from "./LoginFlowClient.js"
 import { NextcloudConfig } from "./NextcloudConfig.js"
 import { pinnedUrl, returnedPath } from "./pinnedUrl.js"
+import { unexpectedStatus } from "./errors.js"
 
 const NonEmpty = Schema.String.pipe(Schema.minLength(1))
 

@@ -1,18 +1,19 @@
 /**
- * Nextcloud OCS calls made with a user's app password (loginflow-v2.md §4, §8):
+ * Nextcloud OCS calls made with a user's app password (docs/nextcloud-protocol.md §6, §7):
  * who am I, and revoke this app password.
  */
-import { Context, Data, type Effect, type Redacted } from "effect"
-import type { NextcloudProtocolError, NextcloudTransportError } from "./LoginFlowClient.js"
-
-/** Nextcloud refused the credentials (401): revoked, expired or wrong. Never retried. */
-export class NextcloudUnauthorized extends Data.TaggedError("NextcloudUnauthorized")<{
-  readonly operation: string
-}> {}
+import { Context, type Effect, type Redacted } from "effect"
+import type { NextcloudProtocolError, NextcloudTransportError, NextcloudUnauthorized } from "./errors.js"
 
 export interface Credentials {
   readonly loginName: string
   readonly appPassword: Redacted.Redacted<string>
+}
+
+/** Credentials plus the Nextcloud user id, which DAV paths use (docs/nextcloud-protocol.md §7). */
+export interface DavAccount extends Credentials {
+  /** The Nextcloud user id (`/ocs/v2.php/cloud/user` `data.id`). */
+  readonly userId: string
 }
 
 export interface NextcloudUser {

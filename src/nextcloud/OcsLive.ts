@@ -1,5 +1,5 @@
 /**
- * OCS v2 calls made with a user's app password (loginflow-v2.md §4).
+ * OCS v2 calls made with a user's app password (docs/nextcloud-protocol.md §6, §7).
  *
  * Basic auth is `loginName:appPassword`; every call sends `OCS-APIRequest:
  * true` (without it Nextcloud answers 412 "CSRF check failed"). Both the HTTP
@@ -14,9 +14,10 @@
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { Effect, Layer, Schema } from "effect"
 import { makeCaller } from "./call.js"
-import { decodeJsonBody, underBase, unexpectedStatus } from "./http.js"
+import { decodeJsonBody, underBase } from "./http.js"
 import { NextcloudConfig } from "./NextcloudConfig.js"
-import { type Credentials, type NextcloudUser, NextcloudUnauthorized, Ocs } from "./Ocs.js"
+import { type Credentials, type NextcloudUser, Ocs } from "./Ocs.js"
+import { NextcloudUnauthorized, unexpectedStatus } from "./errors.js"
 
 const OptionalName = Schema.optional(Schema.NullOr(Schema.String))
 

@@ -1,6 +1,6 @@
 /**
  * How every call to Nextcloud is made, with the limits that keep a slow,
- * broken or hostile Nextcloud from hurting the server (CONTRACT §8):
+ * broken or hostile Nextcloud from hurting the server (docs/tool-contract.md §8):
  *
  * - Time, one rule: a call — every attempt, its headers and its whole body —
  *   ends within NC_MCP_NEXTCLOUD_TIMEOUT_SECONDS (`requestTimeout`). The
@@ -25,8 +25,8 @@ import {
   NextcloudBodyTooLarge,
   type NextcloudResponse
 } from "./http.js"
-import { NextcloudTransportError } from "./LoginFlowClient.js"
 import type { NextcloudConfigShape } from "./NextcloudConfig.js"
+import { NextcloudTransportError } from "./errors.js"
 
 export interface CallOptions {
   /** Safe to repeat (reads, starting a login flow): retried on a refused connection or a 5xx. */

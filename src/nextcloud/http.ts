@@ -9,7 +9,7 @@
  */
 import type { HttpClientError, Headers } from "@effect/platform"
 import { Data, Effect, Either, ParseResult, Schema } from "effect"
-import { NextcloudProtocolError, NextcloudTransportError } from "./LoginFlowClient.js"
+import { NextcloudProtocolError, NextcloudTransportError } from "./errors.js"
 
 /**
  * A body was larger than allowed (NC_MCP_MAX_RESPONSE_BYTES, or a tighter cap
@@ -85,10 +85,6 @@ export interface NextcloudResponse {
   readonly headers: Headers.Headers
   readonly body: string
 }
-
-/** A non-expected status, with a short detail and nothing from the body. */
-export const unexpectedStatus = (operation: string, status: number, detail?: string): NextcloudProtocolError =>
-  new NextcloudProtocolError({ operation, status, detail: detail ?? `unexpected status ${status}` })
 
 const JsonBody = Schema.parseJson()
 

@@ -1,22 +1,22 @@
 /**
  * The Nextcloud clients over one shared `HttpClient` configured from
- * `NextcloudConfig`: Login Flow v2, OCS, Notes and WebDAV.
+ * `NextcloudConfig`: Login Flow v2 and OCS, plus whatever app clients are
+ * given (each app's `Client.ts`), all on the same transport.
  */
+import type { HttpClient } from "@effect/platform"
 import { Layer } from "effect"
 import { HttpClientLive } from "./HttpClientLive.js"
 import type { LoginFlowClient } from "./LoginFlowClient.js"
 import { LoginFlowClientLive } from "./LoginFlowClientLive.js"
 import type { NextcloudConfig } from "./NextcloudConfig.js"
-import { type Notes, NotesLive } from "./Notes.js"
 import type { Ocs } from "./Ocs.js"
 import { OcsLive } from "./OcsLive.js"
-import { type WebDav, WebDavLive } from "./WebDav.js"
 
-export type NextcloudClients = LoginFlowClient | Ocs | Notes | WebDav
+/** The clients provisioning needs, whatever apps are offered. */
+export type CoreClients = LoginFlowClient | Ocs
 
-export const NextcloudLive: Layer.Layer<NextcloudClients, never, NextcloudConfig> = Layer.mergeAll(
-  LoginFlowClientLive,
-  OcsLive,
-  NotesLive,
-  WebDavLive
-).pipe(Layer.provide(HttpClientLive))
+/** The core clients and `apps` over one `HttpClient`. */
+export const withTransport = <Apps>(
+  apps: Layer.Layer<Apps, never, HttpClient.HttpClient | NextcloudConfig>
+): Layer.Layer<CoreClients | Apps, never, NextcloudConfig> =>
+  Layer.mergeAll(LoginFlowClientLive, OcsLive, apps).pipe(Layer.provide(HttpClientLive))

@@ -8,7 +8,7 @@
  * are counted into one row. An expired flow stays stored for its retention
  * period and is seen again and again, so its expiry is recorded once.
  */
-import { Cache, Clock, Context, Data, Duration, Effect, HashMap, Layer, Option } from "effect"
+import { Cache, Clock, Context, Data, Duration, Effect, Layer } from "effect"
 import type { UserId } from "../domain/Ids.js"
 import { type AuditEvent, type FlowPurpose, type PendingFlow, Storage } from "../storage/Storage.js"
 import { ProvisioningConfig } from "./ProvisioningConfig.js"
@@ -24,11 +24,11 @@ const EXPIRED_MEMORY = 10_000
 export interface AuditShape {
   readonly record: (userId: UserId, event: AuditEvent, detail?: Readonly<Record<string, unknown>>) => Effect.Effect<void>
   /**
-   * An `access_denied` entry for `reason`, naming the tool being called (from
-   * the log annotations the MCP adapter sets), counted into the previous
-   * row of the same user, tool and reason when within the window.
+   * An `access_denied` entry for `reason`, naming the tool that was refused
+   * (`null` outside a tool call), counted into the previous row of the same
+   * user, tool and reason when within the window.
    */
-  readonly refusal: (userId: UserId, reason: string, detail: Readonly<Record<string, unknown>>) => Effect.Effect<void>
+  readonly refusal: (userId: UserId, refused: Refusal) => Effect.Effect<void>
   /**
    * Record `flow_expired` for this flow unless it already was, in this
    * process or (as the recent log shows) before a restart. True when this
@@ -37,10 +37,14 @@ export interface AuditShape {
   readonly flowExpired: (flow: PendingFlow) => Effect.Effect<boolean>
 }
 
-/** The tool being called; absent outside a tool call (e.g. in the background poller). */
-const currentTool = Effect.map(Effect.logAnnotations, (annotations) =>
-  HashMap.get(annotations, "tool").pipe(Option.filter((tool): tool is string => typeof tool === "string"))
-)
+/** A refused request, as the audit log records it. */
+export interface Refusal {
+  /** The tool that was called; `null` outside a tool call. */
+  readonly tool: string | null
+  /** What coalesces repeats, together with the user and the tool. */
+  readonly reason: string
+  readonly detail: Readonly<Record<string, unknown>>
+}
 
 /** What identifies a flow, and what its expiry entry says. */
 class ExpiredFlow extends Data.Class<{
@@ -62,10 +66,9 @@ export const makeAudit = Effect.gen(function* () {
       Effect.catchAll(notWritten(event))
     )
 
-  const refusal: AuditShape["refusal"] = (userId, reason, detail) =>
+  const refusal: AuditShape["refusal"] = (userId, { tool, reason, detail }) =>
     Effect.gen(function* () {
       const at = yield* Clock.currentTimeMillis
-      const tool = Option.getOrNull(yield* currentTool)
       yield* storage.auditCoalesced(
         { at, userId, event: "access_denied", detail: tool === null ? detail : { ...detail, tool } },
         { key: JSON.stringify([tool, reason]), windowMs: Duration.toMillis(REFUSAL_AUDIT_WINDOW) }

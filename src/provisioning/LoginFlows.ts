@@ -1,5 +1,5 @@
 /**
- * The Login Flow v2 state machine (CONTRACT §5): what happens to a user's
+ * The Login Flow v2 state machine (docs/tool-contract.md §6): what happens to a user's
  * one stored flow.
  *
  *   start    (none | expired) → pending   stored before its URL is shown
@@ -56,13 +56,17 @@ export const makeLoginFlows = Effect.gen(function* () {
   const complete = yield* makeCompletion
 
   /** Refused (and audited) when the user started too many flows lately. */
-  const checkRateLimit = Effect.fn("LoginFlows.checkRateLimit")(function* (userId: UserId) {
+  const checkRateLimit = Effect.fn("LoginFlows.checkRateLimit")(function* (userId: UserId, tool: string | null) {
     const now = yield* Clock.currentTimeMillis
     const window = Duration.toMillis(config.flowStartWindow)
     const starts = yield* store(storage.flowStartsSince(userId, now - window + 1))
     const retryAfter = flowStartRetryAfter(starts, now, window, config.flowStartLimit)
     if (retryAfter === null) return
-    yield* audit.refusal(userId, "flow_start_rate_limit", { reason: "flow_start_rate_limit", retry_after_seconds: retryAfter })
+    yield* audit.refusal(userId, {
+      tool,
+      reason: "flow_start_rate_limit",
+      detail: { reason: "flow_start_rate_limit", retry_after_seconds: retryAfter }
+    })
     const pending = yield* store(storage.getFlow(userId))
     const shown = Option.isSome(pending) && !isExpired(pending.value, now)
       ? `, or finish the login already started: ${Redacted.value(pending.value.loginUrl)}`
@@ -73,9 +77,17 @@ export const makeLoginFlows = Effect.gen(function* () {
     })
   })
 
-  /** Start a new flow (replacing any stored one), store it, record the start. Does not show it. */
-  const start = Effect.fn("LoginFlows.start")(function* (userId: UserId, requestedScopes: Grantable, purpose: FlowPurpose) {
-    yield* checkRateLimit(userId)
+  /**
+   * Start a new flow (replacing any stored one), store it, record the start.
+   * Does not show it. `tool` is named in the audit log if the start is refused.
+   */
+  const start = Effect.fn("LoginFlows.start")(function* (
+    userId: UserId,
+    requestedScopes: Grantable,
+    purpose: FlowPurpose,
+    tool: string | null
+  ) {
+    yield* checkRateLimit(userId, tool)
     const initiated = yield* loginFlow.initiate.pipe(Effect.catchAll(nextcloudFailure(nc.host, "start a login flow")))
     const now = yield* Clock.currentTimeMillis
     const flow: PendingFlow = {

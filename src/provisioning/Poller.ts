@@ -1,5 +1,5 @@
 /**
- * Background completion (CONTRACT §5): a person who approves in the browser is
+ * Background completion (docs/tool-contract.md §6): a person who approves in the browser is
  * provisioned even if nobody calls a tool. A scoped fiber sweeps the pending
  * flows every `pollInterval` (jittered), polls each through `LoginFlows`
  * (so it shares the per-user lock with the tools and completes exactly as

@@ -1,5 +1,5 @@
 /**
- * What the auth tools ask of provisioning (seed: auth_tools.py; CONTRACT §5):
+ * What the auth tools ask of provisioning (docs/tool-contract.md §6):
  * provision, report the status, wait for a login, narrow or widen scopes,
  * revoke, and forget a password Nextcloud no longer accepts. Built from named
  * parts: the flow state machine ({@link LoginFlows}), the pure decisions
@@ -16,10 +16,8 @@
  *   storing fails, the just-issued app password is revoked at Nextcloud.
  */
 import { Clock, Context, type Duration, Effect, Layer, Option, Redacted } from "effect"
-import { provisioningRequiredMessage } from "../auth/Policy.js"
 import { ScopeCache } from "../auth/ScopeCache.js"
-import { InvalidScopes, NextcloudError, ProvisioningRequired } from "../domain/Errors.js"
-import { describeNextcloudFailure } from "../domain/edge.js"
+import { InvalidScopes, NextcloudError, ProvisioningRequired, provisioningRequired } from "../domain/Errors.js"
 import type { UserId } from "../domain/Ids.js"
 import * as Scopes from "../domain/Scope.js"
 import { NextcloudConfig } from "../nextcloud/NextcloudConfig.js"
@@ -31,6 +29,7 @@ import { flowState, type Grantable, isReusable, planScopeChange } from "./flowRu
 import { LoginFlows } from "./LoginFlows.js"
 import { SettledFlows } from "./SettledFlows.js"
 import { UserLocks } from "./UserLocks.js"
+import { describeNextcloudFailure } from "../nextcloud/errors.js"
 
 export type { Grantable } from "./flowRules.js"
 export type { PollOutcome } from "./LoginFlows.js"
@@ -88,7 +87,12 @@ const makeProvisioning = Effect.gen(function* () {
   const signals = yield* SettledFlows
   const locks = yield* UserLocks
 
-  const provision = Effect.fn("Provisioning.provision")(function* (userId: UserId, requestedScopes: Grantable) {
+  /** `tool`: the tool asking, named in the audit log when the request is refused. */
+  const provision = Effect.fn("Provisioning.provision")(function* (
+    userId: UserId,
+    requestedScopes: Grantable,
+    tool: string | null = null
+  ) {
     const decided = yield* locks.withLock(
       userId,
       Effect.gen(function* () {
@@ -99,7 +103,7 @@ const makeProvisioning = Effect.gen(function* () {
         if (Option.isSome(pending) && isReusable(pending.value, requestedScopes, now)) {
           return { _tag: "Flow" as const, flow: pending.value, reused: true }
         }
-        return { _tag: "Flow" as const, flow: yield* flows.start(userId, requestedScopes, "provision"), reused: false }
+        return { _tag: "Flow" as const, flow: yield* flows.start(userId, requestedScopes, "provision", tool), reused: false }
       })
     )
     if (decided._tag === "Provisioned") {
@@ -159,13 +163,14 @@ const makeProvisioning = Effect.gen(function* () {
   const updateScopes = Effect.fn("Provisioning.updateScopes")(function* (
     userId: UserId,
     add: ReadonlyArray<Scopes.Scope>,
-    remove: ReadonlyArray<Scopes.Scope>
+    remove: ReadonlyArray<Scopes.Scope>,
+    tool: string | null = null
   ) {
     const decided = yield* locks.withLock(
       userId,
       Effect.gen(function* () {
         const found = yield* store(storage.getGrant(userId))
-        if (Option.isNone(found)) return yield* new ProvisioningRequired({ message: provisioningRequiredMessage })
+        if (Option.isNone(found)) return yield* provisioningRequired()
         const previous = found.value.scopes
         const change = planScopeChange(previous, add, remove)
         switch (change._tag) {
@@ -181,7 +186,7 @@ const makeProvisioning = Effect.gen(function* () {
         }
         // The new login starts first: if it cannot (rate limit, Nextcloud down),
         // nothing has changed when the error is reported.
-        const flow = change.widens ? yield* flows.start(userId, change.target, "update") : null
+        const flow = change.widens ? yield* flows.start(userId, change.target, "update", tool) : null
         if (change.narrows) {
           const now = yield* Clock.currentTimeMillis
           yield* store(storage.updateScopes(userId, change.applyNow, now))

@@ -4,9 +4,8 @@
  * cause), a failed call to Nextcloud says which server failed doing what.
  */
 import { Effect } from "effect"
-import { describeNextcloudFailure } from "../domain/edge.js"
+import { type NextcloudProtocolError, type NextcloudTransportError, describeNextcloudFailure } from "../nextcloud/errors.js"
 import { storageUnavailable } from "../storage/errors.js"
-import type { NextcloudProtocolError, NextcloudTransportError } from "../nextcloud/LoginFlowClient.js"
 
 interface StorageFailure {
   readonly _tag: "StorageError"

@@ -1,7 +1,9 @@
 /**
- * The simulated Nextcloud (CONTRACT §6): an HTTP server on 127.0.0.1 that
- * speaks Login Flow v2 and the OCS calls the product makes, plus test hooks
- * (Effect API here, HTTP under `/__sim`).
+ * The simulated Nextcloud (docs/nextcloud-protocol.md §10): an HTTP server on
+ * 127.0.0.1 that speaks Login Flow v2 and the OCS calls the product makes,
+ * plus test hooks (Effect API here, HTTP under `/__sim`). Nextcloud apps
+ * (Notes, WebDAV, …) are parts it mounts (`apps`, see SimulatorApp.ts); it
+ * knows none of them itself.
  *
  * Time: flow expiry is checked against the ambient `Clock` plus
  * `advanceClock` offsets, so under `TestClock` both move the simulator's
@@ -13,16 +15,17 @@ import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Context, Data, Effect, Layer, type Scope } from "effect"
 import { makeControl, type SimulatorControl } from "./control.js"
 import { withTraffic } from "./faults.js"
-import { hookRoutes } from "./hooks.js"
+import { hookEndpoints, hookRoutes } from "./hooks.js"
 import { htmlPage } from "./http.js"
 import { loginFlowRoutes } from "./loginflow.js"
-import { notesRoutes } from "./notes.js"
 import { ocsRoutes } from "./ocs.js"
-import { pathOf } from "./routeKeys.js"
+import { CORE_ROUTE_KEYS, pathOf, routeKeys } from "./routeKeys.js"
+import type { AnySimulatorApp, ControlOfApps } from "./SimulatorApp.js"
 import { DEFAULT_USERS, makeState, type SimUserInput } from "./state.js"
-import { davApp, isDavPath } from "./webdav.js"
 
-export interface SimulatorOptions {
+export interface SimulatorOptions<Apps extends ReadonlyArray<AnySimulatorApp> = ReadonlyArray<AnySimulatorApp>> {
+  /** The Nextcloud apps to serve besides login flow and OCS (the registered apps' parts). Default: none. */
+  readonly apps?: Apps | undefined
   /** Default 0: an ephemeral port. */
   readonly port?: number | undefined
   /** Default 127.0.0.1. */
@@ -52,10 +55,12 @@ export interface SimulatorOptions {
   readonly instanceName?: string | undefined
 }
 
-export interface SimulatorHandle extends SimulatorControl {
-  /** `http://127.0.0.1:<port>`, no trailing slash. */
-  readonly url: string
-}
+/** A running simulator: the core's hooks, the mounted apps' (`Control`), and its URL. */
+export type SimulatorHandle<Control = unknown> = SimulatorControl &
+  Control & {
+    /** `http://127.0.0.1:<port>`, no trailing slash. */
+    readonly url: string
+  }
 
 /** The simulator could not listen (e.g. the port is taken). */
 export class SimulatorStartError extends Data.TaggedError("SimulatorStartError")<{
@@ -73,9 +78,18 @@ const resolve = (value: string | ((url: string) => string) | undefined, url: str
 
 const notFound = htmlPage(404, "Not found", "<h2>Page not found</h2>")
 
-/** Start the simulator; it stops (closing open connections) when the scope closes. */
-export const make = (options: SimulatorOptions = {}): Effect.Effect<SimulatorHandle, SimulatorStartError, Scope.Scope> =>
+/** Every hook of the core and of `apps`, for the `/__sim` index. */
+export const allHookEndpoints = (apps: ReadonlyArray<AnySimulatorApp>): ReadonlyArray<string> => [
+  ...hookEndpoints,
+  ...apps.flatMap((app) => app.hookEndpoints)
+]
+
+/** Start the simulator with `options.apps` mounted; it stops (closing open connections) when the scope closes. */
+export const make = <const Apps extends ReadonlyArray<AnySimulatorApp> = readonly []>(
+  options: SimulatorOptions<Apps> = {}
+): Effect.Effect<SimulatorHandle<ControlOfApps<Apps>>, SimulatorStartError, Scope.Scope> =>
   Effect.gen(function* () {
+    const apps: ReadonlyArray<AnySimulatorApp> = options.apps ?? []
     const host = options.host ?? "127.0.0.1"
     const port = options.port ?? 0
     const bruteForce = options.bruteForce
@@ -92,7 +106,11 @@ export const make = (options: SimulatorOptions = {}): Effect.Effect<SimulatorHan
       },
       options.users ?? DEFAULT_USERS
     )
-    const control = makeControl(state)
+    const mounted = apps.map((app) => app.mount(state))
+    const control = Object.assign(
+      makeControl(state, [...CORE_ROUTE_KEYS, ...apps.flatMap((app) => app.routeKeys)]),
+      ...mounted.map((app) => app.control)
+    ) as SimulatorControl & ControlOfApps<Apps>
 
     const node = createServer()
     const server = yield* NodeHttpServer.make(() => node, { port, host }).pipe(
@@ -111,21 +129,30 @@ export const make = (options: SimulatorOptions = {}): Effect.Effect<SimulatorHan
     state.config.externalBaseUrl = resolve(options.externalBaseUrl, url)
     state.config.serverUrl = resolve(options.serverUrl, url)
 
-    const router = HttpRouter.concatAll(loginFlowRoutes(state), ocsRoutes(state), notesRoutes(state), hookRoutes(state, control))
+    const router = HttpRouter.concatAll(
+      loginFlowRoutes(state),
+      ocsRoutes(state),
+      hookRoutes(state, control, allHookEndpoints(apps)),
+      ...mounted.flatMap((app) => [app.routes, app.hooks])
+    )
     const routed = Effect.catchTag(router, "RouteNotFound", () => Effect.succeed(notFound)).pipe(
       // Login tokens are 128 characters; the router's default limit for a path parameter is 100.
       HttpRouter.withRouterConfig({ maxParamLength: 1024 })
     )
-    // WebDAV methods (PROPFIND, MKCOL, MOVE) are not router methods: DAV paths get their own dispatcher.
-    const dav = davApp(state)
-    const app = withTraffic(state)(
-      Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => (isDavPath(pathOf(request.url)) ? dav : routed))
+    // Paths an app serves itself (WebDAV's methods are not router methods) go to it directly.
+    const own = mounted.flatMap((app) => (app.serves === undefined ? [] : [app.serves]))
+    const app = withTraffic(state, routeKeys(apps.map((part) => part.routeKey)))(
+      Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+        const path = pathOf(request.url)
+        return own.find((serves) => serves.path(path))?.app ?? routed
+      })
     )
     yield* server.serve(app)
     yield* Effect.logDebug(`simulated Nextcloud listening on ${url}`)
     return { url, ...control }
   })
 
+/** A running simulator in a Layer's context; its mounted apps' hooks are on the value `make` returns. */
 export class Simulator extends Context.Tag("nextcloud-mcp/Simulator")<Simulator, SimulatorHandle>() {}
 
 export const layer = (options?: SimulatorOptions): Layer.Layer<Simulator, SimulatorStartError> =>

@@ -1,6 +1,6 @@
 /**
  * Users and app passwords, and how a request's credentials are checked
- * (loginflow-v2.md §4: `Session::logClientIn`, `validateTokenLoginName`).
+ * (docs/nextcloud-protocol.md §6: `Session::logClientIn`, `validateTokenLoginName`).
  */
 import { Effect } from "effect"
 import { appPassword, type AppPasswordFormat } from "./tokens.js"

@@ -1,7 +1,8 @@
 /**
- * The test hooks as an Effect API: act as the browser (grant, deny), as the
- * user in Settings → Security (create, list, revoke app passwords), and as
- * the test harness (clock, faults, counters, configuration).
+ * The core's test hooks as an Effect API: act as the browser (grant, deny),
+ * as the user in Settings → Security (create, list, revoke app passwords),
+ * and as the test harness (clock, faults, counters, configuration). The
+ * mounted apps add theirs (seeding their data).
  */
 import { Effect } from "effect"
 import {
@@ -11,9 +12,7 @@ import {
   passwordStatus,
   revokeRecord
 } from "./accounts.js"
-import type { FaultInfo, FaultSpec } from "./faults.js"
-import { makeNotesControl, type NotesControl } from "./notes.js"
-import { type DavControl, makeDavControl } from "./webdav.js"
+import type { FaultInfo, FaultSpec } from "./faultSpecs.js"
 import {
   denyFlow,
   type FlowInfo,
@@ -34,7 +33,8 @@ import {
   type SimState,
   type SimUserInput,
   snapshotCounters,
-  toUser
+  toUser,
+  unknownUser
 } from "./state.js"
 
 export interface UserInfo {
@@ -74,7 +74,8 @@ export interface CreateAppPassword {
 
 export type ConfigPatch = Partial<SimConfig>
 
-export interface SimulatorControl extends NotesControl, DavControl {
+/** The core's hooks; each mounted app adds its own (`SimulatorApp`). */
+export interface SimulatorControl {
   /** "Grant access" in the browser as this user. Fails if the flow is unknown, expired, not pending or the client is not allowed. */
   readonly grant: (input: GrantAsUser) => Effect.Effect<GrantResult, SimulatorHookError>
   /** "Alternative log in using app password": hands the existing password to the flow. */
@@ -97,8 +98,8 @@ export interface SimulatorControl extends NotesControl, DavControl {
   readonly advanceClock: (millis: number) => Effect.Effect<void>
   /** The simulator's clock, ms since the epoch. */
   readonly now: Effect.Effect<number>
-  /** Returns the fault's id, for `clearFaults`. */
-  readonly injectFault: (spec: FaultSpec) => Effect.Effect<string>
+  /** Returns the fault's id, for `clearFaults`. A route key must be one of the core's or a mounted app's. */
+  readonly injectFault: (spec: FaultSpec) => Effect.Effect<string, SimulatorHookError>
   /** Clear one fault by id, or all of them. */
   readonly clearFaults: (id?: string) => Effect.Effect<void>
   readonly listFaults: Effect.Effect<ReadonlyArray<FaultInfo>>
@@ -137,10 +138,8 @@ const userInfo = (state: SimState, userId: string): UserInfo | undefined => {
       }
 }
 
-const unknownUser = (userId: string) =>
-  new SimulatorHookError({ reason: "UnknownUser", message: `No user with uid ${userId}` })
-
-export const makeControl = (state: SimState): SimulatorControl => {
+/** `routeKeys`: every route key of the core and the mounted apps, which fault targets must name. */
+export const makeControl = (state: SimState, routeKeys: ReadonlyArray<string>): SimulatorControl => {
   let faultSeq = 0
 
   const grant = Effect.fn("Simulator.grant")(function* (input: GrantAsUser) {
@@ -202,6 +201,12 @@ export const makeControl = (state: SimState): SimulatorControl => {
   })
 
   const injectFault = Effect.fn("Simulator.injectFault")(function* (spec: FaultSpec) {
+    if (typeof spec.target === "string" && !routeKeys.includes(spec.target)) {
+      return yield* new SimulatorHookError({
+        reason: "InvalidRequest",
+        message: `Unknown route key ${JSON.stringify(spec.target)}; known: ${routeKeys.join(", ")} (or give {pathPrefix})`
+      })
+    }
     return yield* Effect.sync(() => {
       const id = `fault-${++faultSeq}`
       state.faults = [...state.faults, { id, spec, remaining: spec.times ?? null }]
@@ -223,8 +228,6 @@ export const makeControl = (state: SimState): SimulatorControl => {
   })
 
   return {
-    ...makeNotesControl(state),
-    ...makeDavControl(state),
     grant,
     grantWithAppPassword,
     deny,

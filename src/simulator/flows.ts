@@ -1,5 +1,5 @@
 /**
- * Login Flow v2 state transitions (loginflow-v2.md §1–§3), shared by the
+ * Login Flow v2 state transitions (docs/nextcloud-protocol.md §3–§5), shared by the
  * HTTP routes and the test hooks that stand in for the browser.
  */
 import { Effect, Either } from "effect"

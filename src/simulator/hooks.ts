@@ -7,7 +7,7 @@
 import { HttpRouter, HttpServerRequest, type HttpServerResponse } from "@effect/platform"
 import { Effect, Schema } from "effect"
 import type { SimulatorControl } from "./control.js"
-import { FaultSpec } from "./faults.js"
+import { FaultSpec } from "./faultSpecs.js"
 import { hookJson } from "./http.js"
 import type { SimulatorHookError, SimulatorHookErrorReason, SimState } from "./state.js"
 
@@ -49,26 +49,8 @@ const ConfigBody = Schema.Struct({
   bruteForceMaxAttempts: exact(Schema.NullOr(Schema.Number.pipe(Schema.int(), Schema.positive()))),
   instanceName: exact(Schema.String)
 })
-const Empty = Schema.Struct({})
-const NoteBody = Schema.Struct({
-  userId: Schema.String,
-  title: Schema.optional(Schema.String),
-  content: Schema.optional(Schema.String),
-  category: Schema.optional(Schema.String),
-  favorite: Schema.optional(Schema.Boolean),
-  readonly: Schema.optional(Schema.Boolean),
-  modified: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.nonNegative()))
-})
-const SeedFileBody = Schema.Struct({
-  userId: Schema.String,
-  path: Schema.String,
-  content: Schema.optional(Schema.String),
-  base64: Schema.optional(Schema.String),
-  size: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.between(0, 512 * 1024 * 1024)))
-})
-const PathBody = Schema.Struct({ userId: Schema.String, path: Schema.String })
-const QuotaBody = Schema.Struct({ userId: Schema.String, bytes: Schema.NullOr(Schema.Number.pipe(Schema.int(), Schema.nonNegative())) })
-
+/** The body of a hook that takes none. */
+export const Empty = Schema.Struct({})
 const STATUS: Record<SimulatorHookErrorReason, number> = {
   UnknownFlow: 404,
   FlowExpired: 410,
@@ -85,8 +67,8 @@ const STATUS: Record<SimulatorHookErrorReason, number> = {
 
 type Handler = Effect.Effect<HttpServerResponse.HttpServerResponse, never, HttpServerRequest.HttpServerRequest | HttpRouter.RouteContext>
 
-/** Decode the JSON body (empty = `{}`), run the hook, answer JSON. */
-const hook = <A, I, B>(
+/** A hook route: decode the JSON body (empty = `{}`), run the hook, answer JSON (errors as above). */
+export const hook = <A, I, B>(
   schema: Schema.Schema<A, I>,
   run: (input: A, params: Readonly<Record<string, string | undefined>>) => Effect.Effect<B, SimulatorHookError>,
   status = 200
@@ -126,23 +108,16 @@ const ENDPOINTS = [
   "POST   /__sim/counters/reset",
   "GET    /__sim/config                           current settings",
   "POST   /__sim/config                           {externalBaseUrl?, overwriteWebroot?, indexPhp?, serverUrl?, allowedUserAgents?, bruteForceMaxAttempts?, instanceName?}",
-  "POST   /__sim/brute-force/reset",
-  "GET    /__sim/users/{userId}/notes             a user's notes (Notes API)",
-  "POST   /__sim/notes                            {userId, title?, content?, category?, favorite?, readonly?, modified?}",
-  "GET    /__sim/users/{userId}/files             a user's files and folders (WebDAV)",
-  "POST   /__sim/files                            {userId, path, content? | base64? | size?} (folders created on the way)",
-  "POST   /__sim/files/read                       {userId, path} -> {content, base64, size, etag, ...}",
-  "POST   /__sim/folders                          {userId, path}",
-  "POST   /__sim/quota                            {userId, bytes|null} (PUT beyond it: 507)",
-  "POST   /__sim/locks                            {userId, path} (writes: 423)",
-  "POST   /__sim/locks/release                    {userId, path}"
+  "POST   /__sim/brute-force/reset"
 ] as const
 
+/** The core's hooks; the mounted apps add theirs (`SimulatorApp.hookEndpoints`). */
 export const hookEndpoints: ReadonlyArray<string> = ENDPOINTS
 
-export const hookRoutes = (state: SimState, control: SimulatorControl): HttpRouter.HttpRouter =>
+/** The core's hooks, and the index of every hook (`endpoints`: the core's and the apps'). */
+export const hookRoutes = (state: SimState, control: SimulatorControl, endpoints: ReadonlyArray<string>): HttpRouter.HttpRouter =>
   HttpRouter.empty.pipe(
-    HttpRouter.get("/__sim", hook(Empty, () => Effect.succeed({ url: state.url, endpoints: ENDPOINTS }))),
+    HttpRouter.get("/__sim", hook(Empty, () => Effect.succeed({ url: state.url, endpoints }))),
     HttpRouter.get("/__sim/flows", hook(Empty, () => control.listFlows)),
     HttpRouter.post("/__sim/flows/grant", hook(GrantBody, (input) => control.grant(input))),
     HttpRouter.post(
@@ -162,21 +137,7 @@ export const hookRoutes = (state: SimState, control: SimulatorControl): HttpRout
       "/__sim/app-passwords/status",
       hook(AppPasswordBody, (input) => Effect.map(control.appPasswordStatus(input.appPassword), (status) => ({ status })))
     ),
-    HttpRouter.concat(clockFaultAndConfigRoutes(control)),
-    HttpRouter.concat(dataRoutes(control))
-  )
-
-const dataRoutes = (control: SimulatorControl): HttpRouter.HttpRouter =>
-  HttpRouter.empty.pipe(
-    HttpRouter.get("/__sim/users/:userId/notes", hook(Empty, (_, params) => control.listNotes(params["userId"] ?? ""))),
-    HttpRouter.post("/__sim/notes", hook(NoteBody, (input) => control.seedNote(input), 201)),
-    HttpRouter.get("/__sim/users/:userId/files", hook(Empty, (_, params) => control.listFiles(params["userId"] ?? ""))),
-    HttpRouter.post("/__sim/files", hook(SeedFileBody, (input) => control.seedFile(input), 201)),
-    HttpRouter.post("/__sim/files/read", hook(PathBody, (input) => control.readFile(input))),
-    HttpRouter.post("/__sim/folders", hook(PathBody, (input) => control.seedFolder(input), 201)),
-    HttpRouter.post("/__sim/quota", hook(QuotaBody, (input) => control.setQuota(input))),
-    HttpRouter.post("/__sim/locks", hook(PathBody, (input) => control.lockPath(input))),
-    HttpRouter.post("/__sim/locks/release", hook(PathBody, (input) => control.unlockPath(input)))
+    HttpRouter.concat(clockFaultAndConfigRoutes(control))
   )
 
 const clockFaultAndConfigRoutes = (control: SimulatorControl): HttpRouter.HttpRouter =>

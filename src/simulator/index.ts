@@ -1,5 +1,6 @@
-/** Public API of the simulated Nextcloud. */
+/** Public API of the simulated Nextcloud's core; the apps' parts come from their folders (src/apps/<app>/simulator.ts). */
 export {
+  allHookEndpoints,
   layer,
   make,
   Simulator,
@@ -7,7 +8,9 @@ export {
   type SimulatorOptions,
   SimulatorStartError
 } from "./Simulator.js"
-export { type PromiseSimulator, type Promisified, startSimulator } from "./promise.js"
+export type { AnySimulatorApp, ControlOfApps, HookCall, MountedApp, SimulatorApp } from "./SimulatorApp.js"
+export { type PromiseSimulator, startSimulator } from "./promise.js"
+export type { Promisified } from "./promisify.js"
 export { connectSimulator, type RemoteSimulator } from "./remote.js"
 export { DEFAULT_SIMULATOR_PORT, runSimulator } from "./main.js"
 export type {
@@ -18,8 +21,8 @@ export type {
   UserInfo
 } from "./control.js"
 export type { FlowInfo, GrantAsUser, GrantResult, GrantWithAppPassword } from "./flows.js"
-export { Fault, FaultKind, FaultSpec, FaultTarget, type FaultInfo } from "./faults.js"
-export { ROUTE_KEYS, type RouteKey } from "./routeKeys.js"
+export { Fault, FaultKind, FaultSpec, FaultTarget, type FaultInfo } from "./faultSpecs.js"
+export { CORE_ROUTE_KEYS, type CoreRouteKey, type RouteKeyOf } from "./routeKeys.js"
 export type { AppPasswordStatus } from "./accounts.js"
 export {
   type Counters,
@@ -31,5 +34,3 @@ export {
   type SimUserInput
 } from "./state.js"
 export { hookEndpoints } from "./hooks.js"
-export type { NoteInfo, NotesControl, SeedNote } from "./notes.js"
-export type { DavControl, FileContentInfo, FileInfo, PathRef, SeedFile } from "./webdav.js"

@@ -1,5 +1,5 @@
 /**
- * Login Flow v2 routes (loginflow-v2.md §1–§3, §8): init, poll, and minimal
+ * Login Flow v2 routes (docs/nextcloud-protocol.md §3–§5, §10): init, poll, and minimal
  * browser pages. The pages let a person try the flow by hand (pick a user,
  * "Grant access"); tests act as the browser through the hooks instead.
  * Every route is served with and without `/index.php`.

@@ -1,10 +1,10 @@
 /**
- * `nextcloud-mcp simulate`: run the simulated Nextcloud until interrupted.
- * It logs through the caller's logger (the command line's goes to stderr).
+ * Run the simulated Nextcloud until interrupted, with the given apps mounted
+ * (`nextcloud-mcp simulate` passes the registered ones). It logs through the
+ * caller's logger (the command line's goes to stderr).
  */
 import { Effect } from "effect"
-import { hookEndpoints } from "./hooks.js"
-import { make, type SimulatorOptions, type SimulatorStartError } from "./Simulator.js"
+import { allHookEndpoints, make, type SimulatorOptions, type SimulatorStartError } from "./Simulator.js"
 import { DEFAULT_USERS } from "./state.js"
 
 export const DEFAULT_SIMULATOR_PORT = 8080
@@ -22,7 +22,7 @@ export const runSimulator = (options: SimulatorOptions = {}): Effect.Effect<neve
         )
       }
       yield* Effect.logInfo(`Test hooks (JSON) under ${sim.url}/__sim:`)
-      for (const line of hookEndpoints) yield* Effect.logInfo(line.replace(/\s+/g, " "))
+      for (const line of allHookEndpoints(options.apps ?? [])) yield* Effect.logInfo(line.replace(/\s+/g, " "))
       return yield* Effect.never
     })
   )

@@ -1,5 +1,5 @@
 /**
- * OCS v2 routes the product uses (loginflow-v2.md §4): who am I, delete /
+ * OCS v2 routes the product uses (docs/nextcloud-protocol.md §6, §7): who am I, delete /
  * rotate the app password in use, and convert a real password into an app
  * password. Order of checks as in Nextcloud: brute-force throttle, login
  * from the Authorization header (401/997 on failure), CSRF (412 without

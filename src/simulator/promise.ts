@@ -5,45 +5,19 @@
  */
 import { Cause, Effect, Exit, Scope } from "effect"
 import type { SimulatorControl } from "./control.js"
+import { promisify, type Promisified } from "./promisify.js"
 import { make, type SimulatorOptions } from "./Simulator.js"
+import type { AnySimulatorApp, ControlOfApps } from "./SimulatorApp.js"
 
-/** Effect-returning methods become Promise-returning; Effect values become zero-argument methods. */
-export type Promisified<T> = {
-  readonly [K in keyof T]: T[K] extends (...args: infer A) => Effect.Effect<infer X, infer _E, never>
-    ? (...args: A) => Promise<X>
-    : T[K] extends Effect.Effect<infer X, infer _E, never>
-      ? () => Promise<X>
-      : T[K]
-}
-
-export type PromiseSimulator = Promisified<SimulatorControl> & {
+export type PromiseSimulator<Control = unknown> = Promisified<SimulatorControl & Control> & {
   readonly url: string
   /** Stop the server and drop open connections. */
   readonly close: () => Promise<void>
 }
 
-/** Run an Effect; reject with its typed failure (not a wrapped FiberFailure). */
-export const runToPromise = <A, E>(effect: Effect.Effect<A, E>): Promise<A> =>
-  Effect.runPromiseExit(effect).then((exit) =>
-    Exit.isSuccess(exit) ? exit.value : Promise.reject(Cause.squash(exit.cause))
-  )
-
-export const promisify = <T extends object>(api: T): Promisified<T> => {
-  const out: Record<string, unknown> = {}
-  for (const [key, value] of Object.entries(api)) {
-    if (typeof value === "function") {
-      out[key] = (...args: ReadonlyArray<unknown>) =>
-        runToPromise((value as (...a: ReadonlyArray<unknown>) => Effect.Effect<unknown, unknown>)(...args))
-    } else if (Effect.isEffect(value)) {
-      out[key] = () => runToPromise(value as Effect.Effect<unknown, unknown>)
-    } else {
-      out[key] = value
-    }
-  }
-  return out as Promisified<T>
-}
-
-export const startSimulator = async (options: SimulatorOptions = {}): Promise<PromiseSimulator> => {
+export const startSimulator = async <const Apps extends ReadonlyArray<AnySimulatorApp> = readonly []>(
+  options: SimulatorOptions<Apps> = {}
+): Promise<PromiseSimulator<ControlOfApps<Apps>>> => {
   const scope = Effect.runSync(Scope.make())
   const started = await Effect.runPromiseExit(Scope.extend(make(options), scope))
   if (Exit.isFailure(started)) {
@@ -52,7 +26,7 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Pr
   }
   const { url, ...control } = started.value
   return {
-    ...promisify<SimulatorControl>(control),
+    ...promisify(control as SimulatorControl & ControlOfApps<Apps>),
     url,
     close: () => Effect.runPromise(Scope.close(scope, Exit.void))
   }

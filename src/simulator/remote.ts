@@ -1,16 +1,18 @@
 /**
  * A client for the `/__sim` hooks of a simulator running in another process
  * (e.g. `nextcloud-mcp simulate`). Same shape as the Promise API of
- * `startSimulator`, minus `close`. Hook failures reject with a
- * `SimulatorHookError` carrying the server's reason.
+ * `startSimulator`, minus `close`; pass the apps that simulator mounts for
+ * their hooks too. Hook failures reject with a `SimulatorHookError` carrying
+ * the server's reason.
  */
 import type { AppPasswordStatus } from "./accounts.js"
 import type { SimulatorControl } from "./control.js"
-import type { FaultSpec } from "./faults.js"
-import type { Promisified } from "./promise.js"
+import type { FaultSpec } from "./faultSpecs.js"
+import type { Promisified } from "./promisify.js"
+import type { AnySimulatorApp, ControlOfApps, HookCall } from "./SimulatorApp.js"
 import { SimulatorHookError, type SimulatorHookErrorReason } from "./state.js"
 
-export type RemoteSimulator = Promisified<SimulatorControl> & { readonly url: string }
+export type RemoteSimulator<Control = unknown> = Promisified<SimulatorControl & Control> & { readonly url: string }
 
 const REASONS: ReadonlyArray<SimulatorHookErrorReason> = [
   "UnknownFlow",
@@ -26,9 +28,12 @@ const REASONS: ReadonlyArray<SimulatorHookErrorReason> = [
   "InvalidRequest"
 ]
 
-export const connectSimulator = (simulatorUrl: string): RemoteSimulator => {
+export const connectSimulator = <const Apps extends ReadonlyArray<AnySimulatorApp> = readonly []>(
+  simulatorUrl: string,
+  options: { readonly apps?: Apps } = {}
+): RemoteSimulator<ControlOfApps<Apps>> => {
   const url = simulatorUrl.replace(/\/+$/, "")
-  const call = async <A>(method: string, path: string, body?: unknown): Promise<A> => {
+  const call: HookCall = async <A>(method: string, path: string, body?: unknown): Promise<A> => {
     const response = await fetch(`${url}/__sim${path}`, {
       method,
       ...(body === undefined ? {} : { headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) })
@@ -39,8 +44,7 @@ export const connectSimulator = (simulatorUrl: string): RemoteSimulator => {
     return Promise.reject(new SimulatorHookError({ reason, message: String(json["message"] ?? response.statusText) }))
   }
   const done = (): void => undefined
-  return {
-    url,
+  const core: Promisified<SimulatorControl> = {
     grant: (input) => call("POST", "/flows/grant", input),
     grantWithAppPassword: (input) => call("POST", "/flows/grant-with-app-password", input),
     deny: (flow) => call("POST", "/flows/deny", { flow }).then(done),
@@ -60,15 +64,9 @@ export const connectSimulator = (simulatorUrl: string): RemoteSimulator => {
     counters: () => call("GET", "/counters"),
     resetCounters: () => call("POST", "/counters/reset").then(done),
     configure: (patch) => call("POST", "/config", patch),
-    resetBruteForce: () => call("POST", "/brute-force/reset").then(done),
-    seedNote: (input) => call("POST", "/notes", input),
-    listNotes: (userId) => call("GET", `/users/${encodeURIComponent(userId)}/notes`),
-    seedFile: (input) => call("POST", "/files", input),
-    seedFolder: (input) => call("POST", "/folders", input),
-    readFile: (input) => call("POST", "/files/read", input),
-    listFiles: (userId) => call("GET", `/users/${encodeURIComponent(userId)}/files`),
-    setQuota: (input) => call("POST", "/quota", input).then(done),
-    lockPath: (input) => call("POST", "/locks", input).then(done),
-    unlockPath: (input) => call("POST", "/locks/release", input).then(done)
+    resetBruteForce: () => call("POST", "/brute-force/reset").then(done)
   }
+  return Object.assign({ url }, core, ...(options.apps ?? []).map((app) => app.remote(call))) as RemoteSimulator<
+    ControlOfApps<Apps>
+  >
 }

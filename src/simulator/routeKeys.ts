@@ -1,9 +1,12 @@
 /**
  * Names for the routes the simulator serves, used by the request counters
- * and to target fault injection. Paths with and without `/index.php` map to
- * the same key.
+ * and to target fault injection. The core names its own routes here; each
+ * mounted app names its routes (`SimulatorApp.routeKeys` / `routeKey`).
+ * Paths with and without `/index.php` map to the same key.
  */
-export const ROUTE_KEYS = [
+
+/** The core's route keys: login flow, OCS, the hooks, and whatever no one claims. */
+export const CORE_ROUTE_KEYS = [
   "init",
   "poll",
   "browser",
@@ -12,24 +15,18 @@ export const ROUTE_KEYS = [
   "ocs.apppassword.rotate",
   "ocs.getapppassword",
   "ocs.other",
-  "notes.list",
-  "notes.get",
-  "notes.create",
-  "notes.update",
-  "notes.delete",
-  "notes.other",
-  "dav.propfind",
-  "dav.get",
-  "dav.put",
-  "dav.mkcol",
-  "dav.move",
-  "dav.delete",
-  "dav.other",
   "hooks",
   "other"
 ] as const
 
-export type RouteKey = (typeof ROUTE_KEYS)[number]
+export type CoreRouteKey = (typeof CORE_ROUTE_KEYS)[number]
+
+/**
+ * The key of a request for a route: `method` as sent, `path` without query,
+ * without `/index.php` and without a trailing slash. `undefined`: not one of
+ * the caller's routes.
+ */
+export type RouteKeyOf = (method: string, path: string) => string | undefined
 
 /** The path part of a request URL, without query string. */
 export const pathOf = (url: string): string => {
@@ -41,8 +38,7 @@ export const pathOf = (url: string): string => {
 export const withoutFrontController = (path: string): string =>
   path === "/index.php" ? "/" : path.startsWith("/index.php/") ? path.slice("/index.php".length) : path
 
-export const routeKey = (method: string, rawPath: string): RouteKey => {
-  const path = withoutFrontController(rawPath).replace(/\/+$/, "") || "/"
+const coreRouteKey: RouteKeyOf = (method, path) => {
   if (path === "/__sim" || path.startsWith("/__sim/")) return "hooks"
   if (path === "/login/v2") return method === "POST" ? "init" : "other"
   if (path === "/login/v2/poll") return method === "POST" ? "poll" : "other"
@@ -55,30 +51,20 @@ export const routeKey = (method: string, rawPath: string): RouteKey => {
     if (ocsPath === "/core/getapppassword" && method === "GET") return "ocs.getapppassword"
     return "ocs.other"
   }
-  if (path === "/apps/notes/api/v1/notes") {
-    return method === "GET" ? "notes.list" : method === "POST" ? "notes.create" : "notes.other"
-  }
-  if (path.startsWith("/apps/notes/api/v1/notes/")) {
-    return method === "GET" ? "notes.get" : method === "PUT" ? "notes.update" : method === "DELETE" ? "notes.delete" : "notes.other"
-  }
-  if (path.startsWith("/remote.php/dav/files/")) {
-    switch (method) {
-      case "PROPFIND":
-        return "dav.propfind"
-      case "GET":
-      case "HEAD":
-        return "dav.get"
-      case "PUT":
-        return "dav.put"
-      case "MKCOL":
-        return "dav.mkcol"
-      case "MOVE":
-        return "dav.move"
-      case "DELETE":
-        return "dav.delete"
-      default:
-        return "dav.other"
-    }
-  }
-  return "other"
+  return undefined
 }
+
+/** Names any request: `path` may carry a query string and `/index.php`. */
+export type RouteClassifier = (method: string, path: string) => string
+
+/** The key of any request: the core's routes first, then the apps' in order, else "other". */
+export const routeKeys =
+  (apps: ReadonlyArray<RouteKeyOf>): RouteClassifier =>
+  (method, rawPath) => {
+    const path = withoutFrontController(pathOf(rawPath)).replace(/\/+$/, "") || "/"
+    for (const keyOf of [coreRouteKey, ...apps]) {
+      const key = keyOf(method, path)
+      if (key !== undefined) return key
+    }
+    return "other"
+  }

@@ -4,10 +4,8 @@
  * (JavaScript runs one request's synchronous code at a time).
  */
 import { Clock, Data, Effect } from "effect"
+import type { FaultEntry } from "./faultSpecs.js"
 import type { AppPasswordFormat } from "./tokens.js"
-import type { FaultEntry } from "./faults.js"
-import type { SimNote } from "./notes.js"
-import type { DavNode } from "./webdav.js"
 
 /** Flows live 1200 s from init (`LoginFlowV2Mapper::lifetime`). */
 export const FLOW_LIFETIME_MS = 1_200_000
@@ -116,7 +114,7 @@ export interface Counters {
   readonly polls: number
   /** Polls that handed out credentials (200). */
   readonly successfulPolls: number
-  /** Every request that arrived, per route key (see routeKeys.ts). */
+  /** Every request that arrived, per route key (see routeKeys.ts; the apps add theirs). */
   readonly requests: Readonly<Record<string, number>>
 }
 
@@ -134,16 +132,9 @@ export interface SimState {
   /** Login token → poll token. */
   readonly loginTokens: Map<string, string>
   readonly failedLogins: Map<string, number>
-  /** Notes per uid (Notes API). */
-  readonly notes: Map<string, Map<number, SimNote>>
-  /** Files per uid: relative path ("" = root, "a/b") → node (WebDAV). */
-  readonly files: Map<string, Map<string, DavNode>>
-  /** Storage quota per uid, bytes; absent = unlimited. */
-  readonly quotas: Map<string, number>
-  /** Locked paths, `${uid}\u0000${relative path}`. */
-  readonly locks: Set<string>
   faults: Array<FaultEntry>
   clockOffsetMs: number
+  /** Ids for everything the simulator creates (app passwords, and whatever the apps create). */
   nextId: number
   counters: { inits: number; polls: number; successfulPolls: number; requests: Record<string, number> }
 }
@@ -167,6 +158,13 @@ export class SimulatorHookError extends Data.TaggedError("SimulatorHookError")<{
   readonly message: string
 }> {}
 
+export const unknownUser = (userId: string) =>
+  new SimulatorHookError({ reason: "UnknownUser", message: `No user with uid ${userId}` })
+
+/** Fails with `UnknownUser` unless the uid exists (hooks that act on a user's data). */
+export const knownUser = (state: SimState, userId: string): Effect.Effect<void, SimulatorHookError> =>
+  state.users.has(userId) ? Effect.void : Effect.fail(unknownUser(userId))
+
 export const toUser = (input: SimUserInput): SimUser => ({
   userId: input.userId,
   loginName: input.loginName ?? input.userId,
@@ -185,10 +183,6 @@ export const makeState = (config: SimConfig, users: ReadonlyArray<SimUserInput>)
   flows: new Map(),
   loginTokens: new Map(),
   failedLogins: new Map(),
-  notes: new Map(),
-  files: new Map(),
-  quotas: new Map(),
-  locks: new Set(),
   faults: [],
   clockOffsetMs: 0,
   nextId: 1,

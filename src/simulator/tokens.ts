@@ -1,5 +1,5 @@
 /**
- * Random values in the shapes Nextcloud uses (loginflow-v2.md §1, §4):
+ * Random values in the shapes Nextcloud uses (docs/nextcloud-protocol.md §3, §6):
  * 128-character flow tokens, 72-character app passwords, and the dashed
  * 5×5 passwords the Settings page creates.
  */

@@ -1,13 +1,26 @@
 /**
- * A tool is a value: name, hints, input and output Schemas, the token scopes it
+ * A tool is a value: name, hints, input and output Schemas, the scopes it
  * needs, and a handler that is an Effect failing only with tagged errors.
- * `runTool` turns one call into a structured MCP result; it never throws and
- * never leaks a defect.
+ *
+ * - `Tool.make`: an app tool. It declares its scopes once; the adapter
+ *   (`runTool`, run.ts) checks them for every call and hands the handler the
+ *   caller's grant. Its handler may leave failed Nextcloud calls to the
+ *   adapter, which answers them generically (nextcloudFailures.ts).
+ * - `Tool.open`: a tool every caller may use, with or without a grant (the
+ *   auth tools).
+ *
+ * Handlers return their `status`, `message` and own fields; the adapter adds
+ * `success` (and on failure `status`, `error_code` and the message).
  */
-import { Cause, Effect, ParseResult, Schema } from "effect"
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
-import { InvalidArguments, internalError, type ToolError } from "../domain/Errors.js"
+import { type Array as Arr, type Effect, Schema } from "effect"
+import type { CurrentUser } from "../auth/CurrentUser.js"
+import type { ScopeCache } from "../auth/ScopeCache.js"
+import type { ToolError } from "../domain/Errors.js"
 import { Scope } from "../domain/Scope.js"
+import type { NextcloudConfig } from "../nextcloud/NextcloudConfig.js"
+import type { Provisioning } from "../provisioning/Provisioning.js"
+import type { Grant } from "../storage/Storage.js"
+import type { NextcloudFailure } from "./nextcloudFailures.js"
 
 export interface ToolAnnotations {
   readonly readOnlyHint?: boolean
@@ -16,26 +29,69 @@ export interface ToolAnnotations {
   readonly openWorldHint?: boolean
 }
 
-export interface Tool<I, O, R> {
+/** What a handler answers on success: its output without `success`, which the adapter adds. */
+export type Reply<O> = Omit<O, "success">
+
+/** What the adapter hands every handler. */
+export interface ToolCall {
+  /** The tool's own name, for audit entries. */
+  readonly tool: string
+}
+
+/** What the adapter hands the handler of an app tool: the caller's grant, which covers the tool's scopes. */
+export interface GrantedCall extends ToolCall {
+  readonly grant: Grant
+}
+
+/** Services the adapter's own steps use for an app tool: the scope check and the answers to failed Nextcloud calls. */
+export type AccessServices = CurrentUser | ScopeCache | Provisioning | NextcloudConfig
+
+interface Definition<I, O> {
   readonly name: string
   readonly title: string
   readonly description: string
   readonly annotations: ToolAnnotations
   readonly input: Schema.Schema<I, any>
   readonly output: Schema.Schema<O, any>
-  /** Token scopes needed to see and call the tool (http mode); empty for the auth tools. */
-  readonly scopes: ReadonlyArray<Scope>
   /** The `status` of an error result, per error (default "error"). */
   readonly errorStatus?: (error: ToolError) => string
-  readonly handler: (input: I) => Effect.Effect<O, ToolError, R>
 }
+
+/** A tool acting in the caller's Nextcloud, gated by its scopes. */
+export interface AppTool<I, O, R> extends Definition<I, O> {
+  readonly access: "grant"
+  /** Needed to see (http mode) and to call the tool; checked by the adapter on every call. */
+  readonly scopes: Arr.NonEmptyReadonlyArray<Scope>
+  readonly handler: (input: I, call: GrantedCall) => Effect.Effect<Reply<O>, ToolError | NextcloudFailure, R>
+}
+
+/** A tool any caller may use, provisioned or not. */
+export interface OpenTool<I, O, R> extends Definition<I, O> {
+  readonly access: "open"
+  readonly scopes: ReadonlyArray<never>
+  readonly handler: (input: I, call: ToolCall) => Effect.Effect<Reply<O>, ToolError, R>
+}
+
+/** `R`: everything a call of the tool needs, the adapter's own steps included. */
+export type Tool<I, O, R> = AppTool<I, O, R> | OpenTool<I, O, R>
 
 // biome-ignore lint: a registry holds tools of every input/output type
 export type AnyTool<R = any> = Tool<any, any, R>
 
-export const make = <I, O, R>(tool: Tool<I, O, R>): Tool<I, O, R> => tool
+/** An app tool: `scopes` are checked by the adapter, whose grant the handler receives. */
+export const make = <I, O, R = never>(tool: Omit<AppTool<I, O, R>, "access">): AppTool<I, O, R | AccessServices> => ({
+  ...tool,
+  access: "grant"
+})
 
-/** Fields every response carries (CONTRACT §5). */
+/** A tool that needs no grant (the auth tools): no scope check, no grant handed over. */
+export const open = <I, O, R = never>(tool: Omit<OpenTool<I, O, R>, "access" | "scopes">): OpenTool<I, O, R> => ({
+  ...tool,
+  access: "open",
+  scopes: []
+})
+
+/** Fields every response carries (docs/tool-contract.md §5). */
 export const baseFields = {
   success: Schema.Boolean.annotations({ description: "false when the call failed; then error_code is set" }),
   message: Schema.String.annotations({ description: "What happened, for a person; includes the login URL when there is one" }),
@@ -70,82 +126,3 @@ export const NoArguments = Schema.Struct({}).pipe(
   description: "No arguments",
   jsonSchema: { type: "object", properties: {}, additionalProperties: false }
 })
-
-const MAX_ISSUE_TEXT = 2_000
-
-/**
- * No tool takes arguments nested anywhere near this deep. Deeper values are
- * refused before decoding: decoding and describing them recurse once per
- * level and would exhaust the stack.
- */
-export const MAX_ARGUMENT_DEPTH = 32
-
-/** Whether `value` nests arrays or objects more than `max` levels deep (iterative: the input cannot drive recursion). */
-const nestedDeeperThan = (value: unknown, max: number): boolean => {
-  const stack: Array<readonly [unknown, number]> = [[value, 0]]
-  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
-    const [node, depth] = next
-    if (typeof node !== "object" || node === null) continue
-    if (depth >= max) return true
-    for (const child of Object.values(node)) stack.push([child, depth + 1])
-  }
-  return false
-}
-
-export const decodeArguments = <I>(schema: Schema.Schema<I, any>, args: unknown) =>
-  nestedDeeperThan(args, MAX_ARGUMENT_DEPTH)
-    ? Effect.fail(
-        new InvalidArguments({ message: `Invalid arguments: nested more than ${MAX_ARGUMENT_DEPTH} levels deep.` })
-      )
-    : decodeChecked(schema, args)
-
-const decodeChecked = <I>(schema: Schema.Schema<I, any>, args: unknown) =>
-  Schema.decodeUnknown(schema)(args ?? {}, { onExcessProperty: "error", errors: "all" }).pipe(
-    Effect.mapError((error) => {
-      const detail = ParseResult.TreeFormatter.formatErrorSync(error)
-      return new InvalidArguments({
-        message: `Invalid arguments: ${detail.length > MAX_ISSUE_TEXT ? `${detail.slice(0, MAX_ISSUE_TEXT)}…` : detail}`
-      })
-    })
-  )
-
-const toResult = (structured: Record<string, unknown>, isError: boolean): CallToolResult => ({
-  structuredContent: structured,
-  content: [{ type: "text", text: JSON.stringify(structured) }],
-  ...(isError ? { isError: true } : {})
-})
-
-const errorResponse = (tool: AnyTool, error: ToolError): Record<string, unknown> => {
-  const extra: Record<string, unknown> = {}
-  if ("missing_scopes" in error) extra["missing_scopes"] = error.missing_scopes
-  if ("invalid_scopes" in error && error.invalid_scopes.length > 0) extra["invalid_scopes"] = error.invalid_scopes
-  if ("retry_after_seconds" in error) extra["retry_after_seconds"] = error.retry_after_seconds
-  return {
-    status: tool.errorStatus?.(error) ?? "error",
-    success: false,
-    message: error.message,
-    error_code: error._tag,
-    ...extra
-  }
-}
-
-/**
- * One `tools/call`: decode the arguments, run the handler, encode its output.
- * Tagged errors become `isError` results; a defect is logged and answered as a
- * generic internal error; interruption (a cancelled request) propagates.
- */
-export const runTool = <R>(tool: AnyTool<R>, args: unknown): Effect.Effect<CallToolResult, never, R> =>
-  decodeArguments(tool.input, args).pipe(
-    Effect.flatMap(tool.handler),
-    Effect.flatMap((output) => Schema.encode(tool.output)(output).pipe(Effect.orDie)),
-    Effect.map((encoded) => toResult(encoded as Record<string, unknown>, false)),
-    Effect.catchAll((error: ToolError) => Effect.succeed(toResult(errorResponse(tool, error), true))),
-    Effect.catchAllCause((cause) =>
-      Cause.isInterruptedOnly(cause)
-        ? Effect.failCause(cause as Cause.Cause<never>)
-        : Effect.logError(`tool ${tool.name} failed with a defect`, cause).pipe(
-            Effect.as(toResult(errorResponse(tool, internalError()), true))
-          )
-    ),
-    Effect.withSpan(`tool.${tool.name}`)
-  )

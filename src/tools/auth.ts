@@ -1,12 +1,12 @@
 /**
- * The auth tools (CONTRACT §5): provision access through Login Flow v2, check
+ * The auth tools (docs/tool-contract.md §6): provision access through Login Flow v2, check
  * it, change its scopes, revoke it.
  */
 import { Clock, Duration, Effect, Either, Redacted, Schema } from "effect"
 import { CurrentUser } from "../auth/CurrentUser.js"
 import { InvalidArguments, InvalidScopes, type ToolError } from "../domain/Errors.js"
 import * as Scopes from "../domain/Scope.js"
-import { Progress } from "../mcp/Progress.js"
+import { Progress } from "./Progress.js"
 import { Provisioning, type StatusResult } from "../provisioning/Provisioning.js"
 import * as Tool from "./Tool.js"
 
@@ -53,7 +53,7 @@ export const ProvisionAccessOutput = Tool.response(
   }
 )
 
-export const provisionAccess = Tool.make({
+export const provisionAccess = Tool.open({
   name: "nc_auth_provision_access",
   title: "Provision Nextcloud Access",
   description:
@@ -61,11 +61,10 @@ export const provisionAccess = Tool.make({
     "You get a URL to open in your browser; approve access there (no password is ever pasted here). " +
     "Then call nc_auth_check_status.",
   annotations: { idempotentHint: false, openWorldHint: true },
-  scopes: [],
   input: ProvisionAccessInput,
   output: ProvisionAccessOutput,
   errorStatus: statusForLogin,
-  handler: (input) =>
+  handler: (input, { tool }) =>
     Effect.gen(function* () {
       const user = yield* CurrentUser
       let requested: ReadonlyArray<Scopes.Scope> | null = null
@@ -85,11 +84,10 @@ export const provisionAccess = Tool.make({
         }
       }
       const provisioning = yield* Provisioning
-      const result = yield* provisioning.provision(user.userId, requested)
+      const result = yield* provisioning.provision(user.userId, requested, tool)
       if (result.status === "already_provisioned") {
         return {
           status: "already_provisioned",
-          success: true,
           message: `Nextcloud access is already provisioned for ${user.userId} (as ${result.grant.loginName}; scopes: ${Scopes.format(result.grant.scopes)}). Use nc_auth_update_scopes to change the scopes or nc_auth_revoke_access to remove it.`,
           user_id: user.userId,
           requested_scopes: result.grant.scopes
@@ -101,7 +99,6 @@ export const provisionAccess = Tool.make({
           : `Open this URL in your browser and approve access to Nextcloud:\n\n${result.loginUrl}\n\nThen call nc_auth_check_status. The link is valid for 20 minutes.`
       return {
         status: result.status,
-        success: true,
         message,
         login_url: result.loginUrl,
         user_id: user.userId,
@@ -130,14 +127,13 @@ export const CheckStatusOutput = Tool.response(["provisioned", "pending", "not_i
   expires_in_seconds: Schema.optional(Schema.Number)
 })
 
-export const checkStatus = Tool.make({
+export const checkStatus = Tool.open({
   name: "nc_auth_check_status",
   title: "Check Nextcloud Access Status",
   description:
     "Check whether Nextcloud access is provisioned. If a login is pending, checks whether it was approved; " +
     `with wait_seconds (up to ${MAX_WAIT_SECONDS}) it waits for the approval and returns as soon as it happens.`,
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: true },
-  scopes: [],
   input: CheckStatusInput,
   output: CheckStatusOutput,
   handler: (input) =>
@@ -169,7 +165,6 @@ export const checkStatus = Tool.make({
           if (update === null) {
             return {
               status: "provisioned",
-              success: true,
               message: base,
               user_id: user.userId,
               scopes: result.grant.scopes,
@@ -180,7 +175,6 @@ export const checkStatus = Tool.make({
           const loginUrl = Redacted.value(update.loginUrl)
           return {
             status: "provisioned",
-            success: true,
             message: `${base} A login to change them to ${Scopes.format(update.requestedScopes)} is waiting for approval; open this URL in your browser and approve it:\n\n${loginUrl}`,
             user_id: user.userId,
             scopes: result.grant.scopes,
@@ -194,7 +188,6 @@ export const checkStatus = Tool.make({
           const loginUrl = Redacted.value(result.flow.loginUrl)
           return {
             status: "pending",
-            success: true,
             message: `The login is still waiting for approval. Open this URL in your browser and approve access:\n\n${loginUrl}\n\nThen call nc_auth_check_status again (wait_seconds lets it wait).`,
             user_id: user.userId,
             login_url: loginUrl,
@@ -204,7 +197,6 @@ export const checkStatus = Tool.make({
         case "not_initiated":
           return {
             status: "not_initiated",
-            success: true,
             message: result.expired
               ? "The login flow expired (logins must be approved within 20 minutes). Call nc_auth_provision_access to start a new one."
               : "No provisioning in progress. Call nc_auth_provision_access to start.",
@@ -234,7 +226,7 @@ export const UpdateScopesOutput = Tool.response(
   }
 )
 
-export const updateScopes = Tool.make({
+export const updateScopes = Tool.open({
   name: "nc_auth_update_scopes",
   title: "Update Nextcloud Access Scopes",
   description:
@@ -242,11 +234,10 @@ export const updateScopes = Tool.make({
     "Adding scopes starts a new login to approve in the browser; the current access stays valid until it completes, " +
     "then the new app password replaces the old one (which is revoked).",
   annotations: { idempotentHint: false, openWorldHint: true },
-  scopes: [],
   input: UpdateScopesInput,
   output: UpdateScopesOutput,
   errorStatus: statusForLogin,
-  handler: (input) =>
+  handler: (input, { tool }) =>
     Effect.gen(function* () {
       const user = yield* CurrentUser
       if ((input.add_scopes?.length ?? 0) === 0 && (input.remove_scopes?.length ?? 0) === 0) {
@@ -257,12 +248,11 @@ export const updateScopes = Tool.make({
       const add = yield* validScopes(input.add_scopes ?? [], "add_scopes")
       const remove = yield* validScopes(input.remove_scopes ?? [], "remove_scopes")
       const provisioning = yield* Provisioning
-      const result = yield* provisioning.updateScopes(user.userId, add, remove)
+      const result = yield* provisioning.updateScopes(user.userId, add, remove, tool)
       switch (result.status) {
         case "unchanged":
           return {
             status: "unchanged",
-            success: true,
             message: `Your scopes already are ${Scopes.format(result.previous)}; nothing changed.`,
             previous_scopes: result.previous,
             new_scopes: result.next
@@ -270,7 +260,6 @@ export const updateScopes = Tool.make({
         case "updated":
           return {
             status: "updated",
-            success: true,
             message: `Scopes narrowed, effective now: ${Scopes.format(result.next)}.`,
             previous_scopes: result.previous,
             new_scopes: result.next
@@ -285,7 +274,6 @@ export const updateScopes = Tool.make({
               : `Open this URL in your browser to approve the new scopes:\n\n${result.loginUrl}\n\nThen call nc_auth_check_status.`
           return {
             status: "login_required",
-            success: true,
             message: `Adding scopes needs a new approval in Nextcloud (requested: ${Scopes.format(result.next)}).${interim} ${open}`,
             login_url: result.loginUrl,
             previous_scopes: result.previous,
@@ -305,13 +293,12 @@ export const RevokeAccessOutput = Tool.response(["revoked", "not_provisioned", "
   remote_revoked: Schema.optional(Schema.Boolean)
 })
 
-export const revokeAccess = Tool.make({
+export const revokeAccess = Tool.open({
   name: "nc_auth_revoke_access",
   title: "Revoke Nextcloud Access",
   description:
     "Remove your Nextcloud access: the app password is revoked at Nextcloud and deleted here, and any pending login is abandoned.",
   annotations: { destructiveHint: true, idempotentHint: true, openWorldHint: true },
-  scopes: [],
   input: RevokeAccessInput,
   output: RevokeAccessOutput,
   handler: () =>
@@ -322,7 +309,6 @@ export const revokeAccess = Tool.make({
       if (result.status === "not_provisioned") {
         return {
           status: "not_provisioned",
-          success: true,
           message: result.flowCancelled
             ? "No Nextcloud access was provisioned; the pending login was abandoned."
             : "No Nextcloud access is provisioned for you; nothing to revoke.",
@@ -332,10 +318,9 @@ export const revokeAccess = Tool.make({
       }
       return {
         status: "revoked",
-        success: true,
         message: result.remoteRevoked
           ? "Access revoked: Nextcloud confirmed the app password is gone, and it was deleted here."
-          : `The app password was deleted here, but Nextcloud did not confirm revoking it (${result.remoteFailure ?? "unknown reason"}). Remove the device "nextcloud-mcp" in Nextcloud under Settings → Security to be sure.`,
+          : `The app password was deleted here, but Nextcloud did not confirm revoking it (${result.remoteFailure ?? "unknown reason"}). Remove the device whose name starts with "nextcloud-mcp/" in Nextcloud under Settings → Security to be sure.`,
         user_id: user.userId,
         remote_revoked: result.remoteRevoked
       } as const

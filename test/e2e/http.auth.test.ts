@@ -1,5 +1,5 @@
 /**
- * http mode, the edge: bearer tokens (CONTRACT §4), resource metadata,
+ * http mode, the edge: bearer tokens (docs/tool-contract.md §4), resource metadata,
  * health, Host/Origin checks, body limits and session ids, against the built
  * server process and a local issuer.
  */

@@ -1,5 +1,5 @@
 /**
- * An http tool call ends with its client (CONTRACT §8): when the client
+ * An http tool call ends with its client (docs/tool-contract.md §8): when the client
  * closes the POST's response stream, or cancels the request
  * (`notifications/cancelled`), the tool's program is interrupted, and the
  * session goes on serving.

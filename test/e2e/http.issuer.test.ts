@@ -1,5 +1,5 @@
 /**
- * http mode when the identity provider misbehaves (CONTRACT §4, §8): strings
+ * http mode when the identity provider misbehaves (docs/tool-contract.md §4, §8): strings
  * that are not JWTs never reach it, a discovery that hangs or fails is
  * answered 503 with Retry-After in bounded time, waiting requests share one
  * fetch, a failure is not retried during its cooldown, and an endless

@@ -1,5 +1,5 @@
 /**
- * http mode limits (CONTRACT §8), served in process: a request body without
+ * http mode limits (docs/tool-contract.md §8), served in process: a request body without
  * Content-Length past the limit is answered 413 (the connection is not reset),
  * one within it is read whole, and the server-wide session cap closes the
  * session idle longest, or the least recently used when all are in use.

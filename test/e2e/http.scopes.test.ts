@@ -5,30 +5,31 @@
  * http module; plus the pure Host/Origin and scope-gate rules.
  */
 import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
-import { Effect, Exit, Layer, Option, Schema, Scope } from "effect"
+import { Array as Arr, Effect, Exit, Layer, Option, Schema, Scope } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { CurrentUser } from "../../src/auth/CurrentUser.js"
 import { ElicitationCompletions } from "../../src/auth/Elicitation.js"
 import { serveHttp } from "../../src/mcp/http/serve.js"
 import * as Policy from "../../src/mcp/httpPolicy.js"
 import type { Scope as AppScope } from "../../src/domain/Scope.js"
-import { allTools } from "../../src/tools/registry.js"
+import { allTools } from "../../src/apps/registry.js"
 import * as Tool from "../../src/tools/Tool.js"
+import { everyoneGranted } from "../support/fakes.js"
 import { connectHttp, postMcp } from "../support/httpServer.js"
 import { startIssuer, type TestIssuer } from "../support/issuer.js"
 
-const fakeTool = (name: string, scopes: ReadonlyArray<AppScope>) =>
-  Tool.make({
+const fakeTool = (name: string, scopes: ReadonlyArray<AppScope>) => {
+  const definition = {
     name,
     title: name,
     description: `needs ${scopes.join(", ") || "nothing"}`,
     annotations: { readOnlyHint: true },
     input: Schema.Struct({ text: Schema.optional(Schema.String) }),
     output: Tool.response(["ok"], { user_id: Schema.String }),
-    scopes,
-    handler: () =>
-      Effect.map(CurrentUser, (user) => ({ status: "ok" as const, success: true, message: "done", user_id: user.userId }))
-  })
+    handler: () => Effect.map(CurrentUser, (user) => ({ status: "ok" as const, message: "done", user_id: user.userId }))
+  }
+  return Arr.isNonEmptyReadonlyArray(scopes) ? Tool.make({ ...definition, scopes }) : Tool.open(definition)
+}
 
 const tools = [
   fakeTool("fake_open", []),
@@ -118,7 +119,7 @@ describe("token scopes over HTTP (fake tools, in-process server)", () => {
     scope = Effect.runSync(Scope.make())
     const served = await Effect.runPromise(
       Effect.gen(function* () {
-        const runtime = yield* Layer.toRuntime(ElicitationCompletions.layer)
+        const runtime = yield* Layer.toRuntime(Layer.merge(ElicitationCompletions.layer, everyoneGranted))
         return yield* serveHttp({
           host: "127.0.0.1",
           port: 0,

@@ -11,10 +11,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ALL_SCOPES } from "../../src/domain/Scope.js"
-import { type PromiseSimulator, startSimulator } from "../../src/simulator/index.js"
 import { connectHttp, type HttpServerProcess, type HttpSession, spawnHttpServer } from "../support/httpServer.js"
 import { startIssuer, type TestIssuer } from "../support/issuer.js"
 import { adminSql, freshSchemaName, pgRequired, pgUrl, probePg, shownPgUrl } from "../support/postgres.js"
+import { type SimulatorWithApps, startSimulatorWithApps } from "../support/simulator.js"
 
 const KEY = Buffer.alloc(32, 9).toString("base64")
 const AUDIENCE = "https://mcp.replicas.test/mcp"
@@ -32,7 +32,7 @@ if (!pg.available && pgRequired) {
 
 const schema = freshSchemaName("replicas")
 let issuer: TestIssuer
-let sim: PromiseSimulator
+let sim: SimulatorWithApps
 const servers: Array<HttpServerProcess> = []
 const sessions: Array<HttpSession> = []
 let a: HttpServerProcess
@@ -77,7 +77,7 @@ const statusOf = async (s: HttpSession) => (await s.call("nc_auth_check_status")
 describe.skipIf(!pg.available)("replicas on one PostgreSQL schema", () => {
   beforeAll(async () => {
     issuer = await startIssuer({ audience: () => AUDIENCE })
-    sim = await startSimulator()
+    sim = await startSimulatorWithApps()
     ;[a, b] = await Promise.all([replica(), replica()])
   }, 30_000)
 

@@ -10,10 +10,10 @@ import { spawnSync } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
-import { startSimulator, type PromiseSimulator } from "../../src/simulator/index.js"
 import { MAIN, type StdioSession, startStdio, tempDir } from "../support/stdioServer.js"
+import { type SimulatorWithApps, startSimulatorWithApps } from "../support/simulator.js"
 
-let sim: PromiseSimulator
+let sim: SimulatorWithApps
 let tmp: ReturnType<typeof tempDir>
 let session: StdioSession | undefined
 
@@ -37,7 +37,7 @@ const runCli = (args: ReadonlyArray<string>, extra: Record<string, string>) =>
 const newKey = () => randomBytes(32).toString("base64")
 
 beforeEach(async () => {
-  sim = await startSimulator()
+  sim = await startSimulatorWithApps()
   tmp = tempDir("ncmcp-rotate-")
 })
 afterEach(async () => {

@@ -5,16 +5,16 @@
  * and the cache TTL is 5 minutes.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
-import { type PromiseSimulator, startSimulator } from "../../src/simulator/index.js"
 import { eventually } from "../support/eventually.js"
 import { type StdioSession, startStdio, tempDir, type ToolResult } from "../support/stdioServer.js"
+import { type SimulatorWithApps, startSimulatorWithApps } from "../support/simulator.js"
 
-let sim: PromiseSimulator
+let sim: SimulatorWithApps
 let tmp: ReturnType<typeof tempDir>
 const sessions: Array<StdioSession> = []
 
 beforeEach(async () => {
-  sim = await startSimulator()
+  sim = await startSimulatorWithApps()
   tmp = tempDir("ncmcp-shared-")
 })
 afterEach(async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Either, Layer, Redacted } from "effect"
 import { LoginFlowClient } from "../../src/nextcloud/LoginFlowClient.js"
-import { NextcloudLive } from "../../src/nextcloud/layer.js"
+import { NextcloudLive } from "../../src/app.js"
 import {
   closedPort,
   config,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Layer, Redacted } from "effect"
-import { NextcloudLive } from "../../src/nextcloud/layer.js"
+import { NextcloudLive } from "../../src/app.js"
 import { type Credentials, Ocs } from "../../src/nextcloud/Ocs.js"
 import {
   closedPort,

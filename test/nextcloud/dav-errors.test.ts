@@ -2,22 +2,11 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Redacted } from "effect"
 import { ProvisioningRequired } from "../../src/domain/Errors.js"
 import type { UserId } from "../../src/domain/Ids.js"
-import {
-  NextcloudConflict,
-  NextcloudForbidden,
-  NextcloudInsufficientStorage,
-  NextcloudLocked,
-  NextcloudNotAllowed,
-  NextcloudNotFound,
-  NextcloudPreconditionFailed,
-  refusal
-} from "../../src/nextcloud/davErrors.js"
-import { NextcloudProtocolError, NextcloudTransportError } from "../../src/nextcloud/LoginFlowClient.js"
 import { NextcloudConfig } from "../../src/nextcloud/NextcloudConfig.js"
-import { NextcloudUnauthorized } from "../../src/nextcloud/Ocs.js"
 import { Provisioning } from "../../src/provisioning/Provisioning.js"
 import type { Grant } from "../../src/storage/Storage.js"
-import { failure } from "../../src/tools/dataAccess.js"
+import { answerFailure } from "../../src/tools/nextcloudFailures.js"
+import { NextcloudConflict, NextcloudForbidden, NextcloudInsufficientStorage, NextcloudLocked, NextcloudNotAllowed, NextcloudNotFound, NextcloudPreconditionFailed, NextcloudProtocolError, NextcloudTransportError, NextcloudUnauthorized, refusal } from "../../src/nextcloud/errors.js"
 
 const grant: Grant = {
   userId: "u1" as UserId,
@@ -54,9 +43,9 @@ describe("refusal", () => {
   })
 })
 
-describe("failure (tool edge)", () => {
-  const run = (error: Parameters<ReturnType<typeof failure>>[0]) =>
-    Effect.flip(failure(grant, "do the thing")(error)).pipe(Effect.provide(services))
+describe("answerFailure (the adapter's generic answers)", () => {
+  const run = (error: Parameters<ReturnType<typeof answerFailure>>[0]) =>
+    Effect.flip(answerFailure(grant, "do the thing")(error)).pipe(Effect.provide(services))
 
   it.effect("maps every service error onto a tool error with a secret-free message", () =>
     Effect.gen(function* () {

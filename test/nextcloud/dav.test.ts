@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Either } from "effect"
 import { parseMultistatus, unquoteEtag } from "../../src/nextcloud/davMultistatus.js"
 import { MAX_DEPTH, parseXml, textOf } from "../../src/nextcloud/davXml.js"
-import { entriesOf } from "../../src/nextcloud/WebDav.js"
+import { entriesOf } from "../../src/apps/files/Client.js"
 
 const right = <A, E>(e: Either.Either<A, E>): A => {
   if (Either.isLeft(e)) throw new Error(`expected Right, got ${String(e.left)}`)

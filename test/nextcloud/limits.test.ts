@@ -1,25 +1,27 @@
 /**
- * The limits every call to Nextcloud keeps (CONTRACT §8): answers are read
+ * The limits every call to Nextcloud keeps (docs/tool-contract.md §8): answers are read
  * as a counted stream and refused past NC_MCP_MAX_RESPONSE_BYTES with memory
  * staying bounded; one time budget covers a whole call, retries included,
  * and a call that runs out of it is never repeated.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Fiber, Layer, Redacted, Schedule } from "effect"
-import { describeNextcloudFailure } from "../../src/domain/edge.js"
-import { NextcloudLive } from "../../src/nextcloud/layer.js"
+import { NextcloudLive } from "../../src/app.js"
 import { LoginFlowClient } from "../../src/nextcloud/LoginFlowClient.js"
 import { NextcloudConfig, type NextcloudConfigShape } from "../../src/nextcloud/NextcloudConfig.js"
-import { Notes } from "../../src/nextcloud/Notes.js"
-import { type DavAccount, WebDav } from "../../src/nextcloud/WebDav.js"
+import { Notes } from "../../src/apps/notes/Client.js"
+import type { DavAccount } from "../../src/nextcloud/Ocs.js"
+import { WebDav } from "../../src/apps/files/Client.js"
 import * as Simulator from "../../src/simulator/index.js"
+import { makeSimulatorWithApps } from "../support/simulator.js"
 import { fieldsOf, json, later, startStub } from "./stub.js"
+import { describeNextcloudFailure } from "../../src/nextcloud/errors.js"
 
 const MiB = 1024 * 1024
 
 const setup = (options: Partial<Omit<NextcloudConfigShape, "host">> = {}) =>
   Effect.gen(function* () {
-    const sim = yield* Simulator.make()
+    const sim = yield* makeSimulatorWithApps()
     const pw = yield* sim.createAppPassword({ userId: "ada-5c7e" })
     const account: DavAccount = { loginName: "ada@example.org", appPassword: Redacted.make(pw.password), userId: "ada-5c7e" }
     const context = yield* Layer.build(NextcloudLive.pipe(Layer.provide(NextcloudConfig.make(sim.url, options))))

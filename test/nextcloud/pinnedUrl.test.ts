@@ -1,11 +1,11 @@
 /**
  * URLs Nextcloud returns are only a path and query on a pinned origin
- * (CONTRACT §5, §8): nothing in them (`//host`, backslashes, encoded
+ * (docs/tool-contract.md §6, §8): nothing in them (`//host`, backslashes, encoded
  * separators, userinfo) can send a request or a user anywhere else.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Either, FastCheck, Layer, Redacted } from "effect"
-import { NextcloudLive } from "../../src/nextcloud/layer.js"
+import { NextcloudLive } from "../../src/app.js"
 import { LoginFlowClient } from "../../src/nextcloud/LoginFlowClient.js"
 import { NextcloudConfig } from "../../src/nextcloud/NextcloudConfig.js"
 import { pinnedUrl } from "../../src/nextcloud/pinnedUrl.js"

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
-import { Fault, type PromiseSimulator, startSimulator } from "../../src/simulator/index.js"
+import { Fault, startSimulator } from "../../src/simulator/index.js"
+import { type SimulatorWithApps, startSimulatorWithApps } from "../support/simulator.js"
 import { basic, initFlow, ocs, pollForm } from "./helpers.js"
 
 /** The failure a fetch rejects with when the connection is dropped. */
@@ -10,9 +11,10 @@ const outcome = (request: Promise<Response>): Promise<number | "dropped"> =>
   )
 
 describe("fault injection", () => {
-  let sim: PromiseSimulator
+  // The apps' routes are fault targets too (notes.list, dav.propfind).
+  let sim: SimulatorWithApps
   beforeAll(async () => {
-    sim = await startSimulator()
+    sim = await startSimulatorWithApps()
   })
   afterEach(() => sim.clearFaults())
   afterAll(() => sim.close())
@@ -156,5 +158,30 @@ describe("fault injection", () => {
     expect(((await a.json()) as Array<unknown>).length).toBe(100)
     expect(b.headers.get("x-notes-chunk-cursor")).toBe(a.headers.get("x-notes-chunk-cursor"))
     expect((await b.json()) as Array<unknown>).toHaveLength(100)
+  })
+
+  it("a route key must be the core's or a mounted app's: without Notes mounted, notes.list is refused (400 over /__sim)", async () => {
+    const core = await startSimulator()
+    try {
+      await expect(core.injectFault({ target: "notes.list", fault: Fault.status(500) })).rejects.toMatchObject({
+        _tag: "SimulatorHookError",
+        reason: "InvalidRequest"
+      })
+      const overHttp = await fetch(`${core.url}/__sim/faults`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ target: "nope.nothing", fault: { _tag: "Drop" } })
+      })
+      expect(overHttp.status).toBe(400)
+      expect(await overHttp.json()).toMatchObject({ error: "InvalidRequest" })
+      expect(await core.listFaults()).toEqual([])
+      // Unclaimed paths count as "other", which is a core key; prefixes need no key.
+      await core.injectFault({ target: "other", fault: Fault.status(500), times: 1 })
+      await core.injectFault({ target: { pathPrefix: "/apps/notes/" }, fault: Fault.status(500), times: 1 })
+      expect((await core.listFaults()).length).toBe(2)
+    } finally {
+      await core.close()
+    }
+    expect(await sim.injectFault({ target: "notes.list", fault: Fault.status(500), times: 1 })).toMatch(/^fault-/)
   })
 })

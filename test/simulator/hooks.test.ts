@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { connectSimulator, type PromiseSimulator, type RemoteSimulator, startSimulator } from "../../src/simulator/index.js"
+import { simulatorApps } from "../../src/apps/registry.js"
 import { basic, initFlow, ocs, pollForm } from "./helpers.js"
 
 const postJson = (url: string, body: unknown): Promise<Response> =>
@@ -103,3 +104,24 @@ describe("HTTP hooks under /__sim (driven from another process)", () => {
     await remote.resetBruteForce()
   })
 })
+
+describe("the mounted apps' hooks over HTTP", () => {
+  it("are listed in the index and driven through each app's remote client", async () => {
+    const apps = await simulatorApps()
+    const sim = await startSimulator({ apps })
+    try {
+      const remote = connectSimulator(sim.url, { apps })
+      const index = (await (await fetch(`${sim.url}/__sim`)).json()) as { endpoints: ReadonlyArray<string> }
+      expect(index.endpoints.some((e) => e.includes("/__sim/notes"))).toBe(true)
+      expect(index.endpoints.some((e) => e.includes("/__sim/files/read"))).toBe(true)
+      const note = await remote.seedNote({ userId: "alice", title: "Seeded remotely", content: "x" })
+      expect((await sim.listNotes("alice")).map((n) => n.id)).toEqual([note.id])
+      await remote.seedFile({ userId: "alice", path: "Docs/a.txt", content: "hello" })
+      expect((await remote.readFile({ userId: "alice", path: "Docs/a.txt" })).content).toBe("hello")
+      await expect(remote.listNotes("nobody")).rejects.toMatchObject({ _tag: "SimulatorHookError", reason: "UnknownUser" })
+    } finally {
+      await sim.close()
+    }
+  })
+})
+

@@ -4,14 +4,10 @@
  * failures; the fake records revoked app passwords and how often it was asked.
  */
 import { Effect, Layer, Redacted } from "effect"
-import {
-  LoginFlowClient,
-  NextcloudProtocolError,
-  NextcloudTransportError,
-  type PollResult
-} from "../../src/nextcloud/LoginFlowClient.js"
+import { LoginFlowClient, type PollResult } from "../../src/nextcloud/LoginFlowClient.js"
 import { NextcloudConfig } from "../../src/nextcloud/NextcloudConfig.js"
 import { Ocs } from "../../src/nextcloud/Ocs.js"
+import { NextcloudProtocolError, NextcloudTransportError } from "../../src/nextcloud/errors.js"
 
 export const NC_HOST = "http://nc.test"
 

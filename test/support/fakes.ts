@@ -3,9 +3,12 @@
  * methods a test needs; any other method is a defect naming itself, so a test
  * notices when the code under test starts using something unexpected.
  */
-import { Effect, Layer } from "effect"
+import { type Context, Effect, Layer, Redacted } from "effect"
+import { ScopeCache, type ScopeCacheShape } from "../../src/auth/ScopeCache.js"
 import { LoginFlowClient, type LoginFlowClientShape } from "../../src/nextcloud/LoginFlowClient.js"
+import { NextcloudConfig } from "../../src/nextcloud/NextcloudConfig.js"
 import { Ocs, type OcsShape } from "../../src/nextcloud/Ocs.js"
+import { Provisioning } from "../../src/provisioning/Provisioning.js"
 import { Storage, type StorageShape } from "../../src/storage/Storage.js"
 
 const unexpected = (service: string, method: string) => Effect.dieMessage(`unexpected call: ${service}.${method}`)
@@ -49,3 +52,35 @@ export const fakeLoginFlow = (partial: Partial<LoginFlowClientShape>): Layer.Lay
 
 export const fakeOcs = (partial: Partial<OcsShape>): Layer.Layer<Ocs> =>
   Layer.succeed(Ocs, complete<OcsShape>("Ocs", ["currentUser", "revokeAppPassword"], [], partial))
+
+/** A service whose every method is a defect naming itself: for services a test must not reach. */
+export const unreachable = <I, S>(tag: Context.Tag<I, S>, service: string): Layer.Layer<I> =>
+  Layer.succeed(
+    tag,
+    new Proxy({} as S & object, {
+      get: (_target, method) => () => Effect.dieMessage(`${service}.${String(method)} must not be called`)
+    })
+  )
+
+/**
+ * What the adapter's scope check needs, for tests of what lies around it (the
+ * http token gate, the adapter's steps): every user has a grant with no
+ * restriction, and no Nextcloud call fails.
+ */
+export const everyoneGranted: Layer.Layer<ScopeCache | Provisioning | NextcloudConfig> = Layer.mergeAll(
+  Layer.succeed(ScopeCache, {
+    ...complete<ScopeCacheShape>("ScopeCache", ["get", "invalidate", "forget"], ["invalidateAll", "changes"], {}),
+    get: (userId) =>
+      Effect.succeedSome({
+        userId,
+        loginName: userId,
+        ncUserId: userId,
+        appPassword: Redacted.make("unused"),
+        scopes: null,
+        createdAt: 0,
+        updatedAt: 0
+      })
+  }),
+  unreachable(Provisioning, "Provisioning"),
+  NextcloudConfig.make("http://nextcloud.invalid")
+)

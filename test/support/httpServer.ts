@@ -182,27 +182,25 @@ export interface InProcessServer {
 }
 
 /** A tool that needs nothing but the caller, and answers with their id. */
-export const echoTool = Tool.make({
+export const echoTool = Tool.open({
   name: "fake_echo",
   title: "fake_echo",
   description: "answers with the caller",
   annotations: { readOnlyHint: true },
   input: Schema.Struct({}),
   output: Tool.response(["ok"], { user_id: Schema.String }),
-  scopes: [],
-  handler: () => Effect.map(CurrentUser, (user) => ({ status: "ok" as const, success: true, message: "done", user_id: user.userId }))
+  handler: () => Effect.map(CurrentUser, (user) => ({ status: "ok" as const, message: "done", user_id: user.userId }))
 })
 
 /** A tool that waits until interrupted, noting "started <label>" and then "interrupted <label>" in `events`. */
 export const waitingTool = (events: Array<string>) =>
-  Tool.make({
+  Tool.open({
     name: "fake_wait",
     title: "fake_wait",
     description: "waits until interrupted",
     annotations: { readOnlyHint: true },
     input: Schema.Struct({ label: Schema.String }),
     output: Tool.response(["ok"], {}),
-    scopes: [],
     handler: ({ label }: { readonly label: string }) =>
       Effect.sync(() => events.push(`started ${label}`)).pipe(
         Effect.zipRight(Effect.never),

@@ -9,20 +9,15 @@ import { CurrentUser } from "../../src/auth/CurrentUser.js"
 import { Elicitation, ElicitationCompletions } from "../../src/auth/Elicitation.js"
 import { ScopeCache } from "../../src/auth/ScopeCache.js"
 import { UserId } from "../../src/domain/Ids.js"
-import { Progress } from "../../src/mcp/Progress.js"
-import {
-  LoginFlowClient,
-  type LoginFlowClientShape,
-  NextcloudProtocolError,
-  NextcloudTransportError,
-  type PollResult
-} from "../../src/nextcloud/LoginFlowClient.js"
+import { Progress } from "../../src/tools/Progress.js"
+import { LoginFlowClient, type LoginFlowClientShape, type PollResult } from "../../src/nextcloud/LoginFlowClient.js"
 import { NextcloudConfig } from "../../src/nextcloud/NextcloudConfig.js"
-import { NextcloudUnauthorized, Ocs, type OcsShape } from "../../src/nextcloud/Ocs.js"
+import { Ocs, type OcsShape } from "../../src/nextcloud/Ocs.js"
 import { Provisioning } from "../../src/provisioning/Provisioning.js"
 import { ProvisioningConfig, type ProvisioningConfigShape } from "../../src/provisioning/ProvisioningConfig.js"
 import * as StorageLayers from "../../src/storage/layer.js"
 import { type AuditEntry, Storage, StorageError } from "../../src/storage/Storage.js"
+import { NextcloudProtocolError, NextcloudTransportError, NextcloudUnauthorized } from "../../src/nextcloud/errors.js"
 
 export const HOST = "https://cloud.test"
 

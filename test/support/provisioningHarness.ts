@@ -11,7 +11,7 @@ import { Elicitation, ElicitationCompletions, type LoginUrlOutcome } from "../..
 import { ScopeCache } from "../../src/auth/ScopeCache.js"
 import { UserId } from "../../src/domain/Ids.js"
 import type { Scope } from "../../src/domain/Scope.js"
-import { Progress } from "../../src/mcp/Progress.js"
+import { Progress } from "../../src/tools/Progress.js"
 import { Provisioning } from "../../src/provisioning/Provisioning.js"
 import { ProvisioningConfig } from "../../src/provisioning/ProvisioningConfig.js"
 import * as StorageLayers from "../../src/storage/layer.js"

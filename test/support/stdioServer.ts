@@ -8,7 +8,6 @@ import * as path from "node:path"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { afterEach, beforeEach } from "vitest"
-import { type PromiseSimulator, startSimulator } from "../../src/simulator/index.js"
 import {
   type CallToolResult,
   type ClientCapabilities,
@@ -16,6 +15,7 @@ import {
   type ElicitResult,
   ElicitationCompleteNotificationSchema
 } from "@modelcontextprotocol/sdk/types.js"
+import { type SimulatorWithApps, startSimulatorWithApps } from "./simulator.js"
 
 export const MAIN = path.resolve(import.meta.dirname, "../../dist/main.js")
 
@@ -136,7 +136,7 @@ export const startStdio = async (options: StartOptions): Promise<StdioSession> =
 
 export interface StdioFixture {
   /** The simulated Nextcloud of the running test. */
-  readonly sim: PromiseSimulator
+  readonly sim: SimulatorWithApps
   /** Start the server for the running test; `env` adds to or overrides the fixture's. Closed after the test. */
   readonly start: (
     options?: Omit<StartOptions, "env"> & { readonly env?: Record<string, string> }
@@ -150,11 +150,11 @@ export interface StdioFixture {
  * `nc_auth_check_status` unless a test sets NC_MCP_POLL_INTERVAL_SECONDS.
  */
 export const useStdioFixture = (user: string): StdioFixture => {
-  let sim: PromiseSimulator | undefined
+  let sim: SimulatorWithApps | undefined
   let tmp: ReturnType<typeof tempDir> | undefined
   let session: StdioSession | undefined
   beforeEach(async () => {
-    sim = await startSimulator()
+    sim = await startSimulatorWithApps()
     tmp = tempDir()
   })
   afterEach(async () => {

@@ -49,7 +49,7 @@ describe("Audit", () => {
       })
       const audit = yield* auditOver(broken)
       const { lines } = yield* withLog(
-        Effect.zipRight(audit.record(ALICE, "flow_started"), audit.refusal(ALICE, "why", { reason: "why" }))
+        Effect.zipRight(audit.record(ALICE, "flow_started"), audit.refusal(ALICE, { tool: null, reason: "why", detail: { reason: "why" } }))
       )
       expect(lines).toEqual([
         expect.stringContaining("audit entry not written"),
@@ -63,11 +63,11 @@ describe("Audit", () => {
     Effect.gen(function* () {
       const storage = yield* Layer.memoize(memoryStorage())
       const audit = yield* auditOver(storage)
-      for (let i = 0; i < 3; i++) yield* audit.refusal(ALICE, "r1", { reason: "r1" }).pipe(Effect.annotateLogs({ tool: "nc_a" }))
-      yield* audit.refusal(ALICE, "r1", { reason: "r1" }).pipe(Effect.annotateLogs({ tool: "nc_b" }))
-      yield* audit.refusal(ALICE, "r2", { reason: "r2" }).pipe(Effect.annotateLogs({ tool: "nc_a" }))
+      for (let i = 0; i < 3; i++) yield* audit.refusal(ALICE, { tool: "nc_a", reason: "r1", detail: { reason: "r1" } })
+      yield* audit.refusal(ALICE, { tool: "nc_b", reason: "r1", detail: { reason: "r1" } })
+      yield* audit.refusal(ALICE, { tool: "nc_a", reason: "r2", detail: { reason: "r2" } })
       // Outside a tool call (the background poller): no tool named.
-      yield* audit.refusal(ALICE, "r1", { reason: "r1" })
+      yield* audit.refusal(ALICE, { tool: null, reason: "r1", detail: { reason: "r1" } })
       const log = yield* auditLog.pipe(Effect.provide(storage))
       const rows = log.map((e) => [e.event, e.detail["tool"] ?? "(none)", e.detail["reason"], e.count])
       expect(rows.sort()).toEqual([

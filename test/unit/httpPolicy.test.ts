@@ -1,5 +1,5 @@
 /**
- * Pure rules of http mode: which sessions a cap closes (CONTRACT §8: exactly
+ * Pure rules of http mode: which sessions a cap closes (docs/tool-contract.md §8: exactly
  * the excess, never the one just opened, idle ones before any in use, and
  * within each group the least recently used first), which requests a POST
  * carries (cancelled when its client goes away), and Retry-After.

@@ -7,14 +7,15 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Exit, Fiber, Layer, Option, Redacted, type Scope, TestClock } from "effect"
-import { requireScopes } from "../../src/auth/Policy.js"
 import { ScopeCache } from "../../src/auth/ScopeCache.js"
 import { LoginFlows } from "../../src/provisioning/LoginFlows.js"
 import { makePoller } from "../../src/provisioning/Poller.js"
 import { Provisioning } from "../../src/provisioning/Provisioning.js"
 import type { ProvisioningConfigShape } from "../../src/provisioning/ProvisioningConfig.js"
 import { Storage } from "../../src/storage/Storage.js"
+import { requireScopes } from "../../src/tools/access.js"
 import { checkStatus, provisionAccess, revokeAccess, updateScopes } from "../../src/tools/auth.js"
+import type * as Tool from "../../src/tools/Tool.js"
 import {
   ALICE,
   auditOf,
@@ -42,8 +43,8 @@ const run = <A, E>(
   storage = memoryStorage()
 ) => body.pipe(Effect.scoped, Effect.provide(lifecycleLayer(fake, config, storage)))
 
-const call = <I, O, R>(tool: { readonly handler: (input: I) => Effect.Effect<O, unknown, R> }, input: I, progress: Progress = []) =>
-  tool.handler(input).pipe(Effect.provide(requestLayer(progress)))
+const call = <I, O, R>(tool: Tool.OpenTool<I, O, R>, input: I, progress: Progress = []) =>
+  tool.handler(input, { tool: tool.name }).pipe(Effect.provide(requestLayer(progress)))
 
 /** Provision and complete through check_status (no poller), returning the password handed over. */
 const provisioned = (fake: FakeNextcloud, password: string, scopes?: Array<string>) =>
@@ -76,7 +77,7 @@ describe("nc_auth_check_status wait_seconds", () => {
         // the third poll (at most 3 × 6 s in) completes it
         yield* TestClock.adjust(15 * SECOND)
         const result = yield* settledResult(waiting)
-        expect(result).toMatchObject({ status: "provisioned", username: "alice@example.org", success: true })
+        expect(result).toMatchObject({ status: "provisioned", username: "alice@example.org" })
         expect(result.message).toContain("provisioned successfully")
         const completedAt = fake.pollsOf(0).at(-1)?.at ?? Number.NaN
         expect(completedAt).toBeLessThanOrEqual(18 * SECOND)
@@ -102,7 +103,7 @@ describe("nc_auth_check_status wait_seconds", () => {
         expect(Option.isNone(yield* Fiber.poll(waiting))).toBe(true)
         yield* TestClock.adjust(1)
         const result = yield* Fiber.join(waiting)
-        expect(result).toMatchObject({ status: "pending", success: true })
+        expect(result).toMatchObject({ status: "pending" })
         // one report per second; the one at the very end may or may not precede the timeout
         expect(progress.map((p) => p.progress).slice(0, 10)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
         expect(progress.length).toBeLessThanOrEqual(11)
@@ -223,8 +224,8 @@ describe("flow-start rate limit", () => {
         expect(fake.tokens).toHaveLength(6)
         const denied = (yield* auditOf()).filter((e) => e.event === "access_denied")
         expect(denied.map((e) => e.detail)).toEqual([
-          { reason: "flow_start_rate_limit", retry_after_seconds: 1 },
-          { reason: "flow_start_rate_limit", retry_after_seconds: 600 }
+          { reason: "flow_start_rate_limit", retry_after_seconds: 1, tool: "nc_auth_provision_access" },
+          { reason: "flow_start_rate_limit", retry_after_seconds: 600, tool: "nc_auth_provision_access" }
         ])
       })
     )
@@ -255,7 +256,7 @@ describe("nc_auth_revoke_access", () => {
         const cache = yield* ScopeCache
         expect(Option.isSome(yield* cache.get(ALICE))).toBe(true)
         const result = yield* call(revokeAccess, {})
-        expect(result).toMatchObject({ status: "revoked", remote_revoked: true, success: true })
+        expect(result).toMatchObject({ status: "revoked", remote_revoked: true })
         expect(fake.revoked.map((c) => [c.loginName, c.appPassword])).toEqual([["alice@example.org", "pw-1"]])
         expect(yield* grantOf()).toBeNull()
         expect(Option.isNone(yield* cache.get(ALICE))).toBe(true)
@@ -275,7 +276,7 @@ describe("nc_auth_revoke_access", () => {
           yield* provisioned(fake, "pw-1")
           fake.state.revoke = down
           const result = yield* call(revokeAccess, {})
-          expect(result).toMatchObject({ status: "revoked", remote_revoked: false, success: true })
+          expect(result).toMatchObject({ status: "revoked", remote_revoked: false })
           expect(result.message).toContain("did not confirm")
           expect(result.message).toContain("Settings")
           expect(result.message).not.toContain("pw-1")
@@ -452,7 +453,7 @@ describe("audit", () => {
       Effect.gen(function* () {
         yield* provisioned(fake, "pw-secret-1", ["notes.read", "notes.write"])
         yield* call(updateScopes, { remove_scopes: ["notes.write"] })
-        const denied = yield* Effect.flip(requireScopes("files.read").pipe(Effect.provide(requestLayer())))
+        const denied = yield* Effect.flip(requireScopes({ tool: "nc_test_tool", scopes: ["files.read"] }).pipe(Effect.provide(requestLayer())))
         expect(denied._tag).toBe("InsufficientScope")
         yield* call(revokeAccess, {})
         const entries = yield* auditOf()

@@ -12,7 +12,7 @@ import type { Scope } from "../../src/domain/Scope.js"
 import { LoginFlows } from "../../src/provisioning/LoginFlows.js"
 import { Provisioning } from "../../src/provisioning/Provisioning.js"
 import { checkStatus } from "../../src/tools/auth.js"
-import { runTool } from "../../src/tools/Tool.js"
+import { runTool } from "../../src/tools/run.js"
 import {
   alice,
   withServices,

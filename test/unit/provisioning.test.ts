@@ -7,10 +7,10 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Option, Redacted, TestClock } from "effect"
 import { ElicitationCompletions } from "../../src/auth/Elicitation.js"
-import { requireScopes } from "../../src/auth/Policy.js"
 import { Provisioning } from "../../src/provisioning/Provisioning.js"
 import { checkStatus } from "../../src/tools/auth.js"
-import { runTool } from "../../src/tools/Tool.js"
+import { requireScopes } from "../../src/tools/access.js"
+import { runTool } from "../../src/tools/run.js"
 import {
   alice,
   withServices,
@@ -73,14 +73,14 @@ describe("scope cache and completion", () => {
     withServices((nc) =>
       Effect.gen(function* () {
         // Caches "no grant" for alice.
-        const before = yield* Effect.flip(requireScopes("notes.read"))
+        const before = yield* Effect.flip(requireScopes({ tool: "nc_test_tool", scopes: ["notes.read"] }))
         expect(before._tag).toBe("ProvisioningRequired")
         const started = yield* provision(["notes.read"])
         nc.grant(loginUrlOf(started))
         expect((yield* statusNow).status).toBe("provisioned")
-        const grant = yield* requireScopes("notes.read")
+        const grant = yield* requireScopes({ tool: "nc_test_tool", scopes: ["notes.read"] })
         expect(grant.scopes).toEqual(["notes.read"])
-        const lacking = yield* Effect.flip(requireScopes("notes.write"))
+        const lacking = yield* Effect.flip(requireScopes({ tool: "nc_test_tool", scopes: ["notes.write"] }))
         expect(lacking).toMatchObject({ _tag: "InsufficientScope", missing_scopes: ["notes.write"] })
       })
     )
@@ -190,7 +190,7 @@ describe("changing scopes", () => {
         // The current grant stays in force meanwhile.
         const meanwhile = yield* statusNow
         expect(meanwhile.status === "provisioned" && meanwhile.grant.scopes).toEqual(["notes.read"])
-        expect(Exit.isFailure(yield* Effect.exit(requireScopes("calendar.read")))).toBe(true)
+        expect(Exit.isFailure(yield* Effect.exit(requireScopes({ tool: "nc_test_tool", scopes: ["calendar.read"] })))).toBe(true)
         expect(nc.revoked).toEqual([])
 
         const newPassword = nc.grant(loginUrlOf(widened))
@@ -200,7 +200,7 @@ describe("changing scopes", () => {
         expect(Option.map(stored, (g) => Redacted.value(g.appPassword))).toEqual(Option.some(newPassword))
         expect(nc.revoked).toEqual([oldPassword])
         // Visible to scope checks at once.
-        expect((yield* requireScopes("calendar.read")).scopes).toEqual(["calendar.read", "notes.read"])
+        expect((yield* requireScopes({ tool: "nc_test_tool", scopes: ["calendar.read"] })).scopes).toEqual(["calendar.read", "notes.read"])
       })
     )
   )
@@ -210,7 +210,7 @@ describe("changing scopes", () => {
       Effect.gen(function* () {
         yield* provisioned(nc, ["files.read", "notes.read", "notes.write"])
         // Warm the cache with the wide grant.
-        yield* requireScopes("notes.write")
+        yield* requireScopes({ tool: "nc_test_tool", scopes: ["notes.write"] })
         const initiated = nc.counts.initiate
         const p = yield* Provisioning
         const narrowed = yield* p.updateScopes(alice, [], ["notes.write"])
@@ -221,7 +221,7 @@ describe("changing scopes", () => {
         })
         expect(nc.counts.initiate).toBe(initiated)
         expect(Option.map(yield* storedGrant, (g) => g.scopes)).toEqual(Option.some(["files.read", "notes.read"]))
-        const denied = yield* Effect.flip(requireScopes("notes.write"))
+        const denied = yield* Effect.flip(requireScopes({ tool: "nc_test_tool", scopes: ["notes.write"] }))
         expect(denied).toMatchObject({ _tag: "InsufficientScope", missing_scopes: ["notes.write"] })
         expect(nc.revoked).toEqual([])
       })
@@ -252,10 +252,10 @@ describe("changing scopes", () => {
           interim: ["notes.read"],
           next: ["files.read", "notes.read"]
         })
-        expect(Exit.isFailure(yield* Effect.exit(requireScopes("notes.write")))).toBe(true)
+        expect(Exit.isFailure(yield* Effect.exit(requireScopes({ tool: "nc_test_tool", scopes: ["notes.write"] })))).toBe(true)
         nc.grant(loginUrlOf(changed))
         yield* statusNow
-        expect((yield* requireScopes("files.read")).scopes).toEqual(["files.read", "notes.read"])
+        expect((yield* requireScopes({ tool: "nc_test_tool", scopes: ["files.read"] })).scopes).toEqual(["files.read", "notes.read"])
       })
     )
   )
@@ -274,7 +274,7 @@ describe("changing scopes", () => {
         })
         expect(nc.counts.initiate).toBe(initiated)
         expect(Option.map(yield* storedGrant, (g) => g.scopes)).toEqual(Option.some(["notes.read", "notes.write"]))
-        expect((yield* requireScopes("notes.write")).scopes).toEqual(["notes.read", "notes.write"])
+        expect((yield* requireScopes({ tool: "nc_test_tool", scopes: ["notes.write"] })).scopes).toEqual(["notes.read", "notes.write"])
       })
     )
   )
@@ -286,7 +286,7 @@ describe("changing scopes", () => {
         const p = yield* Provisioning
         const error = yield* Effect.flip(p.updateScopes(alice, [], ["notes.read"]))
         expect(error._tag).toBe("InvalidScopes")
-        expect((yield* requireScopes("notes.read")).scopes).toEqual(["notes.read"])
+        expect((yield* requireScopes({ tool: "nc_test_tool", scopes: ["notes.read"] })).scopes).toEqual(["notes.read"])
       })
     )
   )

@@ -9,12 +9,12 @@ import { join } from "node:path"
 import { Effect, Layer, TestClock } from "effect"
 import { CurrentUser } from "../../src/auth/CurrentUser.js"
 import type { Scope } from "../../src/domain/Scope.js"
-import { requireScopes } from "../../src/auth/Policy.js"
 import { ScopeCache } from "../../src/auth/ScopeCache.js"
 import { Audit } from "../../src/provisioning/Audit.js"
 import { ProvisioningConfig } from "../../src/provisioning/ProvisioningConfig.js"
 import * as StorageLayers from "../../src/storage/layer.js"
 import { Storage } from "../../src/storage/Storage.js"
+import { requireScopes } from "../../src/tools/access.js"
 import { provisionAccess } from "../../src/tools/auth.js"
 import { ALICE, lifecycleLayer, makeFakeNextcloud, memoryStorage, requestLayer } from "../support/lifecycle.js"
 import { grant, randomKey, tempDir } from "../storage/fixtures.js"
@@ -37,10 +37,7 @@ const readOnlyCaller = Effect.gen(function* () {
 })
 
 const refused = (tool: string, ...scopes: ReadonlyArray<Scope>) =>
-  Effect.flip(requireScopes(...scopes)).pipe(
-    Effect.annotateLogs({ tool, user: ALICE }),
-    Effect.provideService(CurrentUser, { userId: ALICE, tokenScopes: null })
-  )
+  Effect.flip(requireScopes({ tool, scopes })).pipe(Effect.provideService(CurrentUser, { userId: ALICE, tokenScopes: null }))
 
 describe("refusal audit", () => {
   it.effect("3,000 refused calls in five minutes leave a handful of rows whose counts sum to 3,000", () =>
@@ -78,8 +75,7 @@ describe("refusal audit", () => {
   it.effect("a token lacking the scope is its own reason: counted apart from grant refusals of the same tool", () =>
     Effect.gen(function* () {
       yield* readOnlyCaller
-      const byToken = Effect.flip(requireScopes("files.write")).pipe(
-        Effect.annotateLogs({ tool: "nc_files_write" }),
+      const byToken = Effect.flip(requireScopes({ tool: "nc_files_write", scopes: ["files.write"] })).pipe(
         Effect.provideService(CurrentUser, { userId: ALICE, tokenScopes: ["files.read"] })
       )
       for (let i = 0; i < 3; i++) yield* byToken
@@ -94,10 +90,7 @@ describe("refusal audit", () => {
   it.effect("repeated rate-limited logins within a minute are one row with a count", () =>
     Effect.gen(function* () {
       const start = (scopes: Array<string>) =>
-        provisionAccess.handler({ scopes }).pipe(
-          Effect.provide(requestLayer()),
-          Effect.annotateLogs({ tool: "nc_auth_provision_access" })
-        )
+        provisionAccess.handler({ scopes }, { tool: "nc_auth_provision_access" }).pipe(Effect.provide(requestLayer()))
       expect((yield* start(["notes.read"])).status).toBe("login_required")
       for (let i = 0; i < 4; i++) {
         expect(yield* Effect.flip(start(["notes.write"]))).toMatchObject({ _tag: "RateLimited" })

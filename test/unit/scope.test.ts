@@ -1,5 +1,5 @@
 /**
- * The scope algebra (CONTRACT §3) as laws over generated inputs: normalisation
+ * The scope algebra (docs/tool-contract.md §3) as laws over generated inputs: normalisation
  * of caller input, the set operations on grants, and token claims.
  */
 import { describe, expect, it } from "@effect/vitest"

@@ -4,12 +4,12 @@
  * caller's app password.
  */
 import { Clock, Duration, Effect, Schema } from "effect"
-import { requireScopes } from "../auth/Policy.js"
-import { Conflict, InvalidArguments, NotFound, PermissionDenied } from "../domain/Errors.js"
-import { NextcloudConfig } from "../nextcloud/NextcloudConfig.js"
-import { type Note, type NoteInput, Notes, type NotesPage, type NoteSummary } from "../nextcloud/Notes.js"
-import { credentialsOf, failure } from "./dataAccess.js"
-import * as Tool from "./Tool.js"
+import { Conflict, InvalidArguments, NotFound, PermissionDenied } from "../../domain/Errors.js"
+import { NextcloudConfig } from "../../nextcloud/NextcloudConfig.js"
+import { credentialsOf } from "../../tools/account.js"
+import { whileTrying } from "../../tools/nextcloudFailures.js"
+import * as Tool from "../../tools/Tool.js"
+import { type Note, type NoteInput, Notes, type NotesPage, type NoteSummary } from "./Client.js"
 
 const NoteId = Schema.Number.pipe(Schema.int(), Schema.between(0, Number.MAX_SAFE_INTEGER)).annotations({
   description: "The note's id (from nc_notes_list or nc_notes_search)"
@@ -90,9 +90,8 @@ export const listNotes = Tool.make({
   scopes: ["notes.read"],
   input: ListNotesInput,
   output: ListNotesOutput,
-  handler: (input) =>
+  handler: (input, { grant }) =>
     Effect.gen(function* () {
-      const grant = yield* requireScopes("notes.read")
       const notes = yield* Notes
       const withContent = input.include_content ?? false
       const page = yield* notes
@@ -102,11 +101,10 @@ export const listNotes = Tool.make({
           chunkSize: input.limit ?? 100,
           ...(input.cursor !== undefined ? { chunkCursor: input.cursor } : {})
         })
-        .pipe(Effect.catchAll(failure(grant, "list your notes")))
+        .pipe(whileTrying("list your notes"))
       const more = page.cursor === null ? "" : " More notes follow: pass next_cursor as cursor."
       return {
         status: "ok",
-        success: true,
         message: `${page.notes.length} note(s)${input.category !== undefined ? ` in category "${input.category}"` : ""}.${more}`,
         notes: page.notes.map((n) => noteOutput(n, withContent)),
         count: page.notes.length,
@@ -129,17 +127,15 @@ export const getNote = Tool.make({
   scopes: ["notes.read"],
   input: GetNoteInput,
   output: GetNoteOutput,
-  handler: (input) =>
+  handler: (input, { grant }) =>
     Effect.gen(function* () {
-      const grant = yield* requireScopes("notes.read")
       const notes = yield* Notes
       const note = yield* notes.get(credentialsOf(grant), input.id).pipe(
         Effect.catchTag("NextcloudNotFound", () => Effect.fail(noteNotFound(input.id))),
-        Effect.catchAll(failure(grant, `read note ${input.id}`))
+        whileTrying(`read note ${input.id}`)
       )
       return {
         status: "ok",
-        success: true,
         message: `Note ${note.id}: "${note.title}"${note.category !== "" ? ` (category ${note.category})` : ""}.`,
         note: noteOutput(note, true)
       } as const
@@ -196,9 +192,8 @@ export const searchNotes = Tool.make({
   scopes: ["notes.read"],
   input: SearchNotesInput,
   output: SearchNotesOutput,
-  handler: (input) =>
+  handler: (input, { grant }) =>
     Effect.gen(function* () {
-      const grant = yield* requireScopes("notes.read")
       const notes = yield* Notes
       const { requestTimeout } = yield* NextcloudConfig
       // The Notes API has no text search: read the (category-filtered) notes a
@@ -224,7 +219,7 @@ export const searchNotes = Tool.make({
             chunkSize: SEARCH_CHUNK,
             ...(cursor !== undefined ? { chunkCursor: cursor } : {})
           })
-          .pipe(Effect.catchAll(failure(grant, "search your notes")))
+          .pipe(whileTrying("search your notes"))
         chunks++
         for (const note of page.notes) {
           if (seen.has(note.id)) continue
@@ -265,7 +260,6 @@ export const searchNotes = Tool.make({
           : ` The search stopped early after searching ${seen.size} notes (${stopExplanation[stopped]}), so there may be more matches; narrow it with category.`
       return {
         status: "ok",
-        success: true,
         message: found + early,
         notes: limited.map((m) => ({ ...noteOutput(m.note, withContent), snippet: m.snippet })),
         count: limited.length,
@@ -295,9 +289,8 @@ export const createNote = Tool.make({
   scopes: ["notes.write"],
   input: CreateNoteInput,
   output: CreateNoteOutput,
-  handler: (input) =>
+  handler: (input, { grant }) =>
     Effect.gen(function* () {
-      const grant = yield* requireScopes("notes.write")
       if (input.title === undefined && input.content === undefined) {
         return yield* new InvalidArguments({ message: "Give a title or some content for the new note." })
       }
@@ -306,11 +299,10 @@ export const createNote = Tool.make({
         Effect.catchTag("NextcloudForbidden", () =>
           Effect.fail(new PermissionDenied({ message: "Nextcloud does not allow you to create notes (is the Notes app enabled for you?)." }))
         ),
-        Effect.catchAll(failure(grant, "create the note"))
+        whileTrying("create the note")
       )
       return {
         status: "created",
-        success: true,
         message: `Created note ${note.id}: "${note.title}".`,
         note: noteOutput(note, false)
       } as const
@@ -342,9 +334,8 @@ export const updateNote = Tool.make({
   scopes: ["notes.write"],
   input: UpdateNoteInput,
   output: UpdateNoteOutput,
-  handler: (input) =>
+  handler: (input, { grant }) =>
     Effect.gen(function* () {
-      const grant = yield* requireScopes("notes.write")
       const { id, etag, ...changes } = input
       if (Object.keys(changes).length === 0) {
         return yield* new InvalidArguments({ message: "Nothing to change: give title, content, category and/or favorite." })
@@ -361,11 +352,10 @@ export const updateNote = Tool.make({
             ),
           NextcloudForbidden: () => Effect.fail(new PermissionDenied({ message: `Note ${id} is read-only for you.` }))
         }),
-        Effect.catchAll(failure(grant, `update note ${id}`))
+        whileTrying(`update note ${id}`)
       )
       return {
         status: "updated",
-        success: true,
         message: `Updated note ${note.id}: "${note.title}". Its new etag is ${note.etag}.`,
         note: noteOutput(note, false)
       } as const
@@ -386,18 +376,17 @@ export const deleteNote = Tool.make({
   scopes: ["notes.write"],
   input: DeleteNoteInput,
   output: DeleteNoteOutput,
-  handler: (input) =>
+  handler: (input, { grant }) =>
     Effect.gen(function* () {
-      const grant = yield* requireScopes("notes.write")
       const notes = yield* Notes
       yield* notes.delete(credentialsOf(grant), input.id).pipe(
         Effect.catchTags({
           NextcloudNotFound: () => Effect.fail(noteNotFound(input.id)),
           NextcloudForbidden: () => Effect.fail(new PermissionDenied({ message: `Note ${input.id} is read-only for you.` }))
         }),
-        Effect.catchAll(failure(grant, `delete note ${input.id}`))
+        whileTrying(`delete note ${input.id}`)
       )
-      return { status: "deleted", success: true, message: `Deleted note ${input.id}.`, id: input.id } as const
+      return { status: "deleted", message: `Deleted note ${input.id}.`, id: input.id } as const
     })
 })
 

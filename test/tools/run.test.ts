@@ -1,43 +1,58 @@
 /**
- * `runTool` (decode → handler → encode) and the JSON Schemas tools declare:
- * bad arguments become error results, defects become a generic internal
- * error, interruption propagates, and every output the Schema accepts passes
- * the generated JSON Schema under the SDK's own validator.
+ * The adapter, `runTool` (decode → scope check → handler → generic answers to
+ * Nextcloud failures → encode), and the JSON Schemas tools declare: bad
+ * arguments become error results, app tools get the caller's grant only when
+ * it covers their scopes, `success` is the adapter's, defects become a
+ * generic internal error, interruption propagates, and every output the
+ * Schema accepts passes the generated JSON Schema under the SDK's own
+ * validator.
  */
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv"
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Fiber, Layer, Logger, Schema } from "effect"
+import { Cause, Effect, Exit, Fiber, Layer, Logger, Option, Redacted, Schema } from "effect"
 import { CurrentUser } from "../../src/auth/CurrentUser.js"
 import { Elicitation } from "../../src/auth/Elicitation.js"
-import { InsufficientScope, RateLimited, type ToolError } from "../../src/domain/Errors.js"
+import { ScopeCache } from "../../src/auth/ScopeCache.js"
+import {
+  InsufficientScope,
+  NotFound,
+  ProvisioningRequired,
+  RateLimited,
+  type ToolError
+} from "../../src/domain/Errors.js"
 import { UserId } from "../../src/domain/Ids.js"
-import { Progress } from "../../src/mcp/Progress.js"
+import type { Scope } from "../../src/domain/Scope.js"
+import {
+  NextcloudLocked,
+  NextcloudNotFound,
+  NextcloudTransportError,
+  NextcloudUnauthorized
+} from "../../src/nextcloud/errors.js"
+import { NextcloudConfig } from "../../src/nextcloud/NextcloudConfig.js"
 import { Provisioning } from "../../src/provisioning/Provisioning.js"
+import type { Grant } from "../../src/storage/Storage.js"
 import { checkStatus, provisionAccess, revokeAccess, updateScopes } from "../../src/tools/auth.js"
 import { toolJsonSchema } from "../../src/tools/jsonSchema.js"
-import { allTools } from "../../src/tools/registry.js"
+import { Progress } from "../../src/tools/Progress.js"
+import { allTools } from "../../src/apps/registry.js"
+import { type NextcloudFailure, whileTrying } from "../../src/tools/nextcloudFailures.js"
+import { runTool } from "../../src/tools/run.js"
 import * as Tool from "../../src/tools/Tool.js"
-
-/** Provisioning must not be reached by calls whose arguments are refused. */
-const provisioningUnreachable = Layer.succeed(
-  Provisioning,
-  new Proxy({} as Provisioning["Type"], {
-    get: (_target, method) => () => Effect.dieMessage(`Provisioning.${String(method)} must not be called`)
-  })
-)
+import { unreachable } from "../support/fakes.js"
 
 const services = Layer.mergeAll(
   Layer.succeed(CurrentUser, { userId: UserId.make("alice"), tokenScopes: null }),
   Elicitation.none,
   Progress.none,
-  provisioningUnreachable
+  // Provisioning must not be reached by calls whose arguments are refused.
+  unreachable(Provisioning, "Provisioning")
 )
 
 /** Runs a tool call; the Exit must be a success (runTool never fails or dies). */
 const call = (tool: Tool.AnyTool, args: unknown) =>
   Effect.gen(function* () {
-    const exit = yield* Effect.exit(Tool.runTool(tool, args).pipe(Effect.provide(services)))
+    const exit = yield* Effect.exit(runTool(tool, args).pipe(Effect.provide(services)))
     if (Exit.isFailure(exit)) throw new Error(`runTool did not answer: ${Cause.pretty(exit.cause)}`)
     const result = exit.value
     const structured = result.structuredContent as Record<string, unknown>
@@ -144,13 +159,12 @@ describe("defects and interruption", () => {
   const Out = Tool.response(["ok", "error"], { value: Schema.optional(Schema.Number) })
   const secret = "defect-detail-7f3a: app password hunter2"
 
-  const tool = (handler: Effect.Effect<typeof Out.Type>): Tool.AnyTool<never> =>
-    Tool.make({
+  const tool = (handler: Effect.Effect<Tool.Reply<typeof Out.Type>>): Tool.AnyTool<never> =>
+    Tool.open({
       name: "test_tool",
       title: "Test",
       description: "A tool for tests",
       annotations: {},
-      scopes: [],
       input: Schema.Struct({}),
       output: Out,
       handler: () => handler
@@ -194,16 +208,16 @@ describe("defects and interruption", () => {
 
   it.effect("an output the Schema rejects is a defect too, not an invalid structuredContent", () =>
     Effect.gen(function* () {
-      const bad = { status: "nonsense", success: true, message: secret } as unknown as typeof Out.Type
+      const bad = { status: "nonsense", message: secret } as unknown as Tool.Reply<typeof Out.Type>
       const r = yield* call(tool(Effect.succeed(bad)), {})
       expectError(r, "InternalError")
       expect(r.text).not.toContain("hunter2")
     })
   )
 
-  it.effect("a valid output is returned as structuredContent and text", () =>
+  it.effect("a valid output is returned as structuredContent and text, with the adapter's success: true", () =>
     Effect.gen(function* () {
-      const r = yield* call(tool(Effect.succeed({ status: "ok", success: true, message: "fine", value: 3 } as const)), {})
+      const r = yield* call(tool(Effect.succeed({ status: "ok", message: "fine", value: 3 } as const)), {})
       expect(r.result.isError).toBeUndefined()
       expect(r.structured).toEqual({ status: "ok", success: true, message: "fine", value: 3 })
     })
@@ -217,7 +231,7 @@ describe("defects and interruption", () => {
         Effect.zipRight(Effect.never),
         Effect.onInterrupt(() => Effect.sync(() => void (finalized = true)))
       )
-      const fiber = yield* Effect.fork(Tool.runTool(tool(handler), {}))
+      const fiber = yield* Effect.fork(runTool(tool(handler), {}))
       yield* started.await
       const exit = yield* Fiber.interrupt(fiber)
       expect(Exit.isInterrupted(exit)).toBe(true)
@@ -227,7 +241,7 @@ describe("defects and interruption", () => {
 
   it.effect("a handler interrupting itself is not turned into a result", () =>
     Effect.gen(function* () {
-      const exit = yield* Effect.exit(Tool.runTool(tool(Effect.interrupt), {}))
+      const exit = yield* Effect.exit(runTool(tool(Effect.interrupt), {}))
       expect(Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)).toBe(true)
     })
   )
@@ -235,12 +249,11 @@ describe("defects and interruption", () => {
   it.effect("tagged errors keep their extra fields and use the tool's status", () =>
     Effect.gen(function* () {
       const failing = (error: ToolError) =>
-        Tool.make({
+        Tool.open({
           name: "test_errors",
           title: "Test",
           description: "A tool for tests",
           annotations: {},
-          scopes: [],
           input: Schema.Struct({}),
           output: Out,
           errorStatus: (e) => (e._tag === "RateLimited" ? "ok" : "error"),
@@ -257,6 +270,115 @@ describe("defects and interruption", () => {
       expect(lacking.structured).toMatchObject({ status: "error", missing_scopes: ["notes.write"] })
     })
   )
+})
+
+describe("app tools: the adapter checks the scopes, hands over the grant and answers Nextcloud failures", () => {
+  const Out = Tool.response(["ok", "error"], { login: Schema.optional(Schema.String) })
+  const alice = UserId.make("alice")
+  const grantOf = (scopes: ReadonlyArray<Scope> | null): Grant => ({
+    userId: alice,
+    loginName: "alice@example.org",
+    ncUserId: "alice",
+    appPassword: Redacted.make("app-password-7f3a"),
+    scopes,
+    createdAt: 1,
+    updatedAt: 1
+  })
+
+  /** The handler's runs, and whom Provisioning was told about (a 401). */
+  const runs: Array<Grant> = []
+  const unauthorized: Array<Grant> = []
+
+  const appTool = (handler: (grant: Grant) => Effect.Effect<Tool.Reply<typeof Out.Type>, ToolError | NextcloudFailure>) =>
+    Tool.make({
+      name: "test_notes_peek",
+      title: "Peek",
+      description: "A tool for tests",
+      annotations: {},
+      scopes: ["notes.read"],
+      input: Schema.Struct({}),
+      output: Out,
+      handler: (_input, { grant }) => Effect.suspend(() => (runs.push(grant), handler(grant)))
+    })
+
+  const answering = (stored: Grant | null, tokenScopes: ReadonlyArray<Scope> | null = null) =>
+    Layer.mergeAll(
+      Layer.succeed(CurrentUser, { userId: alice, tokenScopes }),
+      Layer.succeed(ScopeCache, { get: () => Effect.succeed(Option.fromNullable(stored)) } as unknown as ScopeCache["Type"]),
+      Layer.succeed(Provisioning, {
+        reportUnauthorized: (grant: Grant) =>
+          Effect.suspend(() => (unauthorized.push(grant), Effect.fail(new ProvisioningRequired({ message: "sign in again" }))))
+      } as unknown as Provisioning["Type"]),
+      NextcloudConfig.make("https://cloud.example.org")
+    )
+
+  const callApp = (tool: Tool.AnyTool, layer: Layer.Layer<Tool.AccessServices>) =>
+    Effect.suspend(() => {
+      runs.length = 0
+      unauthorized.length = 0
+      return runTool(tool, {}).pipe(
+        Effect.provide(layer),
+        Effect.map((result) => ({ result, structured: result.structuredContent as Record<string, unknown> }))
+      )
+    })
+
+  const fine = appTool((grant) => Effect.succeed({ status: "ok" as const, message: "fine", login: grant.loginName }))
+
+  it.effect("a grant covering the scopes reaches the handler; success is the adapter's", () =>
+    Effect.gen(function* () {
+      const stored = grantOf(["notes.read"])
+      const r = yield* callApp(fine, answering(stored))
+      expect(r.result.isError).toBeUndefined()
+      expect(r.structured).toEqual({ status: "ok", success: true, message: "fine", login: "alice@example.org" })
+      expect(runs).toEqual([stored])
+    }))
+
+  it.effect("no grant, a grant or a token lacking the scope: refused before the handler runs", () =>
+    Effect.gen(function* () {
+      expectError(yield* callApp(fine, answering(null)), "ProvisioningRequired")
+      expect(runs).toEqual([])
+      const lacking = yield* callApp(fine, answering(grantOf(["files.read"])))
+      expectError(lacking, "InsufficientScope")
+      expect(lacking.structured["missing_scopes"]).toEqual(["notes.read"])
+      expect(runs).toEqual([])
+      const byToken = yield* callApp(fine, answering(grantOf(null), ["files.read"]))
+      expectError(byToken, "InsufficientScope")
+      expect(String(byToken.structured["message"])).toContain("access token")
+      expect(runs).toEqual([])
+    }))
+
+  it.effect("a Nextcloud failure the handler leaves gets the generic answer, naming the action when the handler named one", () =>
+    Effect.gen(function* () {
+      const timeout = new NextcloudTransportError({ operation: "Test.peek", reason: "unreachable", cause: null })
+      const named = yield* callApp(appTool(() => Effect.fail(timeout).pipe(whileTrying("peek at your notes"))), answering(grantOf(null)))
+      expectError(named, "NextcloudUnreachable")
+      expect(named.structured["message"]).toBe(
+        "Nextcloud at https://cloud.example.org could not be reached while trying to peek at your notes. Try again later."
+      )
+      const unnamed = yield* callApp(appTool(() => Effect.fail(new NextcloudLocked({ operation: "Test.peek" }))), answering(grantOf(null)))
+      expectError(unnamed, "Locked")
+      expect(String(unnamed.structured["message"])).toContain("while trying to use test_notes_peek")
+      expect(JSON.stringify([named, unnamed])).not.toContain("app-password-7f3a")
+    }))
+
+  it.effect("a 401 goes to Provisioning with the caller's grant; refusals the handler maps itself pass unchanged", () =>
+    Effect.gen(function* () {
+      const stored = grantOf(null)
+      const stale = yield* callApp(appTool(() => Effect.fail(new NextcloudUnauthorized({ operation: "Test.peek" }))), answering(stored))
+      expectError(stale, "ProvisioningRequired")
+      expect(unauthorized).toEqual([stored])
+      const mapped = yield* callApp(
+        appTool(() =>
+          Effect.fail(new NextcloudNotFound({ operation: "Test.peek" })).pipe(
+            Effect.catchTag("NextcloudNotFound", () => Effect.fail(new NotFound({ message: "There is no such note." }))),
+            whileTrying("peek")
+          )
+        ),
+        answering(stored)
+      )
+      expectError(mapped, "NotFound")
+      expect(mapped.structured["message"]).toBe("There is no such note.")
+    }))
 })
 
 describe("declared JSON Schemas", () => {

@@ -1,13 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type PromiseSimulator, startSimulator } from "../../src/simulator/index.js"
-import { basic } from "./helpers.js"
+import { filesSimulator } from "../../../src/apps/files/simulator.js"
+import { startSimulator } from "../../../src/simulator/index.js"
+import { basic } from "../../simulator/helpers.js"
+
+/** Only this app mounted: its part needs nothing but the core. */
+const startWithFiles = () => startSimulator({ apps: [filesSimulator] })
 
 describe("WebDAV files", () => {
-  let sim: PromiseSimulator
+  let sim: Awaited<ReturnType<typeof startWithFiles>>
   let auth: string
   let root: string
   beforeAll(async () => {
-    sim = await startSimulator()
+    sim = await startWithFiles()
     // Login name differs from the uid: DAV paths use the uid.
     const pw = await sim.createAppPassword({ userId: "ada-5c7e" })
     auth = basic("ada@example.org", pw.password)

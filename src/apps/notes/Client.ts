@@ -9,12 +9,11 @@
  */
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { Context, Effect, Layer, Schema } from "effect"
-import { makeCaller } from "./call.js"
-import { type DataCallError, expectStatus } from "./davErrors.js"
-import { decodeJsonBody, type NextcloudResponse, underBase } from "./http.js"
-import type { NextcloudProtocolError } from "./LoginFlowClient.js"
-import { NextcloudConfig } from "./NextcloudConfig.js"
-import type { Credentials } from "./Ocs.js"
+import { makeCaller } from "../../nextcloud/call.js"
+import { decodeJsonBody, type NextcloudResponse, underBase } from "../../nextcloud/http.js"
+import { NextcloudConfig } from "../../nextcloud/NextcloudConfig.js"
+import type { Credentials } from "../../nextcloud/Ocs.js"
+import { type DataCallError, type NextcloudProtocolError, expectStatus } from "../../nextcloud/errors.js"
 
 const Int = Schema.Number.pipe(Schema.int())
 

@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type PromiseSimulator, startSimulator } from "../../src/simulator/index.js"
-import { basic } from "./helpers.js"
+import { notesSimulator } from "../../../src/apps/notes/simulator.js"
+import { startSimulator } from "../../../src/simulator/index.js"
+import { basic } from "../../simulator/helpers.js"
+
+/** Only this app mounted: its part needs nothing but the core. */
+const startWithNotes = () => startSimulator({ apps: [notesSimulator] })
 
 interface NoteJson {
   readonly id: number
@@ -14,11 +18,11 @@ interface NoteJson {
 }
 
 describe("Notes API v1", () => {
-  let sim: PromiseSimulator
+  let sim: Awaited<ReturnType<typeof startWithNotes>>
   let auth: string
   let base: string
   beforeAll(async () => {
-    sim = await startSimulator()
+    sim = await startWithNotes()
     await sim.addUser({ userId: "nora", password: "nora-password" })
     const created = await sim.createAppPassword({ userId: "nora" })
     auth = basic("nora", created.password)

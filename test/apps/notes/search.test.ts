@@ -2,21 +2,21 @@
  * `nc_notes_search` reads the Notes API chunk by chunk; whatever the API
  * answers, the loop ends (page and time budget, repeated cursor) and says so.
  * Here the Notes service is a fake and time is the TestClock; the
- * simulator-backed runs are in test/e2e/stdio.notes.test.ts.
+ * simulator-backed runs are in test/apps/notes/tools.test.ts.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Layer, Option, Redacted, TestClock } from "effect"
-import { CurrentUser } from "../../src/auth/CurrentUser.js"
-import { Elicitation } from "../../src/auth/Elicitation.js"
-import { ScopeCache } from "../../src/auth/ScopeCache.js"
-import { UserId } from "../../src/domain/Ids.js"
-import { Progress } from "../../src/mcp/Progress.js"
-import { NextcloudConfig } from "../../src/nextcloud/NextcloudConfig.js"
-import { type NoteSummary, Notes, type NotesPage, type NotesShape } from "../../src/nextcloud/Notes.js"
-import { Provisioning } from "../../src/provisioning/Provisioning.js"
-import type { Grant } from "../../src/storage/Storage.js"
-import { searchNotes } from "../../src/tools/notes.js"
-import * as Tool from "../../src/tools/Tool.js"
+import { CurrentUser } from "../../../src/auth/CurrentUser.js"
+import { Elicitation } from "../../../src/auth/Elicitation.js"
+import { ScopeCache } from "../../../src/auth/ScopeCache.js"
+import { UserId } from "../../../src/domain/Ids.js"
+import { Progress } from "../../../src/tools/Progress.js"
+import { NextcloudConfig } from "../../../src/nextcloud/NextcloudConfig.js"
+import { type NoteSummary, Notes, type NotesPage, type NotesShape } from "../../../src/apps/notes/Client.js"
+import { Provisioning } from "../../../src/provisioning/Provisioning.js"
+import type { Grant } from "../../../src/storage/Storage.js"
+import { searchNotes } from "../../../src/apps/notes/tools.js"
+import { runTool } from "../../../src/tools/run.js"
 
 const alice = UserId.make("alice")
 const grant: Grant = {
@@ -45,7 +45,7 @@ const notesOfPage = (n: number): ReadonlyArray<NoteSummary> =>
   Array.from({ length: 100 }, (_, i) => ({ id: n * 100 + i, title: `note ${n * 100 + i}`, content: i === 0 ? "needle" : "hay", modified: n }))
 
 const search = (notes: Layer.Layer<Notes>, timeout: Duration.DurationInput = "30 seconds") =>
-  Tool.runTool(searchNotes, { query: "needle" }).pipe(
+  runTool(searchNotes, { query: "needle" }).pipe(
     Effect.map((result) => result.structuredContent as Record<string, unknown>),
     Effect.provide(
       Layer.mergeAll(

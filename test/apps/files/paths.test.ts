@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Either, FastCheck } from "effect"
-import { davUrl } from "../../src/nextcloud/WebDav.js"
-import { displayPath, isWithin, normalisePath } from "../../src/tools/paths.js"
+import { davUrl } from "../../../src/apps/files/Client.js"
+import { displayPath, isWithin, normalisePath } from "../../../src/apps/files/paths.js"
 
 const host = new URL("https://cloud.example.org/nextcloud")
 const ROOT = "/nextcloud/remote.php/dav/files/ada%40example.org/"

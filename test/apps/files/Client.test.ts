@@ -1,19 +1,23 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Redacted } from "effect"
-import { NextcloudLive } from "../../src/nextcloud/layer.js"
-import { NextcloudConfig } from "../../src/nextcloud/NextcloudConfig.js"
-import { Notes } from "../../src/nextcloud/Notes.js"
-import { type DavAccount, WebDav } from "../../src/nextcloud/WebDav.js"
-import * as Simulator from "../../src/simulator/index.js"
-import { fieldsOf, startStub } from "./stub.js"
+import { WebDav, WebDavLive } from "../../../src/apps/files/Client.js"
+import { filesSimulator } from "../../../src/apps/files/simulator.js"
+import { withTransport } from "../../../src/nextcloud/layer.js"
+import { NextcloudConfig } from "../../../src/nextcloud/NextcloudConfig.js"
+import type { DavAccount } from "../../../src/nextcloud/Ocs.js"
+import * as Simulator from "../../../src/simulator/index.js"
+import { fieldsOf, startStub } from "../../nextcloud/stub.js"
+
+/** The files client alone on the shared transport, as the app's folder provides it. */
+const NextcloudLive = withTransport(WebDavLive)
 
 const setup = Effect.gen(function* () {
-  const sim = yield* Simulator.make()
+  const sim = yield* Simulator.make({ apps: [filesSimulator] })
   const pw = yield* sim.createAppPassword({ userId: "ada-5c7e" })
   const account: DavAccount = { loginName: "ada@example.org", appPassword: Redacted.make(pw.password), userId: "ada-5c7e" }
   const clients = NextcloudLive.pipe(Layer.provide(NextcloudConfig.make(sim.url)))
   const context = yield* Layer.build(clients)
-  return { sim, account, pw: pw.password, provide: <A, E>(effect: Effect.Effect<A, E, WebDav | Notes>) => Effect.provide(effect, context) }
+  return { sim, account, pw: pw.password, provide: <A, E>(effect: Effect.Effect<A, E, WebDav>) => Effect.provide(effect, context) }
 })
 
 const dav = Effect.flatMap(WebDav, Effect.succeed)
@@ -107,32 +111,5 @@ describe("WebDav client against a hostile server", () => {
       const error = yield* Effect.flip(client.list(account, [], 1))
       expect(fieldsOf(error)).toMatchObject({ _tag: "NextcloudProtocolError", status: 207 })
       expect(error._tag === "NextcloudProtocolError" && error.detail).toContain("nested deeper than 256")
-    }))
-})
-
-describe("Notes client against the simulator", () => {
-  it.scopedLive("create, list with exclude and paging, get, update with If-Match, delete", () =>
-    Effect.gen(function* () {
-      const { sim, account, provide } = yield* setup
-      const notes = yield* provide(Effect.flatMap(Notes, Effect.succeed))
-      const a = yield* notes.create(account, { title: "A", content: "alpha", category: "work" })
-      yield* notes.create(account, { content: "# Beta\nb" })
-      yield* sim.seedNote({ userId: "ada-5c7e", title: "Old", content: "o", modified: 1 })
-      const first = yield* notes.list(account, { exclude: ["content"], chunkSize: 2 })
-      expect(first.notes).toHaveLength(2)
-      expect(first.notes[0]).not.toHaveProperty("content")
-      expect(first.cursor).not.toBeNull()
-      const rest = yield* notes.list(account, { chunkSize: 2, chunkCursor: first.cursor ?? "" })
-      expect(rest.notes.map((n) => n.title)).toEqual(["Old"])
-      expect(rest.cursor).toBeNull()
-      expect((yield* notes.list(account, { category: "work" })).notes.map((n) => n.id)).toEqual([a.id])
-
-      const got = yield* notes.get(account, a.id)
-      expect(got).toMatchObject({ title: "A", content: "alpha", category: "work" })
-      const updated = yield* notes.update(account, a.id, { content: "alpha 2" }, got.etag)
-      expect(updated.content).toBe("alpha 2")
-      expect((yield* Effect.flip(notes.update(account, a.id, { content: "lost" }, got.etag)))._tag).toBe("NextcloudPreconditionFailed")
-      yield* notes.delete(account, a.id)
-      expect((yield* Effect.flip(notes.get(account, a.id)))._tag).toBe("NextcloudNotFound")
     }))
 })

@@ -1,6 +1,6 @@
 /**
  * The WebDAV subset of `/remote.php/dav/files/<uid>/…` the product uses, as
- * Nextcloud (SabreDAV) answers it: PROPFIND (depth 0/1; `infinity` is
+ * Nextcloud (SabreDAV) answers it (docs/nextcloud-protocol.md §9, §10): PROPFIND (depth 0/1; `infinity` is
  * treated as 1, as Nextcloud does by default) with a `d:multistatus`, GET,
  * PUT (201/204, `If-Match`/`If-None-Match` → 412), MKCOL (405 if it exists,
  * 409 without a parent), MOVE (`Destination`, `Overwrite`), DELETE. Errors
@@ -10,10 +10,23 @@
 import { createHash } from "node:crypto"
 import { HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Effect, Either } from "effect"
-import { requestAuth } from "./auth.js"
-import { escapeHtml, header } from "./http.js"
-import { pathOf } from "./routeKeys.js"
-import { now, SimulatorHookError, type SimState } from "./state.js"
+import { requestAuth } from "../../simulator/auth.js"
+import { escapeHtml, header } from "../../simulator/http.js"
+import { pathOf } from "../../simulator/routeKeys.js"
+import { now, type SimState } from "../../simulator/state.js"
+
+/** The simulated files of one simulator: its users' files, quotas and locks, beside the simulator's own state. */
+export interface DavState {
+  readonly sim: SimState
+  /** Files per uid: relative path ("" = root, "a/b") → node. */
+  readonly files: Map<string, Map<string, DavNode>>
+  /** Storage quota per uid, bytes; absent = unlimited. */
+  readonly quotas: Map<string, number>
+  /** Locked paths, `${uid}\u0000${relative path}`. */
+  readonly locks: Set<string>
+}
+
+export const makeDavState = (sim: SimState): DavState => ({ sim, files: new Map(), quotas: new Map(), locks: new Set() })
 
 export type DavNode =
   | { readonly kind: "dir"; modified: number; etag: string }
@@ -45,9 +58,9 @@ export const mimeOf = (name: string): string => {
   return (dot > 0 ? MIME[name.slice(dot + 1).toLowerCase()] : undefined) ?? "application/octet-stream"
 }
 
-const key = (segments: ReadonlyArray<string>): string => segments.join("/")
+export const key = (segments: ReadonlyArray<string>): string => segments.join("/")
 
-export const userFiles = (state: SimState, userId: string, at: number): Map<string, DavNode> => {
+export const userFiles = (state: DavState, userId: string, at: number): Map<string, DavNode> => {
   let files = state.files.get(userId)
   if (files === undefined) {
     files = new Map([["", { kind: "dir", modified: at, etag: freshEtag(state) }]])
@@ -56,11 +69,11 @@ export const userFiles = (state: SimState, userId: string, at: number): Map<stri
   return files
 }
 
-const freshEtag = (state: SimState): string =>
-  createHash("md5").update(`etag-${state.nextId++}-${Math.random()}`).digest("hex").slice(0, 13)
+export const freshEtag = (state: DavState): string =>
+  createHash("md5").update(`etag-${state.sim.nextId++}-${Math.random()}`).digest("hex").slice(0, 13)
 
 /** Like Nextcloud, a change gives the item and every folder above it a new etag and mtime. */
-const touchAncestors = (state: SimState, files: Map<string, DavNode>, segments: ReadonlyArray<string>, at: number) => {
+export const touchAncestors = (state: DavState, files: Map<string, DavNode>, segments: ReadonlyArray<string>, at: number) => {
   for (let i = segments.length - 1; i >= 0; i--) {
     const node = files.get(key(segments.slice(0, i)))
     if (node !== undefined) {
@@ -70,16 +83,16 @@ const touchAncestors = (state: SimState, files: Map<string, DavNode>, segments: 
   }
 }
 
-const usedBytes = (state: SimState, userId: string): number => {
+const usedBytes = (state: DavState, userId: string): number => {
   let total = 0
   for (const node of state.files.get(userId)?.values() ?? []) if (node.kind === "file") total += node.content.byteLength
   return total
 }
 
-const lockKey = (userId: string, segments: ReadonlyArray<string>) => `${userId}\u0000${key(segments)}`
+export const lockKey = (userId: string, segments: ReadonlyArray<string>) => `${userId}\u0000${key(segments)}`
 
 /** Locked when the item or a folder above it is locked (or, for `subtree`, anything below it). */
-const isLocked = (state: SimState, userId: string, segments: ReadonlyArray<string>, subtree = false): boolean => {
+const isLocked = (state: DavState, userId: string, segments: ReadonlyArray<string>, subtree = false): boolean => {
   for (let i = 0; i <= segments.length; i++) if (state.locks.has(lockKey(userId, segments.slice(0, i)))) return true
   if (!subtree) return false
   const prefix = `${lockKey(userId, segments)}/`
@@ -212,7 +225,7 @@ const get = (r: DavRequest, head: boolean) => {
   )
 }
 
-const put = (state: SimState, r: DavRequest) =>
+const put = (state: DavState, r: DavRequest) =>
   Effect.gen(function* () {
     if (r.segments.length === 0) return sabreError(409, "Conflict", "PUT is not allowed on non-files.")
     const parent = r.files.get(key(r.segments.slice(0, -1)))
@@ -249,7 +262,7 @@ const put = (state: SimState, r: DavRequest) =>
     })
   })
 
-const mkcol = (state: SimState, r: DavRequest) =>
+const mkcol = (state: DavState, r: DavRequest) =>
   Effect.gen(function* () {
     const body = yield* Effect.orElseSucceed(r.request.text, () => "")
     if (body.trim() !== "") return sabreError(415, "UnsupportedMediaType", "The request body for the MKCOL request must be empty")
@@ -269,11 +282,11 @@ const subtreeKeys = (files: Map<string, DavNode>, segments: ReadonlyArray<string
   return [...files.keys()].filter((p) => p === k || p.startsWith(`${k}/`))
 }
 
-const move = (state: SimState, r: DavRequest) =>
+const move = (state: DavState, r: DavRequest) =>
   Effect.sync(() => {
     const destination = header(r.request, "destination")
     if (destination === undefined) return sabreError(400, "BadRequest", "The destination header was not supplied")
-    const destUrl = Either.try(() => new URL(destination, state.url))
+    const destUrl = Either.try(() => new URL(destination, state.sim.url))
     if (Either.isLeft(destUrl)) return sabreError(400, "BadRequest", "The destination header is not a valid URL")
     const destPath = destUrl.right.pathname
     if (!isDavPath(destPath)) return sabreError(502, "BadGateway", "The destination node is not on the same server")
@@ -309,7 +322,7 @@ const move = (state: SimState, r: DavRequest) =>
     return HttpServerResponse.empty({ status: existing === undefined ? 201 : 204 })
   })
 
-const remove = (state: SimState, r: DavRequest) =>
+const remove = (state: DavState, r: DavRequest) =>
   Effect.sync(() => {
     if (r.segments.length === 0) return sabreError(403, "Forbidden", "The root folder cannot be deleted")
     if (!r.files.has(key(r.segments))) return notFound(r.segments)
@@ -320,10 +333,10 @@ const remove = (state: SimState, r: DavRequest) =>
   })
 
 /** Every request under `/remote.php/dav/files/`. */
-export const davApp = (state: SimState) =>
+export const davApp = (state: DavState) =>
   Effect.gen(function* () {
     const request = yield* HttpServerRequest.HttpServerRequest
-    const auth = yield* requestAuth(state, request)
+    const auth = yield* requestAuth(state.sim, request)
     if (auth._tag === "Throttled") return sabreError(429, "TooManyRequests", "Reached maximum delay")
     if (auth._tag === "Failed" || auth._tag === "Anonymous") {
       return HttpServerResponse.setHeader(
@@ -335,7 +348,7 @@ export const davApp = (state: SimState) =>
     const parsed = parseDavPath(pathOf(request.url))
     if (parsed === null) return sabreError(400, "BadRequest", "Invalid path")
     if (parsed.userId !== auth.user.userId) return sabreError(403, "Forbidden", "Principal mismatch: this is not your home")
-    const at = yield* now(state)
+    const at = yield* now(state.sim)
     const r: DavRequest = { request, ...parsed, files: userFiles(state, parsed.userId, at), at }
     switch (request.method.toUpperCase()) {
       case "PROPFIND":
@@ -361,146 +374,3 @@ export const davApp = (state: SimState) =>
         return sabreError(501, "NotImplemented", `There was no plugin in the system that was willing to handle this ${request.method} method.`)
     }
   })
-
-// ---------------------------------------------------------------------------
-// Hooks
-
-export interface SeedFile {
-  readonly userId: string
-  /** Relative to the user's root, `/`-separated; missing folders are created. */
-  readonly path: string
-  /** UTF-8 text. */
-  readonly content?: string | undefined
-  /** Binary content, base64. */
-  readonly base64?: string | undefined
-  /** Without content: this many bytes of filler text. */
-  readonly size?: number | undefined
-}
-
-export interface FileInfo {
-  readonly path: string
-  readonly type: "file" | "directory"
-  readonly size: number
-  readonly etag: string
-  readonly contentType: string | null
-  /** Simulator clock, ms. */
-  readonly modified: number
-}
-
-export interface FileContentInfo extends FileInfo {
-  readonly content: string
-  readonly base64: string
-}
-
-export interface PathRef {
-  readonly userId: string
-  readonly path: string
-}
-
-export interface DavControl {
-  /** Put a file into a user's files (creating folders on the way). */
-  readonly seedFile: (input: SeedFile) => Effect.Effect<FileInfo, SimulatorHookError>
-  /** Create a folder and its parents. */
-  readonly seedFolder: (input: PathRef) => Effect.Effect<FileInfo, SimulatorHookError>
-  /** A file's content and metadata. */
-  readonly readFile: (input: PathRef) => Effect.Effect<FileContentInfo, SimulatorHookError>
-  /** Everything in a user's files, folders included (root excluded), sorted by path. */
-  readonly listFiles: (userId: string) => Effect.Effect<ReadonlyArray<FileInfo>, SimulatorHookError>
-  /** Bytes the user may store in total (`null` = unlimited); a PUT beyond it gets 507. */
-  readonly setQuota: (input: { readonly userId: string; readonly bytes: number | null }) => Effect.Effect<void, SimulatorHookError>
-  /** Lock a path (and what is below it): writes to it get 423 until unlocked. */
-  readonly lockPath: (input: PathRef) => Effect.Effect<void, SimulatorHookError>
-  readonly unlockPath: (input: PathRef) => Effect.Effect<void, SimulatorHookError>
-}
-
-const hookError = (reason: "UnknownUser" | "UnknownPath" | "InvalidRequest", message: string) =>
-  new SimulatorHookError({ reason, message })
-
-const splitHookPath = (path: string): Effect.Effect<ReadonlyArray<string>, SimulatorHookError> => {
-  const segments = path.split("/").filter((s) => s !== "")
-  return segments.some((s) => s === "." || s === ".." || s.includes("\u0000"))
-    ? Effect.fail(hookError("InvalidRequest", `Invalid path ${path}`))
-    : Effect.succeed(segments)
-}
-
-const infoOf = (segments: ReadonlyArray<string>, node: DavNode): FileInfo => ({
-  path: `/${key(segments)}`,
-  type: node.kind === "dir" ? "directory" : "file",
-  size: node.kind === "file" ? node.content.byteLength : 0,
-  etag: node.etag,
-  contentType: node.kind === "file" ? node.contentType : null,
-  modified: node.modified
-})
-
-export const makeDavControl = (state: SimState): DavControl => {
-  const ready = (userId: string, path: string) =>
-    Effect.gen(function* () {
-      if (!state.users.has(userId)) return yield* hookError("UnknownUser", `No user with uid ${userId}`)
-      const segments = yield* splitHookPath(path)
-      const at = yield* now(state)
-      return { segments, at, files: userFiles(state, userId, at) }
-    })
-
-  const mkdirs = (files: Map<string, DavNode>, segments: ReadonlyArray<string>, at: number) => {
-    for (let i = 1; i <= segments.length; i++) {
-      const k = key(segments.slice(0, i))
-      const node = files.get(k)
-      if (node === undefined) files.set(k, { kind: "dir", modified: at, etag: freshEtag(state) })
-      else if (node.kind !== "dir") return false
-    }
-    return true
-  }
-
-  return {
-    seedFile: Effect.fn("Simulator.seedFile")(function* (input: SeedFile) {
-      const { segments, at, files } = yield* ready(input.userId, input.path)
-      if (segments.length === 0) return yield* hookError("InvalidRequest", "A file needs a name")
-      if (!mkdirs(files, segments.slice(0, -1), at)) return yield* hookError("InvalidRequest", "A parent is a file")
-      if (files.get(key(segments))?.kind === "dir") return yield* hookError("InvalidRequest", "A folder exists there")
-      const content =
-        input.content !== undefined
-          ? new Uint8Array(Buffer.from(input.content, "utf8"))
-          : input.base64 !== undefined
-            ? new Uint8Array(Buffer.from(input.base64, "base64"))
-            : new Uint8Array(Buffer.alloc(Math.max(0, Math.floor(input.size ?? 0)), "x"))
-      const node: DavNode = { kind: "file", content, modified: at, etag: freshEtag(state), contentType: mimeOf(segments[segments.length - 1] ?? "") }
-      files.set(key(segments), node)
-      touchAncestors(state, files, segments, at)
-      return infoOf(segments, node)
-    }),
-    seedFolder: Effect.fn("Simulator.seedFolder")(function* (input: PathRef) {
-      const { segments, at, files } = yield* ready(input.userId, input.path)
-      if (!mkdirs(files, segments, at)) return yield* hookError("InvalidRequest", "A file exists on the way")
-      touchAncestors(state, files, segments, at)
-      const node = files.get(key(segments))
-      return node === undefined ? yield* hookError("UnknownPath", "not created") : infoOf(segments, node)
-    }),
-    readFile: Effect.fn("Simulator.readFile")(function* (input: PathRef) {
-      const { segments, files } = yield* ready(input.userId, input.path)
-      const node = files.get(key(segments))
-      if (node === undefined || node.kind !== "file") return yield* hookError("UnknownPath", `No file at ${input.path}`)
-      const buffer = Buffer.from(node.content)
-      return { ...infoOf(segments, node), content: buffer.toString("utf8"), base64: buffer.toString("base64") }
-    }),
-    listFiles: Effect.fn("Simulator.listFiles")(function* (userId: string) {
-      const { files } = yield* ready(userId, "")
-      return [...files.entries()]
-        .filter(([k]) => k !== "")
-        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-        .map(([k, node]) => infoOf(k.split("/"), node))
-    }),
-    setQuota: Effect.fn("Simulator.setQuota")(function* (input: { readonly userId: string; readonly bytes: number | null }) {
-      if (!state.users.has(input.userId)) return yield* hookError("UnknownUser", `No user with uid ${input.userId}`)
-      if (input.bytes === null) state.quotas.delete(input.userId)
-      else state.quotas.set(input.userId, Math.max(0, input.bytes))
-    }),
-    lockPath: Effect.fn("Simulator.lockPath")(function* (input: PathRef) {
-      const { segments } = yield* ready(input.userId, input.path)
-      state.locks.add(lockKey(input.userId, segments))
-    }),
-    unlockPath: Effect.fn("Simulator.unlockPath")(function* (input: PathRef) {
-      const { segments } = yield* ready(input.userId, input.path)
-      state.locks.delete(lockKey(input.userId, segments))
-    })
-  }
-}

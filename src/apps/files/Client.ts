@@ -10,20 +10,14 @@
  */
 import { type Headers, HttpClient, HttpClientRequest, type HttpMethod } from "@effect/platform"
 import { Context, Effect, Either, Layer } from "effect"
-import { makeCaller, readBody } from "./call.js"
-import { type DataCallError, expectStatus } from "./davErrors.js"
-import { type DavResource, hrefSegments, parseMultistatus, unquoteEtag } from "./davMultistatus.js"
-import { answerTooLarge, NextcloudBodyTooLarge, underBase } from "./http.js"
-import { NextcloudProtocolError } from "./LoginFlowClient.js"
-import { NextcloudConfig } from "./NextcloudConfig.js"
-import type { Credentials } from "./Ocs.js"
+import { makeCaller, readBody } from "../../nextcloud/call.js"
+import { type DavResource, hrefSegments, parseMultistatus, unquoteEtag } from "../../nextcloud/davMultistatus.js"
+import { answerTooLarge, NextcloudBodyTooLarge, underBase } from "../../nextcloud/http.js"
+import { NextcloudConfig } from "../../nextcloud/NextcloudConfig.js"
+import type { DavAccount } from "../../nextcloud/Ocs.js"
+import { type DataCallError, NextcloudProtocolError, expectStatus } from "../../nextcloud/errors.js"
 
 export { NextcloudBodyTooLarge }
-
-export interface DavAccount extends Credentials {
-  /** The Nextcloud user id (`/ocs/v2.php/cloud/user` `data.id`). */
-  readonly userId: string
-}
 
 export interface DavEntry {
   /** Segments relative to the user's root (`[]` = the root). */

@@ -5,12 +5,13 @@
  * before anything is sent.
  */
 import { Effect, Either, Schema } from "effect"
-import { requireScopes } from "../auth/Policy.js"
-import { Conflict, FileTooLarge, InvalidArguments, NotFound, NotTextFile, PermissionDenied } from "../domain/Errors.js"
-import { type DavAccount, type DavEntry, WebDav } from "../nextcloud/WebDav.js"
-import { davAccountOf, failure } from "./dataAccess.js"
+import { Conflict, FileTooLarge, InvalidArguments, NotFound, NotTextFile, PermissionDenied } from "../../domain/Errors.js"
+import type { DavAccount } from "../../nextcloud/Ocs.js"
+import { davAccountOf } from "../../tools/account.js"
+import { whileTrying } from "../../tools/nextcloudFailures.js"
+import * as Tool from "../../tools/Tool.js"
+import { type DavEntry, WebDav } from "./Client.js"
 import { displayPath, isRoot, isWithin, normalisePath, type PathSegments, parentOf } from "./paths.js"
-import * as Tool from "./Tool.js"
 
 /** Largest file `nc_files_read` returns, and largest content `nc_files_write` sends. */
 export const MAX_TEXT_BYTES = 1024 * 1024
@@ -82,15 +83,14 @@ export const listFiles = Tool.make({
   scopes: ["files.read"],
   input: ListFilesInput,
   output: ListFilesOutput,
-  handler: (input) =>
+  handler: (input, { grant }) =>
     Effect.gen(function* () {
-      const grant = yield* requireScopes("files.read")
       const segments = yield* segmentsOf(input.path ?? "/", "path")
       const account = yield* davAccountOf(grant)
       const dav = yield* WebDav
       const entries = yield* dav.list(account, segments, 1).pipe(
         Effect.catchTag("NextcloudNotFound", () => Effect.fail(notFound(segments))),
-        Effect.catchAll(failure(grant, `list ${displayPath(segments)}`))
+        whileTrying(`list ${displayPath(segments)}`)
       )
       const [self, ...children] = entries
       const listed = self !== undefined && !self.isCollection ? [self] : children
@@ -99,7 +99,6 @@ export const listFiles = Tool.make({
       )
       return {
         status: "ok",
-        success: true,
         message:
           self !== undefined && !self.isCollection
             ? `${displayPath(segments)} is a file (${formatBytes(self.size ?? 0)}).`
@@ -151,16 +150,15 @@ export const readFile = Tool.make({
   scopes: ["files.read"],
   input: ReadFileInput,
   output: ReadFileOutput,
-  handler: (input) =>
+  handler: (input, { grant }) =>
     Effect.gen(function* () {
-      const grant = yield* requireScopes("files.read")
       const segments = yield* segmentsOf(input.path, "path")
       yield* notRoot(segments, "path", "a file")
       const account = yield* davAccountOf(grant)
       const action = `read ${displayPath(segments)}`
       const info = yield* stat(account, segments).pipe(
         Effect.catchTag("NextcloudNotFound", () => Effect.fail(notFound(segments))),
-        Effect.catchAll(failure(grant, action))
+        whileTrying(action)
       )
       if (info.isCollection) {
         return yield* new InvalidArguments({ message: `${displayPath(segments)} is a folder; use nc_files_list to see what is in it.` })
@@ -172,12 +170,11 @@ export const readFile = Tool.make({
           NextcloudNotFound: () => Effect.fail(notFound(segments)),
           NextcloudBodyTooLarge: (e) => Effect.fail(tooLarge(segments, e.size))
         }),
-        Effect.catchAll(failure(grant, action))
+        whileTrying(action)
       )
       const content = yield* decodeText(segments, file.bytes)
       return {
         status: "ok",
-        success: true,
         message: `Read ${displayPath(segments)} (${formatBytes(file.bytes.byteLength)}).`,
         path: displayPath(segments),
         content,
@@ -220,9 +217,8 @@ export const writeFile = Tool.make({
   scopes: ["files.write"],
   input: WriteFileInput,
   output: WriteFileOutput,
-  handler: (input) =>
+  handler: (input, { grant }) =>
     Effect.gen(function* () {
-      const grant = yield* requireScopes("files.write")
       const segments = yield* segmentsOf(input.path, "path")
       yield* notRoot(segments, "path", "a file")
       const size = Buffer.byteLength(input.content, "utf8")
@@ -265,11 +261,10 @@ export const writeFile = Tool.make({
               Effect.fail(new NotFound({ message: `The folder ${displayPath(parentOf(segments))} does not exist; create it first with nc_files_mkdir.` })),
             NextcloudForbidden: () => Effect.fail(new PermissionDenied({ message: `You may not write ${where} (read-only share or folder).` }))
           }),
-          Effect.catchAll(failure(grant, `write ${where}`))
+          whileTrying(`write ${where}`)
         )
       return {
         status: result.created ? "created" : "updated",
-        success: true,
         message: `${result.created ? "Created" : "Overwrote"} ${where} (${formatBytes(size)}).`,
         path: where,
         size,
@@ -295,12 +290,11 @@ export const mkdir = Tool.make({
   scopes: ["files.write"],
   input: MkdirInput,
   output: MkdirOutput,
-  handler: (input) =>
+  handler: (input, { grant }) =>
     Effect.gen(function* () {
-      const grant = yield* requireScopes("files.write")
       const segments = yield* segmentsOf(input.path, "path")
       const where = displayPath(segments)
-      if (isRoot(segments)) return { status: "exists", success: true, message: "The root folder always exists.", path: where } as const
+      if (isRoot(segments)) return { status: "exists", message: "The root folder always exists.", path: where } as const
       const account = yield* davAccountOf(grant)
       const dav = yield* WebDav
       /** Create one folder: true if created, false if a folder was already there. */
@@ -323,14 +317,14 @@ export const mkdir = Tool.make({
               })
             )
           ),
-          Effect.catchAll(failure(grant, `create the folder ${displayPath(target)}`))
+          whileTrying(`create the folder ${displayPath(target)}`)
         )
       const targets = input.parents === true ? segments.map((_, i) => segments.slice(0, i + 1)) : [segments]
       let created = false
       for (const target of targets) created = yield* createOne(target)
       return created
-        ? ({ status: "created", success: true, message: `Created the folder ${where}.`, path: where } as const)
-        : ({ status: "exists", success: true, message: `The folder ${where} already exists.`, path: where } as const)
+        ? ({ status: "created", message: `Created the folder ${where}.`, path: where } as const)
+        : ({ status: "exists", message: `The folder ${where} already exists.`, path: where } as const)
     })
 })
 
@@ -356,9 +350,8 @@ export const move = Tool.make({
   scopes: ["files.write"],
   input: MoveInput,
   output: MoveOutput,
-  handler: (input) =>
+  handler: (input, { grant }) =>
     Effect.gen(function* () {
-      const grant = yield* requireScopes("files.write")
       const from = yield* segmentsOf(input.from, "from")
       const to = yield* segmentsOf(input.to, "to")
       yield* notRoot(from, "from", "a file or folder")
@@ -380,11 +373,10 @@ export const move = Tool.make({
           NextcloudForbidden: () =>
             Effect.fail(new PermissionDenied({ message: `You may not move ${displayPath(from)} to ${displayPath(to)}.` }))
         }),
-        Effect.catchAll(failure(grant, `move ${displayPath(from)} to ${displayPath(to)}`))
+        whileTrying(`move ${displayPath(from)} to ${displayPath(to)}`)
       )
       return {
         status: "moved",
-        success: true,
         message: `Moved ${displayPath(from)} to ${displayPath(to)}${result.overwritten ? " (replacing what was there)" : ""}.`,
         from: displayPath(from),
         to: displayPath(to),
@@ -409,9 +401,8 @@ export const deleteFile = Tool.make({
   scopes: ["files.write"],
   input: DeleteFileInput,
   output: DeleteFileOutput,
-  handler: (input) =>
+  handler: (input, { grant }) =>
     Effect.gen(function* () {
-      const grant = yield* requireScopes("files.write")
       const segments = yield* segmentsOf(input.path, "path")
       yield* notRoot(segments, "path", "a file or folder")
       const account = yield* davAccountOf(grant)
@@ -421,9 +412,9 @@ export const deleteFile = Tool.make({
           NextcloudNotFound: () => Effect.fail(notFound(segments)),
           NextcloudForbidden: () => Effect.fail(new PermissionDenied({ message: `You may not delete ${displayPath(segments)}.` }))
         }),
-        Effect.catchAll(failure(grant, `delete ${displayPath(segments)}`))
+        whileTrying(`delete ${displayPath(segments)}`)
       )
-      return { status: "deleted", success: true, message: `Deleted ${displayPath(segments)}.`, path: displayPath(segments) } as const
+      return { status: "deleted", message: `Deleted ${displayPath(segments)}.`, path: displayPath(segments) } as const
     })
 })
 

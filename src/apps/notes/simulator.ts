@@ -1,17 +1,20 @@
 /**
- * Nextcloud Notes API v1 (`/index.php/apps/notes/api/v1/notes`), as the
- * Notes app answers it: Basic auth (app password or login password), JSON
- * bodies with PHP's escaped slashes, an `ETag` per note and `If-Match` on
- * update (412 with the current note on mismatch), chunked listing with
+ * The Notes app in the simulated Nextcloud (docs/nextcloud-protocol.md §8,
+ * §10): Notes API v1 (`/index.php/apps/notes/api/v1/notes`) as the Notes app
+ * answers it — Basic auth (app password or login password), JSON bodies with
+ * PHP's escaped slashes, an `ETag` per note and `If-Match` on update (412
+ * with the current note on mismatch), chunked listing with
  * `chunkSize`/`chunkCursor` and the `X-Notes-Chunk-Cursor` header, `exclude`
- * and `pruneBefore`.
+ * and `pruneBefore` — and its hooks to seed and read notes.
  */
 import { createHash } from "node:crypto"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Effect } from "effect"
-import { requestAuth } from "./auth.js"
-import { header, jsonResponse, searchParams } from "./http.js"
-import { now, SimulatorHookError, type SimState } from "./state.js"
+import { Effect, Schema } from "effect"
+import { requestAuth } from "../../simulator/auth.js"
+import { Empty, hook } from "../../simulator/hooks.js"
+import { header, jsonResponse, searchParams } from "../../simulator/http.js"
+import type { SimulatorApp } from "../../simulator/SimulatorApp.js"
+import { knownUser, now, type SimulatorHookError, type SimState } from "../../simulator/state.js"
 
 export interface SimNote {
   readonly id: number
@@ -45,11 +48,14 @@ const etagOf = (note: Omit<SimNote, "etag">): string =>
     .update(JSON.stringify([note.id, note.title, note.content, note.category, note.favorite, note.modified]))
     .digest("hex")
 
-const userNotes = (state: SimState, userId: string): Map<number, SimNote> => {
-  let notes = state.notes.get(userId)
+/** Every user's notes, by uid then id: one per mounted simulator. */
+type NotesStore = Map<string, Map<number, SimNote>>
+
+const userNotes = (store: NotesStore, userId: string): Map<number, SimNote> => {
+  let notes = store.get(userId)
   if (notes === undefined) {
     notes = new Map()
-    state.notes.set(userId, notes)
+    store.set(userId, notes)
   }
   return notes
 }
@@ -68,8 +74,8 @@ const uniqueTitle = (notes: Map<number, SimNote>, title: string, category: strin
   for (let i = 2; ; i++) if (!taken(`${title} (${i})`)) return `${title} (${i})`
 }
 
-export const createNote = (state: SimState, input: SeedNote, at: number): SimNote => {
-  const notes = userNotes(state, input.userId)
+const createNote = (state: SimState, store: NotesStore, input: SeedNote, at: number): SimNote => {
+  const notes = userNotes(store, input.userId)
   const content = input.content ?? ""
   const category = input.category ?? ""
   const base = {
@@ -136,7 +142,7 @@ const withEtag = (response: HttpServerResponse.HttpServerResponse, etag: string)
 const sorted = (notes: Iterable<SimNote>): Array<SimNote> =>
   [...notes].sort((a, b) => b.modified - a.modified || b.id - a.id)
 
-const list = (state: SimState): Handler => (userId, request) =>
+const list = (state: SimState, store: NotesStore): Handler => (userId, request) =>
   Effect.sync(() => {
     const params = searchParams(request)
     const exclude = new Set((params.get("exclude") ?? "").split(",").map((s) => s.trim()).filter((s) => s !== ""))
@@ -146,7 +152,7 @@ const list = (state: SimState): Handler => (userId, request) =>
     const chunkRaw = params.get("chunkSize")
     const chunkSize = chunkRaw !== null && /^\d+$/.test(chunkRaw) ? Number(chunkRaw) : 0
     const cursor = params.get("chunkCursor")
-    let notes = sorted(userNotes(state, userId).values()).filter((n) => category === null || n.category === category)
+    let notes = sorted(userNotes(store, userId).values()).filter((n) => category === null || n.category === category)
     if (cursor !== null && cursor !== "") {
       const m = /^(\d+)-(\d+)$/.exec(cursor)
       if (m === null) return message(400, "Invalid chunk cursor")
@@ -172,9 +178,9 @@ const list = (state: SimState): Handler => (userId, request) =>
     return response
   })
 
-const get = (state: SimState): Handler => (userId, request, id) =>
+const get = (state: SimState, store: NotesStore): Handler => (userId, request, id) =>
   Effect.sync(() => {
-    const note = id === null ? undefined : userNotes(state, userId).get(id)
+    const note = id === null ? undefined : userNotes(store, userId).get(id)
     if (note === undefined) return message(404, "Note not found")
     const ifNoneMatch = header(request, "if-none-match")
     if (ifNoneMatch !== undefined && unquote(ifNoneMatch) === note.etag) return HttpServerResponse.empty({ status: 304 })
@@ -184,7 +190,7 @@ const get = (state: SimState): Handler => (userId, request, id) =>
 
 const str = (value: unknown): string | undefined => (typeof value === "string" ? value : undefined)
 
-const create = (state: SimState): Handler => (userId, request) =>
+const create = (state: SimState, store: NotesStore): Handler => (userId, request) =>
   Effect.gen(function* () {
     const body = yield* readJson(request)
     if (body === null) return message(400, "Invalid JSON")
@@ -192,6 +198,7 @@ const create = (state: SimState): Handler => (userId, request) =>
     const modified = body["modified"]
     const note = createNote(
       state,
+      store,
       {
         userId,
         title: str(body["title"]),
@@ -205,9 +212,9 @@ const create = (state: SimState): Handler => (userId, request) =>
     return withEtag(jsonResponse(view(note, new Set(), false)), note.etag)
   })
 
-const update = (state: SimState): Handler => (userId, request, id) =>
+const update = (state: SimState, store: NotesStore): Handler => (userId, request, id) =>
   Effect.gen(function* () {
-    const note = id === null ? undefined : userNotes(state, userId).get(id)
+    const note = id === null ? undefined : userNotes(store, userId).get(id)
     if (note === undefined) return message(404, "Note not found")
     const ifMatch = header(request, "if-match")
     if (ifMatch !== undefined && ifMatch.trim() !== "*" && !ifMatch.split(",").map(unquote).includes(note.etag)) {
@@ -217,7 +224,7 @@ const update = (state: SimState): Handler => (userId, request, id) =>
     const body = yield* readJson(request)
     if (body === null) return message(400, "Invalid JSON")
     const at = yield* now(state)
-    const notes = userNotes(state, userId)
+    const notes = userNotes(store, userId)
     const content = str(body["content"])
     const category = str(body["category"])
     const title = str(body["title"])
@@ -233,9 +240,9 @@ const update = (state: SimState): Handler => (userId, request, id) =>
     return withEtag(jsonResponse(view(note, new Set(), false)), note.etag)
   })
 
-const remove = (state: SimState): Handler => (userId, _request, id) =>
+const remove = (state: SimState, store: NotesStore): Handler => (userId, _request, id) =>
   Effect.sync(() => {
-    const notes = userNotes(state, userId)
+    const notes = userNotes(store, userId)
     const note = id === null ? undefined : notes.get(id)
     if (note === undefined) return message(404, "Note not found")
     if (note.readonly) return message(403, "The note is read-only")
@@ -243,21 +250,31 @@ const remove = (state: SimState): Handler => (userId, _request, id) =>
     return jsonResponse([])
   })
 
-export const NOTES_PATH = "/apps/notes/api/v1/notes"
+const NOTES_PATH = "/apps/notes/api/v1/notes"
 
-export const notesRoutes = (state: SimState): HttpRouter.HttpRouter => {
+const notesRoutes = (state: SimState, store: NotesStore): HttpRouter.HttpRouter => {
   let router = HttpRouter.empty
   for (const prefix of ["/index.php", ""]) {
     const base = `${prefix}${NOTES_PATH}` as const
     router = router.pipe(
-      HttpRouter.get(base as `/${string}`, notesRoute(state, list(state), false)),
-      HttpRouter.post(base as `/${string}`, notesRoute(state, create(state), false)),
-      HttpRouter.get(`${base}/:id` as `/${string}`, notesRoute(state, get(state), true)),
-      HttpRouter.put(`${base}/:id` as `/${string}`, notesRoute(state, update(state), true)),
-      HttpRouter.del(`${base}/:id` as `/${string}`, notesRoute(state, remove(state), true))
+      HttpRouter.get(base as `/${string}`, notesRoute(state, list(state, store), false)),
+      HttpRouter.post(base as `/${string}`, notesRoute(state, create(state, store), false)),
+      HttpRouter.get(`${base}/:id` as `/${string}`, notesRoute(state, get(state, store), true)),
+      HttpRouter.put(`${base}/:id` as `/${string}`, notesRoute(state, update(state, store), true)),
+      HttpRouter.del(`${base}/:id` as `/${string}`, notesRoute(state, remove(state, store), true))
     )
   }
   return router
+}
+
+const ROUTE_KEYS = ["notes.list", "notes.get", "notes.create", "notes.update", "notes.delete", "notes.other"] as const
+
+const routeKey = (method: string, path: string) => {
+  if (path === NOTES_PATH) return method === "GET" ? "notes.list" : method === "POST" ? "notes.create" : "notes.other"
+  if (path.startsWith(`${NOTES_PATH}/`)) {
+    return method === "GET" ? "notes.get" : method === "PUT" ? "notes.update" : method === "DELETE" ? "notes.delete" : "notes.other"
+  }
+  return undefined
 }
 
 // ---------------------------------------------------------------------------
@@ -270,17 +287,48 @@ export interface NotesControl {
   readonly listNotes: (userId: string) => Effect.Effect<ReadonlyArray<NoteInfo>, SimulatorHookError>
 }
 
-const unknownUser = (userId: string) =>
-  new SimulatorHookError({ reason: "UnknownUser", message: `No user with uid ${userId}` })
-
-export const makeNotesControl = (state: SimState): NotesControl => ({
+const makeNotesControl = (state: SimState, store: NotesStore): NotesControl => ({
   seedNote: Effect.fn("Simulator.seedNote")(function* (input: SeedNote) {
-    if (!state.users.has(input.userId)) return yield* unknownUser(input.userId)
+    yield* knownUser(state, input.userId)
     const at = yield* now(state)
-    return { ...createNote(state, input, at) }
+    return { ...createNote(state, store, input, at) }
   }),
   listNotes: Effect.fn("Simulator.listNotes")(function* (userId: string) {
-    if (!state.users.has(userId)) return yield* unknownUser(userId)
-    return sorted(userNotes(state, userId).values()).map((n) => ({ ...n }))
+    yield* knownUser(state, userId)
+    return sorted(userNotes(store, userId).values()).map((n) => ({ ...n }))
   })
 })
+
+const NoteBody = Schema.Struct({
+  userId: Schema.String,
+  title: Schema.optional(Schema.String),
+  content: Schema.optional(Schema.String),
+  category: Schema.optional(Schema.String),
+  favorite: Schema.optional(Schema.Boolean),
+  readonly: Schema.optional(Schema.Boolean),
+  modified: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.nonNegative()))
+})
+
+const hookRoutes = (control: NotesControl): HttpRouter.HttpRouter =>
+  HttpRouter.empty.pipe(
+    HttpRouter.get("/__sim/users/:userId/notes", hook(Empty, (_, params) => control.listNotes(params["userId"] ?? ""))),
+    HttpRouter.post("/__sim/notes", hook(NoteBody, (input) => control.seedNote(input), 201))
+  )
+
+export const notesSimulator: SimulatorApp<NotesControl> = {
+  routeKeys: ROUTE_KEYS,
+  routeKey,
+  hookEndpoints: [
+    "GET    /__sim/users/{userId}/notes             a user's notes (Notes API)",
+    "POST   /__sim/notes                            {userId, title?, content?, category?, favorite?, readonly?, modified?}"
+  ],
+  mount: (state) => {
+    const store: NotesStore = new Map()
+    const control = makeNotesControl(state, store)
+    return { routes: notesRoutes(state, store), hooks: hookRoutes(control), control }
+  },
+  remote: (call) => ({
+    seedNote: (input) => call("POST", "/notes", input),
+    listNotes: (userId) => call("GET", `/users/${encodeURIComponent(userId)}/notes`)
+  })
+}

@@ -1,0 +1,56 @@
+/**
+ * A Nextcloud app's part of the simulated Nextcloud. The core (login flow,
+ * OCS, hooks, faults, counters) knows no app: it mounts the parts it is
+ * given (`Simulator.make({ apps })`), and whoever starts it (the `simulate`
+ * command, the demo, the tests) passes the registered apps' parts.
+ *
+ * A part names its routes (for counters and fault targets), serves them on
+ * the simulator's state (its own data lives in the closure `mount` returns),
+ * adds its `/__sim` hooks and their control API, and says how to drive those
+ * hooks over HTTP from another process.
+ */
+import type { HttpApp, HttpRouter } from "@effect/platform"
+import type { Promisified } from "./promisify.js"
+import type { RouteKeyOf } from "./routeKeys.js"
+import type { SimState } from "./state.js"
+
+/** An app mounted on one running simulator. */
+export interface MountedApp<Control> {
+  /** Its routes (an app serves them with and without `/index.php`, as Nextcloud does). */
+  readonly routes: HttpRouter.HttpRouter
+  /**
+   * Requests it answers itself, whatever their method: WebDAV's PROPFIND,
+   * MKCOL and MOVE are not router methods. Asked before the router.
+   */
+  readonly serves?: {
+    readonly path: (path: string) => boolean
+    readonly app: HttpApp.Default
+  }
+  /** Its `/__sim/…` hooks. */
+  readonly hooks: HttpRouter.HttpRouter
+  /** The Effect API of those hooks. */
+  readonly control: Control
+}
+
+/** Sends one hook request to a simulator in another process; rejects with its `SimulatorHookError`. */
+export type HookCall = <A>(method: string, path: string, body?: unknown) => Promise<A>
+
+export interface SimulatorApp<Control extends object> {
+  /** Every key `routeKey` answers: fault targets are checked against them. */
+  readonly routeKeys: ReadonlyArray<string>
+  readonly routeKey: RouteKeyOf
+  /** Its lines in the `/__sim` index. */
+  readonly hookEndpoints: ReadonlyArray<string>
+  readonly mount: (state: SimState) => MountedApp<Control>
+  /** Its control API over the HTTP hooks (`call` prefixes `/__sim`). */
+  readonly remote: (call: HookCall) => Promisified<Control>
+}
+
+// biome-ignore lint: a list of parts holds every control type
+export type AnySimulatorApp = SimulatorApp<any>
+
+type ControlOf<A> = A extends SimulatorApp<infer Control> ? Control : never
+type Intersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never
+
+/** The control APIs of all `Apps` together (`unknown` for none). */
+export type ControlOfApps<Apps extends ReadonlyArray<AnySimulatorApp>> = Intersection<ControlOf<Apps[number]>>

@@ -1,0 +1,27 @@
+/**
+ * The apps end to end over the real process (stdio, the bundle in dist/): one
+ * path per app, through provisioning. Their behaviour is tested in process,
+ * next to each app (test/apps/<app>/tools.test.ts).
+ */
+import { describe, expect, it } from "vitest"
+import { useStdioFixture } from "../support/stdioServer.js"
+
+const fx = useStdioFixture("ada-local")
+
+describe("apps over stdio", () => {
+  it("provision notes and files, create a note and read it back, write a file and read it back", async () => {
+    const session = await fx.start()
+    const started = await session.call("nc_auth_provision_access", { scopes: ["notes.write", "notes.read", "files.write", "files.read"] })
+    await fx.sim.grant({ flow: started.structuredContent.login_url, userId: "ada-5c7e" })
+    expect((await session.call("nc_auth_check_status")).structuredContent.status).toBe("provisioned")
+
+    const created = await session.call("nc_notes_create", { title: "Plan", content: "Ship it" })
+    expect(created.structuredContent).toMatchObject({ status: "created", success: true })
+    const id = (created.structuredContent["note"] as { readonly id: number }).id
+    expect((await session.call("nc_notes_get", { id })).structuredContent).toMatchObject({ note: { content: "Ship it" } })
+
+    expect((await session.call("nc_files_write", { path: "plan.md", content: "# Plan" })).structuredContent.status).toBe("created")
+    expect((await session.call("nc_files_read", { path: "plan.md" })).structuredContent).toMatchObject({ content: "# Plan" })
+    expect((await fx.sim.readFile({ userId: "ada-5c7e", path: "plan.md" })).content).toBe("# Plan")
+  })
+})
