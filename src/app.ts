@@ -83,6 +83,8 @@ export const nextcloudLayer = (settings: NextcloudSettings) =>
 /** Logs to stderr only (stdout is the MCP channel in stdio mode), at the configured level. */
 export const stderrLogger = (level: LogLevel.LogLevel) =>
   Layer.merge(
-    Logger.replace(Logger.defaultLogger, Logger.withConsoleError(logfmtLogger)),
+    // Written to the process's stderr directly, not through the Console service, which a command may
+    // replace (the command line silences the argument parser's own error output).
+    Logger.replace(Logger.defaultLogger, Logger.map(logfmtLogger, (line) => void process.stderr.write(`${line}\n`))),
     Logger.minimumLogLevel(level)
   )

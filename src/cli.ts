@@ -7,7 +7,7 @@
  */
 import { CliConfig, Command, HelpDoc, Options, ValidationError } from "@effect/cli"
 import * as NodeContext from "@effect/platform-node/NodeContext"
-import { Console, Effect, Layer } from "effect"
+import { Console, Context, Effect, Layer } from "effect"
 import { type CommandHelp, commandHelp, rootHelp } from "./commands/help.js"
 import { failStartup, runProcess } from "./commands/startup.js"
 import { LOG_LEVELS } from "./Config.js"
@@ -85,7 +85,14 @@ const port = (flag: string, text: string) =>
 
 const lazy = <A>(load: () => Promise<A>) => Effect.promise(load)
 
-const stdio = Command.make("stdio", {}, () => Effect.flatMap(lazy(() => import("./commands/stdio.js")), (m) => m.runStdio))
+/** The Console the process started with: commands print through it (see `withoutParserErrors`). */
+class ProcessConsole extends Context.Tag("nextcloud-mcp/ProcessConsole")<ProcessConsole, Console.Console>() {}
+
+/** A command's implementation, with the process's Console back in place. */
+const command = <A, E, R>(body: Effect.Effect<A, E, R>) =>
+  Effect.flatMap(ProcessConsole, (console) => Effect.withConsole(body, console))
+
+const stdio = Command.make("stdio", {}, () => command(Effect.flatMap(lazy(() => import("./commands/stdio.js")), (m) => m.runStdio)))
 
 const http = Command.make(
   "http",
@@ -94,8 +101,10 @@ const http = Command.make(
     port: Options.text("port").pipe(Options.withDefault(DEFAULT_HTTP_PORT))
   },
   (options) =>
-    Effect.flatMap(port("--port", options.port), (p) =>
-      Effect.flatMap(lazy(() => import("./commands/http.js")), (m) => m.runHttp({ host: options.host, port: p }))
+    command(
+      Effect.flatMap(port("--port", options.port), (p) =>
+        Effect.flatMap(lazy(() => import("./commands/http.js")), (m) => m.runHttp({ host: options.host, port: p }))
+      )
     )
 )
 
@@ -103,29 +112,35 @@ const simulate = Command.make(
   "simulate",
   { port: Options.text("port").pipe(Options.withDefault(DEFAULT_SIMULATOR_PORT)) },
   (options) =>
-    Effect.flatMap(port("--port", options.port), (p) =>
-      Effect.flatMap(lazy(() => import("./commands/simulate.js")), (m) => m.runSimulate({ port: p }))
+    command(
+      Effect.flatMap(port("--port", options.port), (p) =>
+        Effect.flatMap(lazy(() => import("./commands/simulate.js")), (m) => m.runSimulate({ port: p }))
+      )
     )
 )
 
-const demo = Command.make("demo", {}, () => Effect.flatMap(lazy(() => import("./demo/Demo.js")), (m) => m.runDemo))
+const demo = Command.make("demo", {}, () => command(Effect.flatMap(lazy(() => import("./demo/Demo.js")), (m) => m.runDemo)))
 
 const rotateKey = Command.make("rotate-key", {}, () =>
-  Effect.flatMap(lazy(() => import("./commands/rotateKey.js")), (m) => m.runRotateKey)
+  command(Effect.flatMap(lazy(() => import("./commands/rotateKey.js")), (m) => m.runRotateKey))
 )
 
 const root = Command.make(PROGRAM).pipe(Command.withSubcommands([stdio, http, simulate, demo, rotateKey]))
 
-/** @effect/cli prints its own (coloured) parse errors; this program prints one plain line instead. */
-const withoutErrorOutput = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Console.consoleWith((current) =>
+/**
+ * @effect/cli prints its own (coloured) parse errors; this program prints one
+ * plain line instead. The parser runs with a Console whose `error` is silent;
+ * commands get the process's Console back (`command`).
+ */
+const withoutParserErrors = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Console.consoleWith((console) =>
     Effect.withConsole(
       effect,
-      Object.assign(Object.create(current) as Console.Console, {
+      Object.assign(Object.create(console) as Console.Console, {
         error: () => Effect.void,
-        unsafe: Object.assign(Object.create(current.unsafe) as Console.UnsafeConsole, { error: () => undefined })
+        unsafe: Object.assign(Object.create(console.unsafe) as Console.UnsafeConsole, { error: () => undefined })
       })
-    )
+    ).pipe(Effect.provideService(ProcessConsole, console))
   )
 
 const plain = (doc: HelpDoc.HelpDoc): string =>
@@ -134,7 +149,7 @@ const plain = (doc: HelpDoc.HelpDoc): string =>
 
 const run = (args: ReadonlyArray<string>, command: string | undefined) =>
   Command.run(root, { name: PROGRAM, version: SERVER_VERSION })(["node", PROGRAM, ...args]).pipe(
-    withoutErrorOutput,
+    withoutParserErrors,
     Effect.catchIf(ValidationError.isValidationError, (error) =>
       failStartup(`${plain(error.error)} (see '${PROGRAM}${command === undefined ? "" : ` ${command}`} --help')`)
     ),
@@ -168,13 +183,13 @@ const { args, error: usageError } = takeLogLevel(process.argv.slice(2))
 /** Help and `--version` are answered here; everything else is parsed by @effect/cli. */
 const main = Effect.suspend(() => {
   if (usageError !== undefined) return failStartup(usageError)
-  const command = HELP.find((c) => c.name === args.find((a) => !a.startsWith("-")))
+  const named = HELP.find((c) => c.name === args.find((a) => !a.startsWith("-")))
   if (args.includes("--help") || args.includes("-h")) {
-    return Console.log(command === undefined ? rootHelp(PROGRAM, SERVER_VERSION, SUMMARY, HELP) : commandHelp(PROGRAM, command))
+    return Console.log(named === undefined ? rootHelp(PROGRAM, SERVER_VERSION, SUMMARY, HELP) : commandHelp(PROGRAM, named))
   }
   if (args.includes("--version")) return Console.log(`${PROGRAM} ${SERVER_VERSION}`)
   if (args.length === 0) return Console.log(rootHelp(PROGRAM, SERVER_VERSION, SUMMARY, HELP))
-  return run(args, command?.name)
+  return run(args, named?.name)
 })
 
 runProcess(main)
