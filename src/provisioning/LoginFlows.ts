@@ -25,7 +25,7 @@ import { type FlowPurpose, type Grant, type PendingFlow, Storage } from "../stor
 import { Audit } from "./Audit.js"
 import { makeCompletion } from "./completion.js"
 import { nextcloudFailure, store } from "./edges.js"
-import { flowStartRetryAfter, type Grantable, isExpired, narrowedPendingUpdate } from "./flowRules.js"
+import { flowStartRetryAfter, formatWait, type Grantable, isExpired, narrowedPendingUpdate } from "./flowRules.js"
 import { ProvisioningConfig } from "./ProvisioningConfig.js"
 import { SettledFlows } from "./SettledFlows.js"
 import { UserLocks } from "./UserLocks.js"
@@ -67,8 +67,9 @@ export const makeLoginFlows = Effect.gen(function* () {
     const shown = Option.isSome(pending) && !isExpired(pending.value, now)
       ? `, or finish the login already started: ${Redacted.value(pending.value.loginUrl)}`
       : "."
+    const per = Duration.equals(config.flowStartWindow, Duration.hours(1)) ? "hour" : Duration.format(config.flowStartWindow)
     return yield* new RateLimited({
-      message: `Too many login flows started (at most ${config.flowStartLimit} per ${Duration.format(config.flowStartWindow)}). Try again in ${retryAfter} second${retryAfter === 1 ? "" : "s"}${shown}`,
+      message: `Too many logins started: at most ${config.flowStartLimit} per ${per} (NC_MCP_FLOW_START_LIMIT). Try again in ${formatWait(retryAfter)}${shown}`,
       retry_after_seconds: retryAfter
     })
   })

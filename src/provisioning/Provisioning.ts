@@ -179,11 +179,17 @@ const makeProvisioning = Effect.gen(function* () {
           case "Change":
             break
         }
+        const now = yield* Clock.currentTimeMillis
         // The new login starts first: if it cannot (rate limit, Nextcloud down),
-        // nothing has changed when the error is reported.
-        const flow = change.widens ? yield* flows.start(userId, change.target, "update") : null
+        // nothing has changed when the error is reported. Asking again for the
+        // same scopes shows the pending login again.
+        const pending = Option.getOrNull(yield* store(storage.getFlow(userId)))
+        const flow = !change.widens
+          ? null
+          : pending !== null && isReusable(pending, change.target, now, "update")
+            ? pending
+            : yield* flows.start(userId, change.target, "update")
         if (change.narrows) {
-          const now = yield* Clock.currentTimeMillis
           yield* store(storage.updateScopes(userId, change.applyNow, now))
           yield* cache.invalidate(userId)
           yield* audit.record(userId, "grant_narrowed", { from: previous, to: change.applyNow })
