@@ -18,7 +18,7 @@
 import { Clock, Context, type Duration, Effect, Layer, Option, Redacted } from "effect"
 import { provisioningRequiredMessage } from "../auth/Policy.js"
 import { ScopeCache } from "../auth/ScopeCache.js"
-import { InvalidScopes, NextcloudError, ProvisioningRequired } from "../domain/Errors.js"
+import { InvalidScopes, LoginWrongAccount, NextcloudError, ProvisioningRequired } from "../domain/Errors.js"
 import { describeNextcloudFailure } from "../domain/edge.js"
 import type { UserId } from "../domain/Ids.js"
 import * as Scopes from "../domain/Scope.js"
@@ -31,6 +31,7 @@ import { flowState, type Grantable, isReusable, planScopeChange } from "./flowRu
 import { LoginFlows } from "./LoginFlows.js"
 import { SettledFlows } from "./SettledFlows.js"
 import { UserLocks } from "./UserLocks.js"
+import { type WrongAccountNotice, WrongAccountNotices } from "./WrongAccountNotices.js"
 
 export type { Grantable } from "./flowRules.js"
 export type { PollOutcome } from "./LoginFlows.js"
@@ -78,6 +79,20 @@ const settledStatus = (grant: Option.Option<Grant>, expired: boolean, justComple
     ? { status: "provisioned", grant: grant.value, justCompleted, pendingUpdate: null }
     : { status: "not_initiated", expired }
 
+/** What a person needs to hear when an approval came from another Nextcloud account than their access's. */
+const wrongAccountMessage = (notice: WrongAccountNotice, grant: Grant | null) => {
+  const approvedAs = `"${notice.login_name}"`
+  const account = `"${notice.account_login_name}"`
+  const kept = grant === null ? "" : ` You still have the access of ${account} (scopes: ${Scopes.format(grant.scopes)}).`
+  const password = notice.remote_revoked
+    ? "The app password that approval created was revoked at Nextcloud."
+    : `The app password that approval created could not be revoked at Nextcloud: remove it under Settings → Security while signed in as ${approvedAs}.`
+  return (
+    `The login was approved in Nextcloud as ${approvedAs}, but this access belongs to the Nextcloud account ${account}, so the approval was not used. Nothing changed.${kept} ${password} ` +
+    `To get ${Scopes.format(notice.scopes)}, call nc_auth_update_scopes again and approve while signed in to Nextcloud as ${account} (sign out of ${approvedAs} first, or open the link in a private window).`
+  )
+}
+
 const makeProvisioning = Effect.gen(function* () {
   const storage = yield* Storage
   const ocs = yield* Ocs
@@ -87,6 +102,7 @@ const makeProvisioning = Effect.gen(function* () {
   const audit = yield* Audit
   const signals = yield* SettledFlows
   const locks = yield* UserLocks
+  const notices = yield* WrongAccountNotices
 
   const provision = Effect.fn("Provisioning.provision")(function* (userId: UserId, requestedScopes: Grantable) {
     const decided = yield* locks.withLock(
@@ -113,6 +129,18 @@ const makeProvisioning = Effect.gen(function* () {
     return { status, loginUrl, requestedScopes, reused: decided.reused } satisfies ProvisionResult
   })
 
+  /**
+   * The user's flow is gone: if it was refused as approved by another
+   * account, say so (once, to everyone waiting); else `otherwise`.
+   */
+  const unlessRefused = <E>(userId: UserId, otherwise: Effect.Effect<StatusResult, E>) =>
+    Effect.gen(function* () {
+      const refused = yield* notices.take(userId)
+      if (Option.isNone(refused)) return yield* otherwise
+      const grant = Option.getOrNull(yield* store(storage.getGrant(userId)))
+      return yield* new LoginWrongAccount({ message: wrongAccountMessage(refused.value, grant) })
+    })
+
   const status = Effect.fn("Provisioning.status")(function* (userId: UserId) {
     // The cache is invalidated on every grant change, so this is current; it spares
     // a query and a decryption on the path clients call most.
@@ -120,12 +148,14 @@ const makeProvisioning = Effect.gen(function* () {
     const stored = flowState(Option.getOrNull(yield* store(storage.getFlow(userId))), yield* Clock.currentTimeMillis)
     switch (stored._tag) {
       case "None":
-        return settledStatus(grant, false)
+        return yield* unlessRefused(userId, Effect.succeed(settledStatus(grant, false)))
       case "Expired":
         // Kept until its retention ends, so this keeps saying "expired".
+        yield* notices.ended(userId)
         yield* flows.expire(stored.flow)
         return settledStatus(grant, true)
       case "Pending":
+        yield* notices.watch(stored.flow)
         break
     }
     const outcome = yield* flows.poll(userId)
@@ -139,9 +169,13 @@ const makeProvisioning = Effect.gen(function* () {
           : ({ status: "pending", flow: stored.flow } satisfies StatusResult)
       case "Expired":
         return settledStatus(grant, true)
+      case "WrongAccount":
       case "Gone":
-        // Completed (or abandoned) by another caller while we waited for the lock.
-        return settledStatus(yield* store(storage.getGrant(userId)), false, true)
+        // Refused just now, or ended by another caller while we waited for the lock.
+        return yield* unlessRefused(
+          userId,
+          store(storage.getGrant(userId)).pipe(Effect.map((current) => settledStatus(current, false, true)))
+        )
     }
   })
 
@@ -267,9 +301,9 @@ const makeProvisioning = Effect.gen(function* () {
   return { provision, status, awaitCompletion, updateScopes, revoke, reportUnauthorized } as const
 })
 
-/** The flow state machine and what it is built on: the audit log, settled-flow signals, per-user locks. */
+/** The flow state machine and what it is built on: the audit log, settled-flow signals, per-user locks, refusal notices. */
 const parts = LoginFlows.layer.pipe(
-  Layer.provideMerge(Layer.mergeAll(Audit.layer, SettledFlows.layer, UserLocks.layer))
+  Layer.provideMerge(Layer.mergeAll(Audit.layer, SettledFlows.layer, UserLocks.layer, WrongAccountNotices.layer))
 )
 
 export class Provisioning extends Context.Tag("nextcloud-mcp/Provisioning")<

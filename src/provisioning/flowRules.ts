@@ -60,6 +60,28 @@ export const flowStartRetryAfter = (
   return Math.max(1, Math.ceil((blocking + windowMs - now) / 1000))
 }
 
+/** Who a grant or an approved login is at Nextcloud. */
+export interface NextcloudAccount {
+  readonly loginName: string
+  /** `/ocs/v2.php/cloud/user` `data.id`; null when it could not be learnt. */
+  readonly ncUserId: string | null
+}
+
+/**
+ * Whether a login replacing a grant comes from the grant's Nextcloud
+ * account. The user id is the account's identity, so it decides when both
+ * are known: one account signs in under several login names (its id in any
+ * case, its email), and Nextcloud hands back whichever was typed. Without
+ * both ids, the login names decide, compared regardless of case as Nextcloud
+ * matches them; differing names then count as another account, since
+ * refusing costs the person one more approval while accepting could hand
+ * this user someone else's files.
+ */
+export const sameAccount = (current: NextcloudAccount, next: NextcloudAccount): boolean =>
+  current.ncUserId !== null && next.ncUserId !== null
+    ? current.ncUserId === next.ncUserId
+    : current.loginName.toLowerCase() === next.loginName.toLowerCase()
+
 /** A wait in words a person reads at a glance: seconds under a minute, else whole minutes rounded up. */
 export const formatWait = (seconds: number): string => {
   const [count, unit] = seconds < 60 ? [Math.max(1, Math.ceil(seconds)), "second"] : [Math.ceil(seconds / 60), "minute"]
