@@ -31,6 +31,7 @@ import { flowState, type Grantable, isReusable, planScopeChange } from "./flowRu
 import { LoginFlows } from "./LoginFlows.js"
 import { SettledFlows } from "./SettledFlows.js"
 import { UserLocks } from "./UserLocks.js"
+import { WaitingPolls } from "./WaitingPolls.js"
 import { type WrongAccountNotice, WrongAccountNotices } from "./WrongAccountNotices.js"
 
 export type { Grantable } from "./flowRules.js"
@@ -103,6 +104,7 @@ const makeProvisioning = Effect.gen(function* () {
   const signals = yield* SettledFlows
   const locks = yield* UserLocks
   const notices = yield* WrongAccountNotices
+  const waiting = yield* WaitingPolls
 
   const provision = Effect.fn("Provisioning.provision")(function* (userId: UserId, requestedScopes: Grantable) {
     const decided = yield* locks.withLock(
@@ -181,14 +183,14 @@ const makeProvisioning = Effect.gen(function* () {
 
   /**
    * Wait up to `wait` (never past the flow's deadline) for the user's pending
-   * flow to stop being pending, reporting progress every second. True when
-   * it is no longer pending.
+   * flow to stop being pending, polling it about once a second meanwhile and
+   * reporting progress every second. True when it is no longer pending.
    */
   const awaitCompletion = (
     userId: UserId,
     wait: Duration.Duration,
     onTick: (elapsed: Duration.Duration) => Effect.Effect<void>
-  ) => store(signals.awaitSettled(userId, wait, onTick))
+  ) => waiting.whileWaiting(userId, store(signals.awaitSettled(userId, wait, onTick)))
 
   const updateScopes = Effect.fn("Provisioning.updateScopes")(function* (
     userId: UserId,
@@ -301,8 +303,12 @@ const makeProvisioning = Effect.gen(function* () {
   return { provision, status, awaitCompletion, updateScopes, revoke, reportUnauthorized } as const
 })
 
-/** The flow state machine and what it is built on: the audit log, settled-flow signals, per-user locks, refusal notices. */
-const parts = LoginFlows.layer.pipe(
+/**
+ * The flow state machine, what it is built on (the audit log, settled-flow
+ * signals, per-user locks, refusal notices) and the polls for waiting clients.
+ */
+const parts = WaitingPolls.layer.pipe(
+  Layer.provideMerge(LoginFlows.layer),
   Layer.provideMerge(Layer.mergeAll(Audit.layer, SettledFlows.layer, UserLocks.layer, WrongAccountNotices.layer))
 )
 
