@@ -22,4 +22,19 @@ describe("waiting for the approval", () => {
     expect(done.structuredContent.message).toContain("provisioned successfully")
     expect((await fx.sim.counters()).successfulPolls).toBe(1)
   })
+  it("a wait started right after revoking is not ended early by the revocation's own grant change", async () => {
+    const session = await fx.start()
+    const first = await session.call("nc_auth_provision_access", { scopes: ["notes.read"] })
+    await fx.sim.grant({ flow: first.structuredContent.login_url, userId: "alice" })
+    expect((await session.call("nc_auth_check_status")).structuredContent.status).toBe("provisioned")
+    expect((await session.call("nc_auth_revoke_access")).structuredContent.status).toBe("revoked")
+
+    const again = await session.call("nc_auth_provision_access", { scopes: ["notes.read"] })
+    const polled = (await fx.sim.counters()).polls
+    const waiting = session.call("nc_auth_check_status", { wait_seconds: 60 })
+    // The revocation's change reaches this process again within a fraction of a second; approve after that.
+    expect(await eventually(async () => (await fx.sim.counters()).polls >= polled + 2, 10_000)).toBe(true)
+    await fx.sim.grant({ flow: again.structuredContent.login_url, userId: "alice" })
+    expect((await waiting).structuredContent).toMatchObject({ status: "provisioned", username: "alice" })
+  })
 })
