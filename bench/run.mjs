@@ -6,7 +6,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { ROOT, tempDir } from "./lib.mjs"
 
-const BENCHES = ["cold-start", "check-status", "storage", "storage-pg", "scope-check"]
+const BENCHES = ["cold-start", "check-status", "storage", "storage-pg", "scope-check", "approval-wait"]
 const EXTRA = ["http-load", "replicas"] // included when present
 /** Benchmarks that are another one run with arguments. */
 const VARIANTS = { "storage-pg": { file: "storage", args: ["--pg"] } }

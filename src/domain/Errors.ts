@@ -46,6 +46,11 @@ export class LoginCancelled extends Schema.TaggedError<LoginCancelled>()("LoginC
   message: Schema.String
 }) {}
 
+/** A login meant to replace a grant was approved by another Nextcloud account; the grant stays as it was. */
+export class LoginWrongAccount extends Schema.TaggedError<LoginWrongAccount>()("LoginWrongAccount", {
+  message: Schema.String
+}) {}
+
 export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", {
   message: Schema.String
 }) {}
@@ -93,6 +98,7 @@ export type ToolError =
   | RateLimited
   | LoginDeclined
   | LoginCancelled
+  | LoginWrongAccount
   | NotFound
   | Conflict
   | QuotaExceeded

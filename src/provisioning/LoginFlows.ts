@@ -5,6 +5,7 @@
  *   start    (none | expired) → pending   stored before its URL is shown
  *   present  pending → pending | abandoned (the person declined or cancelled)
  *   poll     pending → pending | completed (the one-shot answer, stored first)
+ *                     | refused  (approved by another account than the grant's it would replace)
  *   expire   pending → expired            at its 20-minute deadline, audited once
  *   abandon  pending → none               the user revoked their access
  *   narrow   pending update → pending update without the scopes just removed
@@ -25,14 +26,16 @@ import { type FlowPurpose, type Grant, type PendingFlow, Storage } from "../stor
 import { Audit } from "./Audit.js"
 import { makeCompletion } from "./completion.js"
 import { nextcloudFailure, store } from "./edges.js"
-import { flowStartRetryAfter, type Grantable, isExpired, narrowedPendingUpdate } from "./flowRules.js"
+import { flowStartRetryAfter, formatWait, type Grantable, isExpired, narrowedPendingUpdate } from "./flowRules.js"
 import { ProvisioningConfig } from "./ProvisioningConfig.js"
 import { SettledFlows } from "./SettledFlows.js"
 import { UserLocks } from "./UserLocks.js"
+import { type WrongAccountNotice, WrongAccountNotices } from "./WrongAccountNotices.js"
 
 /** Outcome of one poll of one stored flow, for the tool and the background poller. */
 export type PollOutcome =
   | { readonly _tag: "Completed"; readonly grant: Grant }
+  | { readonly _tag: "WrongAccount"; readonly notice: WrongAccountNotice }
   | { readonly _tag: "Pending" }
   | { readonly _tag: "Expired" }
   | { readonly _tag: "Gone" }
@@ -53,6 +56,7 @@ export const makeLoginFlows = Effect.gen(function* () {
   const audit = yield* Audit
   const signals = yield* SettledFlows
   const locks = yield* UserLocks
+  const notices = yield* WrongAccountNotices
   const complete = yield* makeCompletion
 
   /** Refused (and audited) when the user started too many flows lately. */
@@ -71,8 +75,9 @@ export const makeLoginFlows = Effect.gen(function* () {
     const shown = Option.isSome(pending) && !isExpired(pending.value, now)
       ? `, or finish the login already started: ${Redacted.value(pending.value.loginUrl)}`
       : "."
+    const per = Duration.equals(config.flowStartWindow, Duration.hours(1)) ? "hour" : Duration.format(config.flowStartWindow)
     return yield* new RateLimited({
-      message: `Too many login flows started (at most ${config.flowStartLimit} per ${Duration.format(config.flowStartWindow)}). Try again in ${retryAfter} second${retryAfter === 1 ? "" : "s"}${shown}`,
+      message: `Too many logins started: at most ${config.flowStartLimit} per ${per} (NC_MCP_FLOW_START_LIMIT). Try again in ${formatWait(retryAfter)}${shown}`,
       retry_after_seconds: retryAfter
     })
   })
@@ -132,6 +137,7 @@ export const makeLoginFlows = Effect.gen(function* () {
   const abandonPresented = (flow: PendingFlow, outcome: "declined" | "cancelled") =>
     Effect.gen(function* () {
       yield* store(storage.deleteFlow(flow.userId, flow.createdAt))
+      yield* notices.ended(flow.userId)
       yield* audit.record(flow.userId, outcome === "declined" ? "flow_declined" : "flow_cancelled", { purpose: flow.purpose })
       yield* signals.settle(flow.userId)
       const again = flow.purpose === "update" ? "nc_auth_update_scopes" : "nc_auth_provision_access"
@@ -147,6 +153,7 @@ export const makeLoginFlows = Effect.gen(function* () {
    */
   const present = Effect.fn("LoginFlows.present")(function* (flow: PendingFlow, message: string) {
     const elicitation = yield* Elicitation
+    yield* notices.watch(flow)
     const shown = yield* elicitation.presentLoginUrl({ loginUrl: Redacted.value(flow.loginUrl), message })
     switch (shown.outcome) {
       case "declined":
@@ -186,14 +193,15 @@ export const makeLoginFlows = Effect.gen(function* () {
           .poll(flow.value.pollEndpoint, flow.value.pollToken)
           .pipe(Effect.catchAll(nextcloudFailure(nc.host, "check the login flow (it is still pending)")))
         if (result._tag === "Pending") return PENDING
-        const completed: PollOutcome = { _tag: "Completed", grant: yield* complete(flow.value, result.credentials) }
-        return completed
+        const completion = yield* complete(flow.value, result.credentials)
+        return (completion._tag === "Stored" ? { _tag: "Completed", grant: completion.grant } : completion) satisfies PollOutcome
       })
     )
   })
 
-  /** Drop the user's flow, if any (lock held). True when an unexpired one was abandoned. */
+  /** Drop the user's flow, if any, and what was left to report about it (lock held). True when an unexpired one was abandoned. */
   const abandon = Effect.fn("LoginFlows.abandon")(function* (userId: UserId) {
+    yield* notices.ended(userId)
     const flow = yield* store(storage.getFlow(userId))
     if (Option.isNone(flow)) return false
     const now = yield* Clock.currentTimeMillis

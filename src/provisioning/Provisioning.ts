@@ -17,7 +17,7 @@
  */
 import { Clock, Context, type Duration, Effect, Layer, Option, Redacted } from "effect"
 import { ScopeCache } from "../auth/ScopeCache.js"
-import { InvalidScopes, NextcloudError, ProvisioningRequired, provisioningRequired } from "../domain/Errors.js"
+import { InvalidScopes, LoginWrongAccount, NextcloudError, ProvisioningRequired, provisioningRequired } from "../domain/Errors.js"
 import type { UserId } from "../domain/Ids.js"
 import * as Scopes from "../domain/Scope.js"
 import { NextcloudConfig } from "../nextcloud/NextcloudConfig.js"
@@ -30,6 +30,8 @@ import { LoginFlows } from "./LoginFlows.js"
 import { SettledFlows } from "./SettledFlows.js"
 import { UserLocks } from "./UserLocks.js"
 import { describeNextcloudFailure } from "../nextcloud/errors.js"
+import { WaitingPolls } from "./WaitingPolls.js"
+import { type WrongAccountNotice, WrongAccountNotices } from "./WrongAccountNotices.js"
 
 export type { Grantable } from "./flowRules.js"
 export type { PollOutcome } from "./LoginFlows.js"
@@ -77,6 +79,20 @@ const settledStatus = (grant: Option.Option<Grant>, expired: boolean, justComple
     ? { status: "provisioned", grant: grant.value, justCompleted, pendingUpdate: null }
     : { status: "not_initiated", expired }
 
+/** What a person needs to hear when an approval came from another Nextcloud account than their access's. */
+const wrongAccountMessage = (notice: WrongAccountNotice, grant: Grant | null) => {
+  const approvedAs = `"${notice.login_name}"`
+  const account = `"${notice.account_login_name}"`
+  const kept = grant === null ? "" : ` You still have the access of ${account} (scopes: ${Scopes.format(grant.scopes)}).`
+  const password = notice.remote_revoked
+    ? "The app password that approval created was revoked at Nextcloud."
+    : `The app password that approval created could not be revoked at Nextcloud: remove it under Settings → Security while signed in as ${approvedAs}.`
+  return (
+    `The login was approved in Nextcloud as ${approvedAs}, but this access belongs to the Nextcloud account ${account}, so the approval was not used. Nothing changed.${kept} ${password} ` +
+    `To get ${Scopes.format(notice.scopes)}, call nc_auth_update_scopes again and approve while signed in to Nextcloud as ${account} (sign out of ${approvedAs} first, or open the link in a private window).`
+  )
+}
+
 const makeProvisioning = Effect.gen(function* () {
   const storage = yield* Storage
   const ocs = yield* Ocs
@@ -86,6 +102,8 @@ const makeProvisioning = Effect.gen(function* () {
   const audit = yield* Audit
   const signals = yield* SettledFlows
   const locks = yield* UserLocks
+  const notices = yield* WrongAccountNotices
+  const waiting = yield* WaitingPolls
 
   /** `tool`: the tool asking, named in the audit log when the request is refused. */
   const provision = Effect.fn("Provisioning.provision")(function* (
@@ -117,6 +135,18 @@ const makeProvisioning = Effect.gen(function* () {
     return { status, loginUrl, requestedScopes, reused: decided.reused } satisfies ProvisionResult
   })
 
+  /**
+   * The user's flow is gone: if it was refused as approved by another
+   * account, say so (once, to everyone waiting); else `otherwise`.
+   */
+  const unlessRefused = <E>(userId: UserId, otherwise: Effect.Effect<StatusResult, E>) =>
+    Effect.gen(function* () {
+      const refused = yield* notices.take(userId)
+      if (Option.isNone(refused)) return yield* otherwise
+      const grant = Option.getOrNull(yield* store(storage.getGrant(userId)))
+      return yield* new LoginWrongAccount({ message: wrongAccountMessage(refused.value, grant) })
+    })
+
   const status = Effect.fn("Provisioning.status")(function* (userId: UserId) {
     // The cache is invalidated on every grant change, so this is current; it spares
     // a query and a decryption on the path clients call most.
@@ -124,12 +154,14 @@ const makeProvisioning = Effect.gen(function* () {
     const stored = flowState(Option.getOrNull(yield* store(storage.getFlow(userId))), yield* Clock.currentTimeMillis)
     switch (stored._tag) {
       case "None":
-        return settledStatus(grant, false)
+        return yield* unlessRefused(userId, Effect.succeed(settledStatus(grant, false)))
       case "Expired":
         // Kept until its retention ends, so this keeps saying "expired".
+        yield* notices.ended(userId)
         yield* flows.expire(stored.flow)
         return settledStatus(grant, true)
       case "Pending":
+        yield* notices.watch(stored.flow)
         break
     }
     const outcome = yield* flows.poll(userId)
@@ -143,22 +175,26 @@ const makeProvisioning = Effect.gen(function* () {
           : ({ status: "pending", flow: stored.flow } satisfies StatusResult)
       case "Expired":
         return settledStatus(grant, true)
+      case "WrongAccount":
       case "Gone":
-        // Completed (or abandoned) by another caller while we waited for the lock.
-        return settledStatus(yield* store(storage.getGrant(userId)), false, true)
+        // Refused just now, or ended by another caller while we waited for the lock.
+        return yield* unlessRefused(
+          userId,
+          store(storage.getGrant(userId)).pipe(Effect.map((current) => settledStatus(current, false, true)))
+        )
     }
   })
 
   /**
    * Wait up to `wait` (never past the flow's deadline) for the user's pending
-   * flow to stop being pending, reporting progress every second. True when
-   * it is no longer pending.
+   * flow to stop being pending, polling it about once a second meanwhile and
+   * reporting progress every second. True when it is no longer pending.
    */
   const awaitCompletion = (
     userId: UserId,
     wait: Duration.Duration,
     onTick: (elapsed: Duration.Duration) => Effect.Effect<void>
-  ) => store(signals.awaitSettled(userId, wait, onTick))
+  ) => waiting.whileWaiting(userId, store(signals.awaitSettled(userId, wait, onTick)))
 
   const updateScopes = Effect.fn("Provisioning.updateScopes")(function* (
     userId: UserId,
@@ -184,11 +220,17 @@ const makeProvisioning = Effect.gen(function* () {
           case "Change":
             break
         }
+        const now = yield* Clock.currentTimeMillis
         // The new login starts first: if it cannot (rate limit, Nextcloud down),
-        // nothing has changed when the error is reported.
-        const flow = change.widens ? yield* flows.start(userId, change.target, "update", tool) : null
+        // nothing has changed when the error is reported. Asking again for the
+        // same scopes shows the pending login again.
+        const pending = Option.getOrNull(yield* store(storage.getFlow(userId)))
+        const flow = !change.widens
+          ? null
+          : pending !== null && isReusable(pending, change.target, now, "update")
+            ? pending
+            : yield* flows.start(userId, change.target, "update", tool)
         if (change.narrows) {
-          const now = yield* Clock.currentTimeMillis
           yield* store(storage.updateScopes(userId, change.applyNow, now))
           yield* cache.invalidate(userId)
           yield* audit.record(userId, "grant_narrowed", { from: previous, to: change.applyNow })
@@ -266,9 +308,13 @@ const makeProvisioning = Effect.gen(function* () {
   return { provision, status, awaitCompletion, updateScopes, revoke, reportUnauthorized } as const
 })
 
-/** The flow state machine and what it is built on: the audit log, settled-flow signals, per-user locks. */
-const parts = LoginFlows.layer.pipe(
-  Layer.provideMerge(Layer.mergeAll(Audit.layer, SettledFlows.layer, UserLocks.layer))
+/**
+ * The flow state machine, what it is built on (the audit log, settled-flow
+ * signals, per-user locks, refusal notices) and the polls for waiting clients.
+ */
+const parts = WaitingPolls.layer.pipe(
+  Layer.provideMerge(LoginFlows.layer),
+  Layer.provideMerge(Layer.mergeAll(Audit.layer, SettledFlows.layer, UserLocks.layer, WrongAccountNotices.layer))
 )
 
 export class Provisioning extends Context.Tag("nextcloud-mcp/Provisioning")<

@@ -10,6 +10,8 @@ export interface ProvisioningConfigShape {
   readonly pollInterval: Duration.Duration
   /** Polls per second across all flows, so many pending users cannot flood Nextcloud. */
   readonly maxPollsPerSecond: number
+  /** How often a flow is polled while a client waits for it (`wait_seconds`). */
+  readonly waitingPollInterval: Duration.Duration
   /** Expired flows are kept this long so check_status can say they expired; then removed. */
   readonly expiredFlowRetention: Duration.Duration
   /** Audit entries and rate-limit history older than this are pruned. */
@@ -22,6 +24,7 @@ export const defaultProvisioningConfig: ProvisioningConfigShape = {
   flowStartWindow: Duration.hours(1),
   pollInterval: Duration.seconds(5),
   maxPollsPerSecond: 10,
+  waitingPollInterval: Duration.seconds(1),
   expiredFlowRetention: Duration.hours(24),
   auditRetention: Duration.days(90)
 }

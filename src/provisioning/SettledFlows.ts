@@ -17,8 +17,8 @@ export interface SettledFlowsShape {
   /**
    * Wait up to `wait` (and never past the flow's deadline) for the user's
    * pending flow to settle, reporting progress every second. True when it is
-   * no longer pending; false when the wait ran out first. Interrupting the
-   * caller ends the wait at once.
+   * no longer pending (a signal that leaves it pending is not enough); false
+   * when the wait ran out first. Interrupting the caller ends the wait at once.
    */
   readonly awaitSettled: (
     userId: UserId,
@@ -48,7 +48,19 @@ export const makeSettledFlows = Effect.gen(function* () {
     const start = yield* Clock.currentTimeMillis
     const untilDeadline = flow.value.expiresAt - start
     if (untilDeadline <= 0) return true
-    const mine = Queue.take(subscription).pipe(Effect.repeat({ until: (u) => u === userId }), Effect.asVoid)
+    // A signal only says "look again": it may come from a change that left this
+    // flow pending (this process's own grant change echoed back, a narrowing).
+    const stillPending = Effect.zipWith(
+      storage.getFlow(userId),
+      Clock.currentTimeMillis,
+      (now, at) => Option.isSome(now) && now.value.createdAt === flow.value.createdAt && at < now.value.expiresAt
+    )
+    const mine = Queue.take(subscription).pipe(
+      Effect.repeat({ until: (u) => u === userId }),
+      Effect.zipRight(stillPending),
+      Effect.repeat({ while: (pending) => pending }),
+      Effect.asVoid
+    )
     const ticker = Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
       yield* onTick(Duration.millis(now - start))

@@ -5,7 +5,7 @@
  * is property-tested on its own.
  */
 import * as Scopes from "../domain/Scope.js"
-import type { PendingFlow } from "../storage/Storage.js"
+import type { FlowPurpose, PendingFlow } from "../storage/Storage.js"
 
 /** Scopes a grant carries or a flow requests: `null` = unrestricted. */
 export type Grantable = ReadonlyArray<Scopes.Scope> | null
@@ -30,12 +30,16 @@ export const flowState = (flow: PendingFlow | null, now: number): FlowState =>
       : { _tag: "Pending", flow }
 
 /**
- * A provisioning request shows the pending flow again instead of starting
- * another when that flow is unexpired, was started to provision, and asks
- * for exactly the same scopes.
+ * A request shows the pending flow again instead of starting another when
+ * that flow is unexpired, was started for the same purpose (to provision, or
+ * to change the scopes of a grant), and asks for exactly the same scopes.
  */
-export const isReusable = (pending: PendingFlow, requested: Grantable, now: number): boolean =>
-  !isExpired(pending, now) && pending.purpose === "provision" && sameGrant(pending.requestedScopes, requested)
+export const isReusable = (
+  pending: PendingFlow,
+  requested: Grantable,
+  now: number,
+  purpose: FlowPurpose = "provision"
+): boolean => !isExpired(pending, now) && pending.purpose === purpose && sameGrant(pending.requestedScopes, requested)
 
 /**
  * Seconds until another flow may start, or `null` when one may start now:
@@ -54,6 +58,34 @@ export const flowStartRetryAfter = (
   // The start that must leave the window before another fits.
   const blocking = inWindow[inWindow.length - limit] ?? now
   return Math.max(1, Math.ceil((blocking + windowMs - now) / 1000))
+}
+
+/** Who a grant or an approved login is at Nextcloud. */
+export interface NextcloudAccount {
+  readonly loginName: string
+  /** `/ocs/v2.php/cloud/user` `data.id`; null when it could not be learnt. */
+  readonly ncUserId: string | null
+}
+
+/**
+ * Whether a login replacing a grant comes from the grant's Nextcloud
+ * account. The user id is the account's identity, so it decides when both
+ * are known: one account signs in under several login names (its id in any
+ * case, its email), and Nextcloud hands back whichever was typed. Without
+ * both ids, the login names decide, compared regardless of case as Nextcloud
+ * matches them; differing names then count as another account, since
+ * refusing costs the person one more approval while accepting could hand
+ * this user someone else's files.
+ */
+export const sameAccount = (current: NextcloudAccount, next: NextcloudAccount): boolean =>
+  current.ncUserId !== null && next.ncUserId !== null
+    ? current.ncUserId === next.ncUserId
+    : current.loginName.toLowerCase() === next.loginName.toLowerCase()
+
+/** A wait in words a person reads at a glance: seconds under a minute, else whole minutes rounded up. */
+export const formatWait = (seconds: number): string => {
+  const [count, unit] = seconds < 60 ? [Math.max(1, Math.ceil(seconds)), "second"] : [Math.ceil(seconds / 60), "minute"]
+  return `${count} ${unit}${count === 1 ? "" : "s"}`
 }
 
 /** What a request to add and remove scopes does to a grant. */

@@ -18,6 +18,11 @@ const scopeHelp = `Scopes are \`app.action\` with app one of ${Scopes.APPS.join(
 
 const Grantable = Schema.NullOr(Schema.Array(Scopes.Scope))
 
+const McpUserId = Schema.String.annotations({
+  description:
+    "The MCP user this access belongs to (NC_MCP_USER in stdio mode, the token's sub in http mode); not a Nextcloud name — see username."
+})
+
 /** Validate caller-supplied scopes; unknown ones are an `InvalidScopes` error that lists the vocabulary. */
 const validScopes = (raw: ReadonlyArray<string>, field: string) =>
   Either.match(Scopes.parseScopesStrict(raw), {
@@ -48,7 +53,7 @@ export const ProvisionAccessOutput = Tool.response(
   ["login_required", "pending", "already_provisioned", "declined", "cancelled", "error"],
   {
     login_url: Schema.optional(Schema.String),
-    user_id: Schema.optional(Schema.String),
+    user_id: Schema.optional(McpUserId),
     requested_scopes: Schema.optional(Grantable)
   }
 )
@@ -120,9 +125,14 @@ export const CheckStatusInput = Schema.Struct({
 })
 
 export const CheckStatusOutput = Tool.response(["provisioned", "pending", "not_initiated", "error"], {
-  user_id: Schema.optional(Schema.String),
+  user_id: Schema.optional(McpUserId),
   scopes: Schema.optional(Grantable),
-  username: Schema.optional(Schema.NullOr(Schema.String)),
+  username: Schema.optional(
+    Schema.NullOr(Schema.String).annotations({
+      description:
+        "The Nextcloud login name the app password signs in with (as typed when approving: the user id or an email); not the MCP user — see user_id."
+    })
+  ),
   login_url: Schema.optional(Schema.String),
   expires_in_seconds: Schema.optional(Schema.Number)
 })
@@ -289,7 +299,7 @@ export const updateScopes = Tool.open({
 export const RevokeAccessInput = Tool.NoArguments
 
 export const RevokeAccessOutput = Tool.response(["revoked", "not_provisioned", "error"], {
-  user_id: Schema.optional(Schema.String),
+  user_id: Schema.optional(McpUserId),
   remote_revoked: Schema.optional(Schema.Boolean)
 })
 

@@ -17,7 +17,7 @@ import { WebDav } from "../../src/apps/files/Client.js"
 import { Provisioning } from "../../src/provisioning/Provisioning.js"
 import { ProvisioningConfig } from "../../src/provisioning/ProvisioningConfig.js"
 import { SettledFlows } from "../../src/provisioning/SettledFlows.js"
-import type { PendingFlow, Storage } from "../../src/storage/Storage.js"
+import { type PendingFlow, Storage } from "../../src/storage/Storage.js"
 import { makeFakeNextcloud } from "../support/fakeNextcloud.js"
 import { fakeStorage } from "../support/fakes.js"
 import { memoryStorage, requestLayer } from "../support/lifecycle.js"
@@ -51,11 +51,19 @@ const scriptedChanges = Effect.map(Ref.make<ReadonlyArray<GrantChangeHandlers>>(
     Effect.flatMap(Ref.get(subscribers), (all) => Effect.forEach(all, (h) => h.onChange(userId), { discard: true }))
 }))
 
-/** Storage holding one pending flow per user (created at 0, due at 20 minutes), counting grant lookups. */
-const storageWithFlows = Effect.map(Ref.make(0), (lookups) => ({
+/**
+ * Storage holding one pending flow per user (created at 0, due at 20
+ * minutes) until the test ends it, counting grant lookups.
+ */
+const storageWithFlows = Effect.map(Effect.all([Ref.make(0), Ref.make<ReadonlySet<UserId>>(new Set())]), ([lookups, ended]) => ({
   lookups: Ref.get(lookups),
+  /** The user's flow completed (or went otherwise): it is no longer stored. */
+  end: (userId: UserId) => Ref.update(ended, (users) => new Set([...users, userId])),
   layer: fakeStorage({
-    getFlow: (userId) => Effect.succeed(Option.some<PendingFlow>(flow(userId, { createdAt: 0 }))),
+    getFlow: (userId) =>
+      Effect.map(Ref.get(ended), (users) =>
+        users.has(userId) ? Option.none() : Option.some<PendingFlow>(flow(userId, { createdAt: 0 }))
+      ),
     getGrant: () => Effect.as(Ref.update(lookups, (n) => n + 1), Option.none())
   })
 }))
@@ -74,6 +82,7 @@ describe("SettledFlows", () => {
       const forAlice = yield* Effect.fork(signals.awaitSettled(alice, MINUTE, noTicks))
       const forBob = yield* Effect.fork(signals.awaitSettled(bob, MINUTE, noTicks))
       yield* TestClock.adjust(Duration.seconds(1))
+      yield* storage.end(alice)
       yield* signals.settle(alice)
       expect(yield* answered(forAlice)).toBe(true)
       expect(Option.isNone(yield* Fiber.poll(forBob))).toBe(true)
@@ -104,11 +113,27 @@ describe("SettledFlows", () => {
       )
       yield* TestClock.adjust(Duration.seconds(1))
       const before = yield* storage.lookups
+      yield* storage.end(alice)
       yield* changes.announce(alice)
       expect(yield* answered(waiting)).toBe(true)
       expect(yield* storage.lookups).toBe(before + 1)
       // One subscription serves the cache and the signals.
       expect(yield* changes.subscribers).toHaveLength(1)
+    }))
+
+  it.scoped("a signal that leaves the awaited flow pending (this process's own change echoed back, a narrowing) does not end the wait", () =>
+    Effect.gen(function* () {
+      const changes = yield* scriptedChanges
+      const storage = yield* storageWithFlows
+      const { signals } = yield* signalsOver(storage.layer, changes.layer)
+      const waiting = yield* Effect.fork(signals.awaitSettled(alice, MINUTE, noTicks))
+      yield* TestClock.adjust(Duration.seconds(1))
+      yield* changes.announce(alice)
+      yield* signals.settle(alice)
+      expect(yield* answered(waiting)).toBe("still waiting")
+      yield* storage.end(alice)
+      yield* signals.settle(alice)
+      expect(yield* answered(waiting)).toBe(true)
     }))
 })
 
@@ -130,6 +155,8 @@ describe("the application's layer graph", () => {
       yield* provisioning.provision(alice, null).pipe(Effect.provide(requestLayer()))
       const waiting = yield* Effect.fork(provisioning.awaitCompletion(alice, MINUTE, noTicks))
       yield* TestClock.adjust(Duration.seconds(1))
+      // What another process completing the flow leaves: no flow, and a grant change.
+      yield* Effect.flatMap(Storage, (s) => s.deleteFlow(alice)).pipe(Effect.provide(ctx))
       yield* changes.announce(alice)
       expect(yield* answered(waiting)).toBe(true)
     }))
