@@ -35,7 +35,7 @@ describe("polling while a client waits", () => {
       nc.grant(loginUrlOf(started))
       yield* TestClock.adjust("1 second")
       const answer = yield* answered(waiting)
-      expect(answer).toMatchObject({ status: "provisioned", success: true })
+      expect(answer).toMatchObject({ status: "provisioned" })
       expect(answer.message).toContain("provisioned successfully")
     }).pipe(Effect.provide(servicesFor(nc)))
   })
