@@ -33,6 +33,18 @@ export interface App<Client, R, Control extends object> {
    * never loads the simulator.
    */
   readonly simulator: () => Promise<SimulatorApp<Control>>
+  /**
+   * How the server learns that a user's Nextcloud has this app enabled for
+   * them: its entry id in the user's navigation
+   * (`/ocs/v2.php/core/navigation/apps`) and/or a key of the capabilities
+   * (`/ocs/v2.php/cloud/capabilities`); either one present means enabled.
+   * Absent: a core part of Nextcloud, always offered (WebDAV files, CalDAV,
+   * CardDAV).
+   */
+  readonly presence?: {
+    readonly navigation?: string
+    readonly capability?: string
+  }
 }
 
 // biome-ignore lint: a registry holds apps of every client, requirement and control type
