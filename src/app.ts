@@ -9,6 +9,7 @@ import { ElicitationCompletions } from "./auth/Elicitation.js"
 import { logfmtLogger } from "./log/logfmt.js"
 import type { GrantChanges } from "./storage/GrantChanges.js"
 import { ScopeCache } from "./auth/ScopeCache.js"
+import { AppAvailability } from "./tools/availability.js"
 import type { LifecycleSettings, NextcloudSettings } from "./Config.js"
 import { appClients } from "./apps/registry.js"
 import { type CoreClients, withTransport } from "./nextcloud/layer.js"
@@ -47,7 +48,7 @@ export const NextcloudLive = withTransport(appClients)
 export type NextcloudClients = Layer.Layer.Success<typeof NextcloudLive>
 
 /** Everything the tools need: provisioning and its services (the audit log among them), the Nextcloud clients. */
-export type AppServices = Provisioning | Audit | ScopeCache | ElicitationCompletions | Storage | NextcloudConfig | NextcloudClients
+export type AppServices = Provisioning | Audit | AppAvailability | ScopeCache | ElicitationCompletions | Storage | NextcloudConfig | NextcloudClients
 
 /**
  * The core graph over a given Storage and Nextcloud client layer. `poller:
@@ -72,7 +73,7 @@ export const coreLayer = <Clients, E1, R1, E2, R2, E3 = never, R3 = never>(optio
     options.provisioning,
     options.nextcloud
   ).pipe(Layer.provideMerge(options.storage))
-  const provisioning = Provisioning.layer.pipe(Layer.provideMerge(base))
+  const provisioning = Layer.merge(Provisioning.layer, AppAvailability.layer()).pipe(Layer.provideMerge(base))
   return options.poller === false ? provisioning : PollerLive.pipe(Layer.provideMerge(provisioning))
 }
 

@@ -11,6 +11,7 @@ import type * as Scopes from "../domain/Scope.js"
 import type { NextcloudConfig } from "../nextcloud/NextcloudConfig.js"
 import type { SimulatorApp } from "../simulator/SimulatorApp.js"
 import { authTools } from "../tools/auth.js"
+import type { Presence } from "../tools/availability.js"
 import type { AnyTool } from "../tools/Tool.js"
 
 /** What an app's client layer may build on: the shared, capped `HttpClient` and the Nextcloud configuration. */
@@ -41,10 +42,9 @@ export interface App<Client, R, Control extends object> {
    * Absent: a core part of Nextcloud, always offered (WebDAV files, CalDAV,
    * CardDAV).
    */
-  readonly presence?: {
-    readonly navigation?: string
-    readonly capability?: string
-  }
+  readonly presence?: Presence
+  /** Its name for people, in messages ("Deck"); default: the id, capitalised. */
+  readonly name?: string
 }
 
 // biome-ignore lint: a registry holds apps of every client, requirement and control type
@@ -54,8 +54,20 @@ export type ClientOf<A> = A extends App<infer Client, infer _R, infer _C> ? Clie
 export type ToolServicesOf<A> = A extends App<infer _Client, infer R, infer _C> ? R : never
 export type SimulatorOf<A> = A extends App<infer _Client, infer _R, infer Control> ? SimulatorApp<Control> : never
 
-/** An app's value; the type parameters are inferred. */
-export const make = <Client, R, Control extends object>(app: App<Client, R, Control>): App<Client, R, Control> => app
+/**
+ * An app's value; the type parameters are inferred. Its app tools are marked
+ * with the app (`AppTool.app`), so the server can leave them out for a user
+ * whose Nextcloud lacks it.
+ */
+export const make = <Client, R, Control extends object>(app: App<Client, R, Control>): App<Client, R, Control> => {
+  const name = app.name ?? `${app.id.charAt(0).toUpperCase()}${app.id.slice(1)}`
+  const marked = { id: app.id, name, ...(app.presence !== undefined ? { presence: app.presence } : {}) }
+  return {
+    ...app,
+    name,
+    tools: app.tools.map((tool) => (tool.access === "grant" ? { ...tool, app: marked } : tool))
+  }
+}
 
 type AuthToolServices = (typeof authTools)[number] extends AnyTool<infer R> ? R : never
 

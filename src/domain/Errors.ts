@@ -84,6 +84,13 @@ export class NotTextFile extends Schema.TaggedError<NotTextFile>()("NotTextFile"
   message: Schema.String
 }) {}
 
+/** The Nextcloud app a tool needs is not installed or not enabled for the user. */
+export class AppNotAvailable extends Schema.TaggedError<AppNotAvailable>()("AppNotAvailable", {
+  message: Schema.String,
+  /** The app's id in the scope vocabulary. */
+  app: Schema.String
+}) {}
+
 export class InternalError extends Schema.TaggedError<InternalError>()("InternalError", {
   message: Schema.String
 }) {}
@@ -106,6 +113,7 @@ export type ToolError =
   | PermissionDenied
   | FileTooLarge
   | NotTextFile
+  | AppNotAvailable
   | InternalError
 
 export const internalError = () =>

@@ -21,6 +21,7 @@ import { Cause, Context, Effect, Exit, Runtime } from "effect"
 import { CurrentUser, type CurrentUserShape } from "../auth/CurrentUser.js"
 import { Elicitation, ElicitationCompletions, type ElicitationShape, type PresentedLogin } from "../auth/Elicitation.js"
 import * as Scopes from "../domain/Scope.js"
+import { enabledAppsOf, usable } from "../tools/availability.js"
 import { toolJsonSchema } from "../tools/jsonSchema.js"
 import { Progress, type ProgressShape } from "../tools/Progress.js"
 import { runTool } from "../tools/run.js"
@@ -71,6 +72,8 @@ export const listing = (tool: AnyTool): McpTool => {
 /** Tools whose token scopes the caller's token covers (the auth tools need none). */
 export const visibleTools = <T extends AnyTool>(tools: ReadonlyArray<T>, user: CurrentUserShape) =>
   tools.filter((tool) => Scopes.missing(tool.scopes, user.tokenScopes).length === 0)
+
+const needsApp = (tool: AnyTool): boolean => tool.access === "grant" && tool.app?.presence !== undefined
 
 const notShown: PresentedLogin = { outcome: "not_shown", elicitationId: null }
 
@@ -157,16 +160,48 @@ export const makeMcpServer = <R>(options: McpServerOptions<R>): Server => {
   const server = new Server(
     { name: SERVER_NAME, version: SERVER_VERSION, title: "Nextcloud" },
     {
-      capabilities: { tools: { listChanged: false }, logging: {} },
+      capabilities: { tools: { listChanged: true }, logging: {} },
       ...(options.instructions !== undefined ? { instructions: options.instructions } : {})
     }
   )
   const byName = new Map(options.tools.map((tool) => [tool.name, tool]))
+  const appTools = options.tools.some(needsApp)
+  // Until the runtime is built, nothing is known of the user's apps: every tool their token allows is listed.
+  let ready: Runtime.Runtime<R | ElicitationCompletions> | undefined
+  void Promise.resolve(options.runtime).then(
+    (runtime) => (ready = runtime),
+    () => undefined
+  )
+
+  /** The tools this user can use: their token's, less those of apps their Nextcloud is known to lack. */
+  const toolsFor = async (user: CurrentUserShape): Promise<ReadonlyArray<AnyTool>> => {
+    const byToken = visibleTools(options.tools, user)
+    if (!appTools || ready === undefined) return byToken
+    const apps = await Runtime.runPromise(ready)(enabledAppsOf(user.userId))
+    return byToken.filter((tool) => tool.access !== "grant" || usable(tool.app, apps))
+  }
+  const namesOf = (tools: ReadonlyArray<AnyTool>) => tools.map((tool) => tool.name).join("\n")
+  /** What this connection's client was last told by tools/list, to notice when it changes. */
+  let listed: string | undefined
 
   server.setRequestHandler(ListToolsRequestSchema, async (_request, extra) => {
-    const user = options.identify(extra)
-    return { tools: visibleTools(options.tools, user).map(listing) }
+    const tools = await toolsFor(options.identify(extra))
+    listed = namesOf(tools)
+    return { tools: tools.map(listing) }
   })
+
+  /**
+   * After an auth tool ran (a grant stored, replaced or removed), the user's
+   * apps may be known or different: a client that listed the tools is told
+   * when its list changed (`notifications/tools/list_changed`).
+   */
+  const announceChanges = async (user: CurrentUserShape): Promise<void> => {
+    if (!appTools || listed === undefined) return
+    const now = namesOf(await toolsFor(user))
+    if (now === listed) return
+    listed = now
+    await server.sendToolListChanged()
+  }
 
   server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
     const tool = byName.get(request.params.name)
@@ -185,7 +220,10 @@ export const makeMcpServer = <R>(options: McpServerOptions<R>): Server => {
       Effect.annotateLogs({ tool: tool.name, user: user.userId })
     ) as Effect.Effect<CallToolResult, never, R>
     const exit = await Runtime.runPromiseExit(runtime)(program, { signal: extra.signal })
-    if (Exit.isSuccess(exit)) return exit.value
+    if (Exit.isSuccess(exit)) {
+      if (tool.access === "open") await announceChanges(user).catch(() => undefined)
+      return exit.value
+    }
     if (Cause.isInterruptedOnly(exit.cause)) {
       throw new McpError(ErrorCode.RequestTimeout, "The request was cancelled")
     }

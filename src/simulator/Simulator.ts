@@ -53,6 +53,8 @@ export interface SimulatorOptions<Apps extends ReadonlyArray<AnySimulatorApp> = 
   /** Failed logins per IP before 429. Default off; `true` = 10 attempts. */
   readonly bruteForce?: boolean | { readonly maxAttempts: number } | undefined
   readonly instanceName?: string | undefined
+  /** Nextcloud app ids (a part's `nextcloudApp.id`) disabled for every user; their routes still answer. Default: none. */
+  readonly disabledApps?: ReadonlyArray<string> | undefined
 }
 
 /** A running simulator: the core's hooks, the mounted apps' (`Control`), and its URL. */
@@ -106,6 +108,8 @@ export const make = <const Apps extends ReadonlyArray<AnySimulatorApp> = readonl
       },
       options.users ?? DEFAULT_USERS
     )
+    state.installedApps = apps.flatMap((app) => (app.nextcloudApp === undefined ? [] : [app.nextcloudApp]))
+    if (options.disabledApps !== undefined) state.disabledApps.set("*", new Set(options.disabledApps))
     const mounted = apps.map((app) => app.mount(state))
     const control = Object.assign(
       makeControl(state, [...CORE_ROUTE_KEYS, ...apps.flatMap((app) => app.routeKeys)]),

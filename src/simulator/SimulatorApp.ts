@@ -12,7 +12,7 @@
 import type { HttpApp, HttpRouter } from "@effect/platform"
 import type { Promisified } from "./promisify.js"
 import type { RouteKeyOf } from "./routeKeys.js"
-import type { SimState } from "./state.js"
+import type { InstalledApp, SimState } from "./state.js"
 
 /** An app mounted on one running simulator. */
 export interface MountedApp<Control> {
@@ -42,6 +42,8 @@ export interface SimulatorApp<Control extends object> {
   /** Its lines in the `/__sim` index. */
   readonly hookEndpoints: ReadonlyArray<string>
   readonly mount: (state: SimState) => MountedApp<Control>
+  /** The Nextcloud app it stands for, as the user's navigation and the capabilities show it. */
+  readonly nextcloudApp?: InstalledApp
   /** Its control API over the HTTP hooks (`call` prefixes `/__sim`). */
   readonly remote: (call: HookCall) => Promisified<Control>
 }

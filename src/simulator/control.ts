@@ -109,6 +109,17 @@ export interface SimulatorControl {
   readonly configure: (patch: ConfigPatch) => Effect.Effect<SimConfig>
   /** Forget failed login attempts (brute-force model). */
   readonly resetBruteForce: Effect.Effect<void>
+  /**
+   * Disable these Nextcloud apps (ids such as `news`, `cookbook`) for one user,
+   * or for everyone without `user`; replaces what was disabled before. The
+   * navigation and capabilities then leave them out (their routes still answer).
+   */
+  readonly disableApps: (input: DisableApps) => Effect.Effect<void>
+}
+
+export interface DisableApps {
+  readonly user?: string | undefined
+  readonly apps: ReadonlyArray<string>
 }
 
 const infoOf = (record: AppPasswordRecord): AppPasswordInfo => ({
@@ -248,6 +259,7 @@ export const makeControl = (state: SimState, routeKeys: ReadonlyArray<string>): 
       state.counters = { inits: 0, polls: 0, successfulPolls: 0, requests: {} }
     }),
     configure,
-    resetBruteForce: Effect.sync(() => state.failedLogins.clear())
+    resetBruteForce: Effect.sync(() => state.failedLogins.clear()),
+    disableApps: (input) => Effect.sync(() => void state.disabledApps.set(input.user ?? "*", new Set(input.apps)))
   }
 }

@@ -49,6 +49,7 @@ const ConfigBody = Schema.Struct({
   bruteForceMaxAttempts: exact(Schema.NullOr(Schema.Number.pipe(Schema.int(), Schema.positive()))),
   instanceName: exact(Schema.String)
 })
+const DisableAppsBody = Schema.Struct({ user: exact(Schema.String), apps: Schema.Array(Schema.String) })
 /** The body of a hook that takes none. */
 export const Empty = Schema.Struct({})
 const STATUS: Record<SimulatorHookErrorReason, number> = {
@@ -108,7 +109,8 @@ const ENDPOINTS = [
   "POST   /__sim/counters/reset",
   "GET    /__sim/config                           current settings",
   "POST   /__sim/config                           {externalBaseUrl?, overwriteWebroot?, indexPhp?, serverUrl?, allowedUserAgents?, bruteForceMaxAttempts?, instanceName?}",
-  "POST   /__sim/brute-force/reset"
+  "POST   /__sim/brute-force/reset",
+  "POST   /__sim/apps/disabled                    {user?, apps} Nextcloud app ids disabled for a user (or everyone); replaces the last"
 ] as const
 
 /** The core's hooks; the mounted apps add theirs (`SimulatorApp.hookEndpoints`). */
@@ -155,5 +157,6 @@ const clockFaultAndConfigRoutes = (control: SimulatorControl): HttpRouter.HttpRo
     HttpRouter.post("/__sim/counters/reset", hook(Empty, () => control.resetCounters)),
     HttpRouter.get("/__sim/config", hook(Empty, () => control.configure({}))),
     HttpRouter.post("/__sim/config", hook(ConfigBody, (patch) => control.configure(patch))),
-    HttpRouter.post("/__sim/brute-force/reset", hook(Empty, () => control.resetBruteForce))
+    HttpRouter.post("/__sim/brute-force/reset", hook(Empty, () => control.resetBruteForce)),
+    HttpRouter.post("/__sim/apps/disabled", hook(DisableAppsBody, (input) => control.disableApps(input)))
   )

@@ -10,7 +10,7 @@ import { Effect } from "effect"
 import { mintAppPassword, revokeRecord, rotateRecord, type AuthResult } from "./accounts.js"
 import { requestAuth } from "./auth.js"
 import { header, searchParams } from "./http.js"
-import { now, type SimState } from "./state.js"
+import { enabledAppsFor, now, type SimState } from "./state.js"
 
 type OcsFormat = "json" | "xml"
 
@@ -140,6 +140,50 @@ const getAppPassword = (state: SimState) =>
     )
   })
 
+/** The user's navigation: the enabled apps that have an entry, as `core/navigation/apps` lists them. */
+const navigationApps = (state: SimState) =>
+  ocsRoute(state, (auth) =>
+    Effect.succeed(
+      ok(
+        enabledAppsFor(state, auth.user.userId).flatMap((app, index) =>
+          app.name === undefined
+            ? []
+            : [
+                {
+                  id: app.id,
+                  order: index + 1,
+                  href: `/index.php/apps/${app.id}/`,
+                  icon: `/apps/${app.id}/img/app.svg`,
+                  type: "link",
+                  name: app.name,
+                  active: false,
+                  classes: "",
+                  unread: 0
+                }
+              ]
+        )
+      )
+    )
+  )
+
+/** The capabilities: the core's, and each enabled app's under its id. */
+const capabilities = (state: SimState) =>
+  ocsRoute(state, (auth) =>
+    Effect.succeed(
+      ok({
+        version: { major: 31, minor: 0, micro: 0, string: "31.0.0", edition: "", extendedSupport: false },
+        capabilities: {
+          core: { pollinterval: 60, "webdav-root": "remote.php/webdav" },
+          ...Object.fromEntries(
+            enabledAppsFor(state, auth.user.userId).flatMap((app) =>
+              app.capabilities === undefined ? [] : [[app.id, app.capabilities]]
+            )
+          )
+        }
+      })
+    )
+  )
+
 const unknownOcs = (state: SimState) =>
   Effect.gen(function* () {
     const request = yield* HttpServerRequest.HttpServerRequest
@@ -152,5 +196,7 @@ export const ocsRoutes = (state: SimState): HttpRouter.HttpRouter =>
     HttpRouter.del("/ocs/v2.php/core/apppassword", deleteAppPassword(state)),
     HttpRouter.post("/ocs/v2.php/core/apppassword/rotate", rotateAppPassword(state)),
     HttpRouter.get("/ocs/v2.php/core/getapppassword", getAppPassword(state)),
+    HttpRouter.get("/ocs/v2.php/core/navigation/apps", navigationApps(state)),
+    HttpRouter.get("/ocs/v2.php/cloud/capabilities", capabilities(state)),
     HttpRouter.all("/ocs/*", unknownOcs(state))
   )

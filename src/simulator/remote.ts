@@ -64,7 +64,8 @@ export const connectSimulator = <const Apps extends ReadonlyArray<AnySimulatorAp
     counters: () => call("GET", "/counters"),
     resetCounters: () => call("POST", "/counters/reset").then(done),
     configure: (patch) => call("POST", "/config", patch),
-    resetBruteForce: () => call("POST", "/brute-force/reset").then(done)
+    resetBruteForce: () => call("POST", "/brute-force/reset").then(done),
+    disableApps: (input) => call("POST", "/apps/disabled", input).then(done)
   }
   return Object.assign({ url }, core, ...(options.apps ?? []).map((app) => app.remote(call))) as RemoteSimulator<
     ControlOfApps<Apps>

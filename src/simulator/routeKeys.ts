@@ -14,6 +14,8 @@ export const CORE_ROUTE_KEYS = [
   "ocs.apppassword.delete",
   "ocs.apppassword.rotate",
   "ocs.getapppassword",
+  "ocs.navigation",
+  "ocs.capabilities",
   "ocs.other",
   "hooks",
   "other"
@@ -49,6 +51,8 @@ const coreRouteKey: RouteKeyOf = (method, path) => {
     if (ocsPath === "/core/apppassword" && method === "DELETE") return "ocs.apppassword.delete"
     if (ocsPath === "/core/apppassword/rotate" && method === "POST") return "ocs.apppassword.rotate"
     if (ocsPath === "/core/getapppassword" && method === "GET") return "ocs.getapppassword"
+    if (ocsPath === "/core/navigation/apps" && method === "GET") return "ocs.navigation"
+    if (ocsPath === "/cloud/capabilities" && method === "GET") return "ocs.capabilities"
     return "ocs.other"
   }
   return undefined

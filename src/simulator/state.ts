@@ -118,6 +118,16 @@ export interface Counters {
   readonly requests: Readonly<Record<string, number>>
 }
 
+/** A Nextcloud app as the navigation and the capabilities show it (a mounted part's `nextcloudApp`). */
+export interface InstalledApp {
+  /** Nextcloud's app id (`notes`, `deck`, `files_sharing`). */
+  readonly id: string
+  /** Its navigation entry's name; absent: the app has no navigation entry. */
+  readonly name?: string
+  /** Its capabilities, under its id; absent: it announces none. */
+  readonly capabilities?: Readonly<Record<string, unknown>>
+}
+
 export interface SimState {
   /** Set once the server listens. */
   url: string
@@ -137,6 +147,10 @@ export interface SimState {
   /** Ids for everything the simulator creates (app passwords, and whatever the apps create). */
   nextId: number
   counters: { inits: number; polls: number; successfulPolls: number; requests: Record<string, number> }
+  /** The apps the mounted parts stand for. */
+  installedApps: ReadonlyArray<InstalledApp>
+  /** Nextcloud app ids disabled for everyone (`*`) or per user id. */
+  readonly disabledApps: Map<string, ReadonlySet<string>>
 }
 
 export type SimulatorHookErrorReason =
@@ -186,8 +200,17 @@ export const makeState = (config: SimConfig, users: ReadonlyArray<SimUserInput>)
   faults: [],
   clockOffsetMs: 0,
   nextId: 1,
-  counters: { inits: 0, polls: 0, successfulPolls: 0, requests: {} }
+  counters: { inits: 0, polls: 0, successfulPolls: 0, requests: {} },
+  installedApps: [],
+  disabledApps: new Map()
 })
+
+/** The apps a user can use: installed, and disabled neither for everyone nor for them. */
+export const enabledAppsFor = (state: SimState, userId: string): ReadonlyArray<InstalledApp> => {
+  const everyone = state.disabledApps.get("*")
+  const theirs = state.disabledApps.get(userId)
+  return state.installedApps.filter((app) => !everyone?.has(app.id) && !theirs?.has(app.id))
+}
 
 /** The simulator's clock: the ambient `Clock` plus whatever tests advanced it by. */
 export const now = (state: SimState): Effect.Effect<number> =>

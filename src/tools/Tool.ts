@@ -20,6 +20,7 @@ import { Scope } from "../domain/Scope.js"
 import type { NextcloudConfig } from "../nextcloud/NextcloudConfig.js"
 import type { Provisioning } from "../provisioning/Provisioning.js"
 import type { Grant } from "../storage/Storage.js"
+import type { ToolApp } from "./availability.js"
 import type { NextcloudFailure } from "./nextcloudFailures.js"
 
 export interface ToolAnnotations {
@@ -62,6 +63,11 @@ export interface AppTool<I, O, R> extends Definition<I, O> {
   readonly access: "grant"
   /** Needed to see (http mode) and to call the tool; checked by the adapter on every call. */
   readonly scopes: Arr.NonEmptyReadonlyArray<Scope>
+  /**
+   * The Nextcloud app it acts in (set by `App.make`): a user whose Nextcloud
+   * lacks the app does not see the tool, and a call answers `AppNotAvailable`.
+   */
+  readonly app?: ToolApp
   readonly handler: (input: I, call: GrantedCall) => Effect.Effect<Reply<O>, ToolError | NextcloudFailure, R>
 }
 
@@ -98,7 +104,8 @@ export const baseFields = {
   error_code: Schema.optional(Schema.String.annotations({ description: "The failure's name, when success is false" })),
   missing_scopes: Schema.optional(Schema.Array(Scope)),
   invalid_scopes: Schema.optional(Schema.Array(Schema.String)),
-  retry_after_seconds: Schema.optional(Schema.Number)
+  retry_after_seconds: Schema.optional(Schema.Number),
+  app: Schema.optional(Schema.String.annotations({ description: "The Nextcloud app that is not available, with AppNotAvailable" }))
 }
 
 /** A tool's output schema: its statuses, the common fields, and its own (optional) fields. */

@@ -19,6 +19,7 @@ import { Cause, Effect, ParseResult, Schema } from "effect"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
 import { InvalidArguments, internalError, type ToolError } from "../domain/Errors.js"
 import { requireScopes } from "./access.js"
+import { requireApp } from "./availability.js"
 import { answerFailure } from "./nextcloudFailures.js"
 import type { AnyTool, Reply } from "./Tool.js"
 
@@ -63,7 +64,12 @@ const decodeChecked = <I>(schema: Schema.Schema<I, any>, args: unknown) =>
 /** Steps 2–4: the handler, behind the scope check for app tools. `R` holds the adapter's services by construction (`Tool.make`). */
 const handle = <R>(tool: AnyTool<R>, input: unknown): Effect.Effect<Reply<unknown>, ToolError, R> => {
   if (tool.access === "open") return tool.handler(input, { tool: tool.name })
-  const granted = Effect.flatMap(requireScopes({ tool: tool.name, scopes: tool.scopes }), (grant) =>
+  const app = tool.app
+  const checked =
+    app?.presence === undefined
+      ? requireScopes({ tool: tool.name, scopes: tool.scopes })
+      : Effect.tap(requireScopes({ tool: tool.name, scopes: tool.scopes }), (grant) => requireApp(grant.userId, tool.name, app))
+  const granted = Effect.flatMap(checked, (grant) =>
     tool.handler(input, { tool: tool.name, grant }).pipe(Effect.catchAll(answerFailure(grant, `use ${tool.name}`)))
   )
   return granted as Effect.Effect<Reply<unknown>, ToolError, R>
@@ -80,6 +86,7 @@ const errorResponse = (tool: AnyTool, error: ToolError): Record<string, unknown>
   if ("missing_scopes" in error) extra["missing_scopes"] = error.missing_scopes
   if ("invalid_scopes" in error && error.invalid_scopes.length > 0) extra["invalid_scopes"] = error.invalid_scopes
   if ("retry_after_seconds" in error) extra["retry_after_seconds"] = error.retry_after_seconds
+  if ("app" in error) extra["app"] = error.app
   return {
     status: tool.errorStatus?.(error) ?? "error",
     success: false,

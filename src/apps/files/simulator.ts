@@ -199,6 +199,7 @@ const DAV_METHODS: Readonly<Record<string, (typeof ROUTE_KEYS)[number]>> = {
 }
 
 export const filesSimulator: SimulatorApp<DavControl> = {
+  nextcloudApp: { id: "files", name: "Files" },
   routeKeys: ROUTE_KEYS,
   routeKey: (method, path) => (path.startsWith(DAV_PREFIX) ? (DAV_METHODS[method] ?? "dav.other") : undefined),
   hookEndpoints: [

@@ -7,5 +7,6 @@ export const notes = App.make({
   id: "notes",
   tools: notesTools,
   client: NotesLive,
+  presence: { navigation: "notes", capability: "notes" },
   simulator: () => import("./simulator.js").then((part) => part.notesSimulator)
 })

@@ -316,6 +316,7 @@ const hookRoutes = (control: NotesControl): HttpRouter.HttpRouter =>
   )
 
 export const notesSimulator: SimulatorApp<NotesControl> = {
+  nextcloudApp: { id: "notes", name: "Notes", capabilities: { api_version: ["0.2", "1.3"], version: "4.11.0" } },
   routeKeys: ROUTE_KEYS,
   routeKey,
   hookEndpoints: [
