@@ -186,6 +186,9 @@ export interface Address {
   readonly country: string
 }
 
+/** An address to write: missing parts are empty. */
+export type AddressInput = { readonly [K in keyof Address]?: string | undefined }
+
 export const ADDRESS_FIELDS = ["po_box", "extended", "street", "city", "region", "postal_code", "country"] as const
 
 export interface ContactFields {
@@ -286,7 +289,7 @@ export interface ContactPatch {
   readonly note?: string | null | undefined
   /** `YYYY-MM-DD` or `--MM-DD`; null or "": remove. */
   readonly birthday?: string | null | undefined
-  readonly addresses?: ReadonlyArray<Partial<Address>> | undefined
+  readonly addresses?: ReadonlyArray<AddressInput> | undefined
 }
 
 /** Values never carry a bare CR: line breaks are LF, which the writer escapes as `\n`. */
@@ -329,7 +332,7 @@ const birthdayProp = (version: string, value: string): JProp => {
 const phoneProp = (version: string, value: string): JProp =>
   version === "4.0" ? ["tel", {}, "text", clean(value)] : ["tel", {}, "phone-number", clean(value)]
 
-const addressProp = (address: Partial<Address>): JProp => [
+const addressProp = (address: AddressInput): JProp => [
   "adr",
   {},
   "text",
@@ -430,7 +433,7 @@ const setList = <V>(
   for (const value of remaining) addAfter(edit, anchor, newLine(card, propOf(value), null, card.eol))
 }
 
-const sameAddress = (a: Partial<Address>, b: Partial<Address>) => ADDRESS_FIELDS.every((f) => clean(a[f] ?? "") === clean(b[f] ?? ""))
+const sameAddress = (a: AddressInput, b: AddressInput) => ADDRESS_FIELDS.every((f) => clean(a[f] ?? "") === clean(b[f] ?? ""))
 
 /** The N value derived from a full name: the last word is the family name, the rest the given names. */
 export const nameParts = (fullName: string): readonly [family: string, given: string] => {
@@ -481,7 +484,7 @@ export const applyPatch = (card: VCard, patch: ContactPatch): VCard => {
     setList(card, edit, "TEL", patch.phones, phoneValue, (a, b) => clean(a) === b, (v) => phoneProp(card.version, v))
   }
   if (patch.addresses !== undefined) {
-    setList<Partial<Address>>(card, edit, "ADR", patch.addresses, addressValue, sameAddress, addressProp)
+    setList<AddressInput>(card, edit, "ADR", patch.addresses, addressValue, sameAddress, addressProp)
   }
   const lines: Array<VCardLine> = []
   card.lines.forEach((line, index) => {
