@@ -51,7 +51,15 @@ const ContactId = Id.annotations({ description: "The contact's id (from nc_conta
 const Email = Text(254, "An email address").pipe(Schema.minLength(1))
 const Phone = Text(64, "A phone number, as written").pipe(Schema.minLength(1))
 const Birthday = Schema.String.pipe(
-  Schema.filter((s) => validBirthday(s) || "a date YYYY-MM-DD, or --MM-DD without a year")
+  Schema.filter((s) => validBirthday(s) || "a date YYYY-MM-DD, or --MM-DD without a year", {
+    // Random strings are almost never dates: generate dates for property tests.
+    arbitrary: () => (fc) =>
+      fc.oneof(
+        fc.date({ min: new Date("1600-01-01T00:00:00Z"), max: new Date("2100-12-31T00:00:00Z"), noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10)),
+        fc.constantFrom("--02-29", "--01-01", "--12-31")
+      ),
+    jsonSchema: { pattern: "^(\\d{4}|-)-\\d{2}-\\d{2}$" }
+  })
 ).annotations({ description: "YYYY-MM-DD, or --MM-DD when the year is unknown" })
 
 const AddressInput = Schema.Struct({
