@@ -327,6 +327,20 @@ describe("contacts contract: simulated Nextcloud", () => {
     }
   })
 
+  it("repairs a card without UID and then sends no ETag, as sabre/dav does; the tools read it all the same", async () => {
+    const server = suite.server()
+    const answer = await fetch(bookUrl(server, "contacts", "no-uid.vcf"), {
+      method: "PUT",
+      headers: { authorization: basic(server), "content-type": "text/vcard; charset=utf-8" },
+      body: crlf("BEGIN:VCARD", "VERSION:3.0", "FN:No Uid", "END:VCARD")
+    })
+    expect(answer.status).toBe(201)
+    expect(answer.headers.get("etag")).toBeNull()
+    const read = ok(await runTool(server, getContact, { addressbook_id: "contacts", id: "no-uid.vcf" }))["contact"] as { uid: string; etag: string }
+    expect(read.uid).toMatch(/^[0-9a-f-]{36}$/)
+    expect(read.etag).toMatch(/^"[0-9a-f]+"$/)
+  })
+
   it("the system address book lists the accounts", async () => {
     const server = suite.server()
     const found = ok(await runTool(server, searchContacts, { query: "", addressbook_id: "z-server-generated--system" }))
