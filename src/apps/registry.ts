@@ -6,8 +6,9 @@
 import { clientsOf, simulatorsOf, toolsOf } from "./App.js"
 import { files } from "./files/index.js"
 import { notes } from "./notes/index.js"
+import { sharing } from "./sharing/index.js"
 
-export const APPS = [notes, files] as const
+export const APPS = [notes, files, sharing] as const
 
 /** Every tool the server offers: the auth tools, then each app's. */
 export const allTools = toolsOf(APPS)

@@ -131,7 +131,7 @@ export const make = <const Apps extends ReadonlyArray<AnySimulatorApp> = readonl
 
     const router = HttpRouter.concatAll(
       loginFlowRoutes(state),
-      ocsRoutes(state),
+      ocsRoutes(state, mounted.flatMap((app) => (app.capabilities === undefined ? [] : [app.capabilities]))),
       hookRoutes(state, control, allHookEndpoints(apps)),
       ...mounted.flatMap((app) => [app.routes, app.hooks])
     )
