@@ -4,12 +4,13 @@
  * app"); everything else is derived from this list.
  */
 import { clientsOf, simulatorsOf, toolsOf } from "./App.js"
+import { cookbook } from "./cookbook/index.js"
 import { files } from "./files/index.js"
 import { news } from "./news/index.js"
 import { notes } from "./notes/index.js"
 import { sharing } from "./sharing/index.js"
 
-export const APPS = [notes, files, sharing, news] as const
+export const APPS = [notes, files, sharing, news, cookbook] as const
 
 /** Every tool the server offers: the auth tools, then each app's. */
 export const allTools = toolsOf(APPS)
