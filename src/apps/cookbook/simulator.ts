@@ -352,7 +352,7 @@ export const cookbookSimulator: SimulatorApp<CookbookControl> = {
   },
   remote: (call) => ({
     seedRecipe: (input) => call("POST", "/cookbook/recipes", input),
-    publishRecipePage: (input) => call("POST", "/cookbook/pages", input),
+    publishRecipePage: (input) => call("POST", "/cookbook/pages", input).then(() => undefined),
     listRecipes: (userId) => call("GET", `/users/${encodeURIComponent(userId)}/recipes`)
   })
 }

@@ -415,7 +415,7 @@ export const newsSimulator: SimulatorApp<NewsControl> = {
   remote: (call) => ({
     seedNewsFolder: (input) => call("POST", "/news/folders", input),
     seedNewsFeed: (input) => call("POST", "/news/feeds", input),
-    publishRemoteFeed: (input) => call("POST", "/news/remote-feeds", input),
+    publishRemoteFeed: (input) => call("POST", "/news/remote-feeds", input).then(() => undefined),
     listNewsItems: (userId) => call("GET", `/users/${encodeURIComponent(userId)}/news-items`)
   })
 }

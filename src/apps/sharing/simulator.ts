@@ -555,7 +555,7 @@ export const sharingSimulator: SimulatorApp<SharingControl> = {
   },
   remote: (call) => ({
     seedShareable: (input) => call("POST", "/sharing/nodes", input),
-    addShareGroup: (groupId) => call("POST", "/sharing/groups", { groupId }),
+    addShareGroup: (groupId) => call("POST", "/sharing/groups", { groupId }).then(() => undefined),
     setSharingPolicy: (patch) => call("POST", "/sharing/policy", patch),
     listShares: (userId) => call("GET", `/users/${encodeURIComponent(userId)}/shares`)
   })

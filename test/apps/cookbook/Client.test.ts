@@ -68,3 +68,16 @@ describe("Cookbook client against the simulator", () => {
       expect(yield* Effect.flip(cookbook.importUrl(account, "https://recipes.example/none"))).toMatchObject({ status: 400 })
     }))
 })
+
+describe("Cookbook hooks over HTTP", () => {
+  it.scopedLive("seed a recipe, publish a page, list recipes through connectSimulator", () =>
+    Effect.gen(function* () {
+      const { sim } = yield* setup
+      const remote = Simulator.connectSimulator(sim.url, { apps: [cookbookSimulator] })
+      const seeded = yield* Effect.promise(() => remote.seedRecipe({ userId: "ada-5c7e", recipe: { name: "Tea", prepTime: "PT5M" } }))
+      yield* Effect.promise(() => remote.publishRecipePage({ url: "https://p.example/r", recipe: { name: "R" } }))
+      expect(yield* Effect.promise(() => remote.listRecipes("ada-5c7e"))).toEqual([
+        expect.objectContaining({ id: Number(seeded.id), name: "Tea", prepTime: "PT0H5M0S" })
+      ])
+    }))
+})

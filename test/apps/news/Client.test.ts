@@ -68,3 +68,20 @@ describe("News client against the simulator", () => {
       expect((yield* sim.counters).requests["news.feeds.create"]).toBe(3)
     }))
 })
+
+describe("News hooks over HTTP", () => {
+  it.scopedLive("seed folders and feeds, publish a remote feed, list items through connectSimulator", () =>
+    Effect.gen(function* () {
+      const { sim } = yield* setup
+      const remote = Simulator.connectSimulator(sim.url, { apps: [newsSimulator] })
+      const folder = yield* Effect.promise(() => remote.seedNewsFolder({ userId: "ada-5c7e", name: "F" }))
+      const feed = yield* Effect.promise(() =>
+        remote.seedNewsFeed({ userId: "ada-5c7e", url: "https://r.example/f", folderId: folder.id, items: [{ title: "t" }] })
+      )
+      expect(feed.itemIds).toHaveLength(1)
+      yield* Effect.promise(() => remote.publishRemoteFeed({ url: "https://r.example/g", title: "G", items: [] }))
+      expect(yield* Effect.promise(() => remote.listNewsItems("ada-5c7e"))).toEqual([
+        expect.objectContaining({ title: "t", unread: true, starred: false })
+      ])
+    }))
+})

@@ -106,3 +106,17 @@ describe("Sharing client against the simulator", () => {
       expect((yield* sim.counters).requests["sharing.list"]).toBe(3)
     }))
 })
+
+describe("Sharing hooks over HTTP", () => {
+  it.scopedLive("seed, policy and listing work through connectSimulator", () =>
+    Effect.gen(function* () {
+      const { sim } = yield* setup
+      const remote = Simulator.connectSimulator(sim.url, { apps: [sharingSimulator] })
+      expect(yield* Effect.promise(() => remote.seedShareable({ userId: "ada-5c7e", path: "/x/y.txt" }))).toMatchObject({ path: "/x/y.txt" })
+      yield* Effect.promise(() => remote.addShareGroup("team"))
+      expect(yield* Effect.promise(() => remote.setSharingPolicy({ passwordEnforced: true }))).toMatchObject({ passwordEnforced: true, linksEnabled: true })
+      expect(yield* Effect.promise(() => remote.listShares("ada-5c7e"))).toEqual([])
+      const refused = yield* Effect.promise(() => remote.listShares("nobody").then(() => "listed", (e: { reason: string }) => e.reason))
+      expect(refused).toBe("UnknownUser")
+    }))
+})
