@@ -5,10 +5,13 @@
  */
 import { clientsOf, simulatorsOf, toolsOf } from "./App.js"
 import { contacts } from "./contacts/index.js"
+import { cookbook } from "./cookbook/index.js"
 import { files } from "./files/index.js"
+import { news } from "./news/index.js"
 import { notes } from "./notes/index.js"
+import { sharing } from "./sharing/index.js"
 
-export const APPS = [notes, files, contacts] as const
+export const APPS = [notes, files, contacts, sharing, news, cookbook] as const
 
 /** Every tool the server offers: the auth tools, then each app's. */
 export const allTools = toolsOf(APPS)

@@ -74,6 +74,15 @@ export class PermissionDenied extends Schema.TaggedError<PermissionDenied>()("Pe
   message: Schema.String
 }) {}
 
+/**
+ * Nextcloud's own policy refused the request, and the message says which
+ * rule (a password or an expiry date its sharing settings demand), so the
+ * caller can supply what is required rather than guess.
+ */
+export class PolicyViolation extends Schema.TaggedError<PolicyViolation>()("PolicyViolation", {
+  message: Schema.String
+}) {}
+
 /** A file is too large to be returned as text by a tool. */
 export class FileTooLarge extends Schema.TaggedError<FileTooLarge>()("FileTooLarge", {
   message: Schema.String
@@ -111,6 +120,7 @@ export type ToolError =
   | QuotaExceeded
   | Locked
   | PermissionDenied
+  | PolicyViolation
   | FileTooLarge
   | NotTextFile
   | AppNotAvailable

@@ -135,7 +135,12 @@ export const make = <const Apps extends ReadonlyArray<AnySimulatorApp> = readonl
 
     const router = HttpRouter.concatAll(
       loginFlowRoutes(state),
-      ocsRoutes(state),
+      ocsRoutes(
+        state,
+        mounted.flatMap((part, i) =>
+          part.capabilities === undefined ? [] : [{ app: apps[i]?.nextcloudApp?.id, capabilities: part.capabilities }]
+        )
+      ),
       hookRoutes(state, control, allHookEndpoints(apps)),
       ...mounted.flatMap((app) => [app.routes, app.hooks])
     )

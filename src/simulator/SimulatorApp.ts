@@ -26,6 +26,11 @@ export interface MountedApp<Control> {
     readonly path: (path: string) => boolean
     readonly app: HttpApp.Default
   }
+  /**
+   * Its keys of `/ocs/v2.php/cloud/capabilities` (e.g. `files_sharing`), read
+   * on every request so hooks can change them.
+   */
+  readonly capabilities?: () => Record<string, unknown>
   /** Its `/__sim/…` hooks. */
   readonly hooks: HttpRouter.HttpRouter
   /** The Effect API of those hooks. */

@@ -12,9 +12,9 @@ import { requestAuth } from "./auth.js"
 import { header, searchParams } from "./http.js"
 import { enabledAppsFor, now, type SimState } from "./state.js"
 
-type OcsFormat = "json" | "xml"
+export type OcsFormat = "json" | "xml"
 
-const formatOf = (request: HttpServerRequest.HttpServerRequest): OcsFormat => {
+export const formatOf = (request: HttpServerRequest.HttpServerRequest): OcsFormat => {
   const format = searchParams(request).get("format")
   if (format === "json") return "json"
   if (format === "xml") return "xml"
@@ -32,7 +32,7 @@ const toXml = (value: unknown): string => {
   return xmlEscape(String(value))
 }
 
-interface OcsReply {
+export interface OcsReply {
   readonly httpStatus: number
   readonly statuscode: number
   readonly message: string
@@ -40,8 +40,8 @@ interface OcsReply {
   readonly headers?: Record<string, string>
 }
 
-const ok = (data: unknown): OcsReply => ({ httpStatus: 200, statuscode: 200, message: "OK", data })
-const failure = (httpStatus: number, statuscode: number, message: string): OcsReply => ({
+export const ok = (data: unknown): OcsReply => ({ httpStatus: 200, statuscode: 200, message: "OK", data })
+export const failure = (httpStatus: number, statuscode: number, message: string): OcsReply => ({
   httpStatus,
   statuscode,
   message,
@@ -49,7 +49,7 @@ const failure = (httpStatus: number, statuscode: number, message: string): OcsRe
   ...(httpStatus === 401 ? { headers: { "WWW-Authenticate": 'Basic realm="Authorisation Required"' } } : {})
 })
 
-const render = (format: OcsFormat, reply: OcsReply): HttpServerResponse.HttpServerResponse => {
+export const render = (format: OcsFormat, reply: OcsReply): HttpServerResponse.HttpServerResponse => {
   const meta = {
     status: reply.statuscode === 200 ? "ok" : "failure",
     statuscode: reply.statuscode,
@@ -70,13 +70,13 @@ const render = (format: OcsFormat, reply: OcsReply): HttpServerResponse.HttpServ
   return reply.headers === undefined ? body : HttpServerResponse.setHeaders(body, reply.headers)
 }
 
-type LoggedIn = Extract<AuthResult, { readonly _tag: "AppPassword" | "LoginPassword" }>
+export type LoggedIn = Extract<AuthResult, { readonly _tag: "AppPassword" | "LoginPassword" }>
 
 const notLoggedIn = failure(401, 997, "Current user is not logged in")
 const noAppPassword = failure(403, 403, "no app password in use")
 
-/** Wrap an OCS handler with Nextcloud's checks; the handler sees a logged-in user. */
-const ocsRoute = (state: SimState, handler: (auth: LoggedIn) => Effect.Effect<OcsReply>) =>
+/** Wrap an OCS handler with Nextcloud's checks; the handler sees a logged-in user. Apps' OCS routes use it too. */
+export const ocsRoute = <R>(state: SimState, handler: (auth: LoggedIn) => Effect.Effect<OcsReply, never, R>) =>
   Effect.gen(function* () {
     const request = yield* HttpServerRequest.HttpServerRequest
     const format = formatOf(request)
@@ -166,37 +166,56 @@ const navigationApps = (state: SimState) =>
     )
   )
 
-/** The capabilities: the core's, and each enabled app's under its id. */
-const capabilities = (state: SimState) =>
-  ocsRoute(state, (auth) =>
-    Effect.succeed(
-      ok({
-        version: { major: 31, minor: 0, micro: 0, string: "31.0.0", edition: "", extendedSupport: false },
-        capabilities: {
-          core: { pollinterval: 60, "webdav-root": "remote.php/webdav" },
-          ...Object.fromEntries(
-            enabledAppsFor(state, auth.user.userId).flatMap((app) =>
-              app.capabilities === undefined ? [] : [[app.id, app.capabilities]]
-            )
-          )
-        }
-      })
-    )
-  )
-
 const unknownOcs = (state: SimState) =>
   Effect.gen(function* () {
     const request = yield* HttpServerRequest.HttpServerRequest
     return render(formatOf(request), failure(404, 998, "Invalid query, please check the syntax. API specifications are here: http://www.freedesktop.org/wiki/Specifications/open-collaboration-services."))
   })
 
-export const ocsRoutes = (state: SimState): HttpRouter.HttpRouter =>
+/** What `cloud/capabilities` says about the core itself. */
+const coreCapabilities = {
+  core: { pollinterval: 60, "webdav-root": "remote.php/webdav", "reference-api": true }
+}
+
+/** A mounted app's capabilities, read per request (a hook may change them), and the Nextcloud app they belong to. */
+export interface AppCapabilities {
+  /** The part's `nextcloudApp.id`: disabling that app for a user hides these too. */
+  readonly app: string | undefined
+  readonly capabilities: () => Record<string, unknown>
+}
+
+/**
+ * `GET /ocs/v2.php/cloud/capabilities`: the core's capabilities and, for the
+ * apps enabled for the caller, each app's: the static ones of its
+ * `nextcloudApp` under its id, and those its mounted part reports
+ * (`MountedApp.capabilities`), under `data.capabilities`.
+ */
+const capabilitiesRoute = (state: SimState, mounted: ReadonlyArray<AppCapabilities>) =>
+  ocsRoute(state, (auth) =>
+    Effect.sync(() => {
+      const enabled = enabledAppsFor(state, auth.user.userId)
+      const enabledIds = new Set(enabled.map((app) => app.id))
+      return ok({
+        version: { major: 31, minor: 0, micro: 0, string: "31.0.0", edition: "", extendedSupport: false },
+        capabilities: Object.assign(
+          {},
+          coreCapabilities,
+          ...enabled.flatMap((app) => (app.capabilities === undefined ? [] : [{ [app.id]: app.capabilities }])),
+          ...mounted.flatMap((part) =>
+            part.app === undefined || enabledIds.has(part.app) ? [part.capabilities()] : []
+          )
+        )
+      })
+    })
+  )
+
+export const ocsRoutes = (state: SimState, capabilities: ReadonlyArray<AppCapabilities> = []): HttpRouter.HttpRouter =>
   HttpRouter.empty.pipe(
+    HttpRouter.get("/ocs/v2.php/cloud/capabilities", capabilitiesRoute(state, capabilities)),
     HttpRouter.get("/ocs/v2.php/cloud/user", currentUser(state)),
     HttpRouter.del("/ocs/v2.php/core/apppassword", deleteAppPassword(state)),
     HttpRouter.post("/ocs/v2.php/core/apppassword/rotate", rotateAppPassword(state)),
     HttpRouter.get("/ocs/v2.php/core/getapppassword", getAppPassword(state)),
     HttpRouter.get("/ocs/v2.php/core/navigation/apps", navigationApps(state)),
-    HttpRouter.get("/ocs/v2.php/cloud/capabilities", capabilities(state)),
     HttpRouter.all("/ocs/*", unknownOcs(state))
   )

@@ -11,11 +11,11 @@ export const CORE_ROUTE_KEYS = [
   "poll",
   "browser",
   "ocs.user",
+  "ocs.capabilities",
   "ocs.apppassword.delete",
   "ocs.apppassword.rotate",
   "ocs.getapppassword",
   "ocs.navigation",
-  "ocs.capabilities",
   "ocs.other",
   "hooks",
   "other"
@@ -48,11 +48,11 @@ const coreRouteKey: RouteKeyOf = (method, path) => {
   if (path.startsWith("/ocs/")) {
     const ocsPath = path.replace(/^\/ocs\/v[12]\.php/, "")
     if (ocsPath === "/cloud/user" && method === "GET") return "ocs.user"
+    if (ocsPath === "/cloud/capabilities" && method === "GET") return "ocs.capabilities"
     if (ocsPath === "/core/apppassword" && method === "DELETE") return "ocs.apppassword.delete"
     if (ocsPath === "/core/apppassword/rotate" && method === "POST") return "ocs.apppassword.rotate"
     if (ocsPath === "/core/getapppassword" && method === "GET") return "ocs.getapppassword"
     if (ocsPath === "/core/navigation/apps" && method === "GET") return "ocs.navigation"
-    if (ocsPath === "/cloud/capabilities" && method === "GET") return "ocs.capabilities"
     return "ocs.other"
   }
   return undefined
@@ -61,14 +61,21 @@ const coreRouteKey: RouteKeyOf = (method, path) => {
 /** Names any request: `path` may carry a query string and `/index.php`. */
 export type RouteClassifier = (method: string, path: string) => string
 
-/** The key of any request: the core's routes first, then the apps' in order, else "other". */
+/**
+ * The key of any request: the core's routes first, then the apps' in order,
+ * else "other". An OCS route the core does not serve itself ("ocs.other") is
+ * offered to the apps first: apps serve OCS APIs of their own
+ * (`/ocs/v2.php/apps/<app>/…`).
+ */
 export const routeKeys =
   (apps: ReadonlyArray<RouteKeyOf>): RouteClassifier =>
   (method, rawPath) => {
     const path = withoutFrontController(pathOf(rawPath)).replace(/\/+$/, "") || "/"
-    for (const keyOf of [coreRouteKey, ...apps]) {
+    const core = coreRouteKey(method, path)
+    if (core !== undefined && core !== "ocs.other") return core
+    for (const keyOf of apps) {
       const key = keyOf(method, path)
       if (key !== undefined) return key
     }
-    return "other"
+    return core ?? "other"
   }

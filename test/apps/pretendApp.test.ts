@@ -110,7 +110,8 @@ const cookbook = App.make({
 
 // --- src/apps/registry.ts, for this test -----------------------------------
 
-const apps = [...APPS, cookbook] as const
+// The real Cookbook app is registered: the pretend one takes its place in the list.
+const apps = [...APPS.filter((app) => app.id !== "cookbook"), cookbook]
 
 const harness = useHarness({ apps })
 

@@ -677,6 +677,7 @@ const METHOD_KEYS: Readonly<Record<string, (typeof ROUTE_KEYS)[number]>> = {
 }
 
 export const contactsSimulator: SimulatorApp<ContactsControl> = {
+  nextcloudApp: { id: "contacts", name: "Contacts" },
   routeKeys: ROUTE_KEYS,
   routeKey: (method, path) => {
     if (path.startsWith(BOOKS_PREFIX) || path === BOOKS_PREFIX.slice(0, -1)) return METHOD_KEYS[method] ?? "carddav.other"
