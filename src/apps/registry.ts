@@ -4,10 +4,11 @@
  * app"); everything else is derived from this list.
  */
 import { clientsOf, simulatorsOf, toolsOf } from "./App.js"
+import { deck } from "./deck/index.js"
 import { files } from "./files/index.js"
 import { notes } from "./notes/index.js"
 
-export const APPS = [notes, files] as const
+export const APPS = [notes, files, deck] as const
 
 /** Every tool the server offers: the auth tools, then each app's. */
 export const allTools = toolsOf(APPS)
