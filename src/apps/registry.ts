@@ -7,8 +7,9 @@ import { clientsOf, simulatorsOf, toolsOf } from "./App.js"
 import { deck } from "./deck/index.js"
 import { files } from "./files/index.js"
 import { notes } from "./notes/index.js"
+import { tables } from "./tables/index.js"
 
-export const APPS = [notes, files, deck] as const
+export const APPS = [notes, files, deck, tables] as const
 
 /** Every tool the server offers: the auth tools, then each app's. */
 export const allTools = toolsOf(APPS)
