@@ -12,7 +12,7 @@
  * they were).
  */
 import { Effect, Schema } from "effect"
-import { Conflict, InvalidArguments, NotFound, PermissionDenied } from "../../domain/Errors.js"
+import { Conflict, InvalidArguments, NextcloudError, NotFound, PermissionDenied } from "../../domain/Errors.js"
 import { underBase } from "../../nextcloud/http.js"
 import { NextcloudConfig } from "../../nextcloud/NextcloudConfig.js"
 import type { Credentials } from "../../nextcloud/Ocs.js"
@@ -488,10 +488,15 @@ export const updateCard = Tool.make({
         return yield* new InvalidArguments({ message: `Card ${card_id} is archived: Deck does not change its labels. Nothing was changed.` })
       }
       if (Object.keys(fields).length > 0) {
+        const owner = uidOf(card.owner)
+        if (owner === undefined) {
+          // Deck's update must be sent the owner; guessing one would hand the card to someone else.
+          return yield* new NextcloudError({ message: `Deck answered card ${card_id} without its owner, so it was not changed.` })
+        }
         const body: CardUpdate = {
           title: fields.title ?? card.title,
           type: card.type ?? "plain",
-          owner: uidOf(card.owner) ?? grant.loginName,
+          owner,
           description: fields.description ?? card.description ?? "",
           order: card.order,
           duedate: fields.due !== undefined ? fields.due : card.duedate ?? null,
