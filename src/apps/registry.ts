@@ -6,12 +6,14 @@
 import { clientsOf, simulatorsOf, toolsOf } from "./App.js"
 import { contacts } from "./contacts/index.js"
 import { cookbook } from "./cookbook/index.js"
+import { deck } from "./deck/index.js"
 import { files } from "./files/index.js"
 import { news } from "./news/index.js"
 import { notes } from "./notes/index.js"
 import { sharing } from "./sharing/index.js"
+import { tables } from "./tables/index.js"
 
-export const APPS = [notes, files, contacts, sharing, news, cookbook] as const
+export const APPS = [notes, files, contacts, deck, tables, sharing, news, cookbook] as const
 
 /** Every tool the server offers: the auth tools, then each app's. */
 export const allTools = toolsOf(APPS)
