@@ -13,6 +13,7 @@ import {
   revokeRecord
 } from "./accounts.js"
 import type { FaultInfo, FaultSpec } from "./faultSpecs.js"
+import type { MintedToken, MintTokenInput } from "./oidc.js"
 import {
   denyFlow,
   type FlowInfo,
@@ -109,6 +110,8 @@ export interface SimulatorControl {
   readonly configure: (patch: ConfigPatch) => Effect.Effect<SimConfig>
   /** Forget failed login attempts (brute-force model). */
   readonly resetBruteForce: Effect.Effect<void>
+  /** An access token from the simulator's OpenID issuer (oidc.ts) for one of its users, for http mode. */
+  readonly mintToken: (input: MintTokenInput) => Effect.Effect<MintedToken, SimulatorHookError>
 }
 
 const infoOf = (record: AppPasswordRecord): AppPasswordInfo => ({
@@ -139,7 +142,11 @@ const userInfo = (state: SimState, userId: string): UserInfo | undefined => {
 }
 
 /** `routeKeys`: every route key of the core and the mounted apps, which fault targets must name. */
-export const makeControl = (state: SimState, routeKeys: ReadonlyArray<string>): SimulatorControl => {
+export const makeControl = (
+  state: SimState,
+  routeKeys: ReadonlyArray<string>,
+  mintToken: SimulatorControl["mintToken"]
+): SimulatorControl => {
   let faultSeq = 0
 
   const grant = Effect.fn("Simulator.grant")(function* (input: GrantAsUser) {
@@ -248,6 +255,7 @@ export const makeControl = (state: SimState, routeKeys: ReadonlyArray<string>): 
       state.counters = { inits: 0, polls: 0, successfulPolls: 0, requests: {} }
     }),
     configure,
-    resetBruteForce: Effect.sync(() => state.failedLogins.clear())
+    resetBruteForce: Effect.sync(() => state.failedLogins.clear()),
+    mintToken
   }
 }

@@ -9,6 +9,7 @@ import { Effect, Schema } from "effect"
 import type { SimulatorControl } from "./control.js"
 import { FaultSpec } from "./faultSpecs.js"
 import { hookJson } from "./http.js"
+import { MintTokenInput } from "./oidc.js"
 import type { SimulatorHookError, SimulatorHookErrorReason, SimState } from "./state.js"
 
 const GrantBody = Schema.Struct({
@@ -108,7 +109,8 @@ const ENDPOINTS = [
   "POST   /__sim/counters/reset",
   "GET    /__sim/config                           current settings",
   "POST   /__sim/config                           {externalBaseUrl?, overwriteWebroot?, indexPhp?, serverUrl?, allowedUserAgents?, bruteForceMaxAttempts?, instanceName?}",
-  "POST   /__sim/brute-force/reset"
+  "POST   /__sim/brute-force/reset",
+  "POST   /__sim/oidc/token                       {sub?, scope?, audience?, expiresInSeconds?} -> {access_token, …}: a bearer token for http mode (issuer: this URL)"
 ] as const
 
 /** The core's hooks; the mounted apps add theirs (`SimulatorApp.hookEndpoints`). */
@@ -155,5 +157,6 @@ const clockFaultAndConfigRoutes = (control: SimulatorControl): HttpRouter.HttpRo
     HttpRouter.post("/__sim/counters/reset", hook(Empty, () => control.resetCounters)),
     HttpRouter.get("/__sim/config", hook(Empty, () => control.configure({}))),
     HttpRouter.post("/__sim/config", hook(ConfigBody, (patch) => control.configure(patch))),
-    HttpRouter.post("/__sim/brute-force/reset", hook(Empty, () => control.resetBruteForce))
+    HttpRouter.post("/__sim/brute-force/reset", hook(Empty, () => control.resetBruteForce)),
+    HttpRouter.post("/__sim/oidc/token", hook(MintTokenInput, (input) => control.mintToken(input)))
   )
