@@ -55,7 +55,9 @@ const HELP: ReadonlyArray<CommandHelp> = [
       "Runs a simulated Nextcloud on 127.0.0.1 (Login Flow v2, OCS, Notes, WebDAV) with test hooks under /__sim. Point NEXTCLOUD_HOST of a server at the address it logs.",
       "To approve a login, open the login link the server shows in a browser, choose Grant access and sign in as alice (password alice-password); or approve it without a browser:",
       "  curl -X POST <simulator>/__sim/flows/grant -d '{\"flow\":\"<login link>\",\"userId\":\"alice\"}'",
-      "GET <simulator>/__sim lists every hook (users, faults, counters, seeded notes and files)."
+      "GET <simulator>/__sim lists every hook (users, faults, counters, seeded notes and files).",
+      "It is also an OpenID issuer for trying http mode: set NC_MCP_OIDC_ISSUER=<simulator> and get a bearer token with",
+      "  curl -X POST <simulator>/__sim/oidc/token -d '{\"sub\":\"alice\",\"scope\":\"notes.read notes.write\"}'"
     ],
     options: [{ flag: "--port <number>", description: "Port on 127.0.0.1.", default: DEFAULT_SIMULATOR_PORT }]
   },

@@ -4,6 +4,7 @@ import { coreLayer, nextcloudLayer, provisioningConfigLayer } from "../app.js"
 import * as AppConfig from "../Config.js"
 import { serveHttp } from "../mcp/http/serve.js"
 import { allTools } from "../apps/registry.js"
+import { checkIssuer, warnIfNoPublicUrl } from "./httpChecks.js"
 import { cannotListen, failStartup, grantChangesFromSettings, startup, storageFromSettings, warnIfInsecure, withoutTracer } from "./startup.js"
 
 export const runHttp = ({ host, port }: { readonly host: string; readonly port: number }) =>
@@ -14,6 +15,8 @@ export const runHttp = ({ host, port }: { readonly host: string; readonly port: 
   const storage = yield* startup(AppConfig.storageSettings)
   const lifecycle = yield* startup(AppConfig.lifecycleSettings)
   yield* warnIfInsecure(nextcloud)
+  yield* warnIfNoPublicUrl(host, port, settings)
+  yield* checkIssuer(settings)
   const app = coreLayer({
     storage: storageFromSettings({ ...storage, encryptionKey: Option.some(settings.encryptionKey) }),
     grantChanges: grantChangesFromSettings(storage),

@@ -8,6 +8,7 @@ import { Cause, Effect, Exit, Layer, Option } from "effect"
 import { stderrLogger } from "../app.js"
 import * as AppConfig from "../Config.js"
 import { parseKey, parsePreviousKeys } from "../storage/EncryptionKey.js"
+import { describeOpenFailure } from "../storage/errors.js"
 import * as StorageLayer from "../storage/layer.js"
 import type { Storage } from "../storage/Storage.js"
 
@@ -34,8 +35,10 @@ export const startup = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<
       if (typeof error === "object" && error !== null && "_tag" in error) {
         const tagged = error as { readonly _tag: string; readonly message?: string; readonly operation?: string }
         if (tagged._tag === "EncryptionKeyError") return failStartup(`configuration error: ${tagged.message}`)
-        if (tagged._tag === "StorageError")
-          return failStartup(`could not open the database (${tagged.operation ?? "open"}); check NC_MCP_DB / NC_MCP_DATABASE_URL`)
+        if (tagged._tag === "StorageError") {
+          const failed = tagged as unknown as { readonly operation: string; readonly cause: unknown }
+          return failStartup(`could not open the database: ${describeOpenFailure(failed)}`)
+        }
         if (tagged._tag === "CipherError")
           return failStartup("the encryption key does not decrypt the stored secrets; check NC_MCP_ENCRYPTION_KEY")
         if (tagged._tag === "SimulatorStartError") {

@@ -17,6 +17,7 @@ import type { CallToolResult, Progress } from "@modelcontextprotocol/sdk/types.j
 import { Clock, Console, Data, Effect, Fiber, Schedule } from "effect"
 import { simulatorApps } from "../apps/registry.js"
 import { make as makeSimulator, type SimulatorHandle } from "../simulator/Simulator.js"
+import { httpStep } from "./httpStep.js"
 
 /** A step of the demo did not go as it should; printed as one line, exit code 1. */
 export class DemoError extends Data.TaggedError("DemoError")<{
@@ -303,6 +304,10 @@ export const demo = (options: DemoOptions = {}): Effect.Effect<void, DemoError> 
         const log = session.stderr().trim()
         return log === "" ? Effect.void : Console.error(`\nserver log (stderr):\n${log}`)
       })
+    )
+
+    yield* httpStep(step, line, sim, { serverPath, dir, user: nextcloudUser }).pipe(
+      Effect.mapError((e) => new DemoError({ step: e.step, message: e.message }))
     )
 
     yield* line(`\n✓ Demo complete in ${yield* elapsedSince(started)}: the server, the simulated Nextcloud and the temporary database are being cleaned up.`)

@@ -28,7 +28,11 @@ import {
 } from "./LoginFlowClient.js"
 import { NextcloudConfig } from "./NextcloudConfig.js"
 import { pinnedUrl, returnedPath } from "./pinnedUrl.js"
-import { unexpectedStatus } from "./errors.js"
+import { NextcloudProtocolError, unexpectedStatus } from "./errors.js"
+
+/** The usual cause when the login endpoint is missing: NEXTCLOUD_HOST is not Nextcloud's address (often its path). */
+const NOT_NEXTCLOUD =
+  "Is Nextcloud at this URL? NEXTCLOUD_HOST must be Nextcloud's own address, with the path it is installed under if any (for example https://example.org/nextcloud)."
 
 const NonEmpty = Schema.String.pipe(Schema.minLength(1))
 
@@ -73,8 +77,18 @@ export const LoginFlowClientLive: Layer.Layer<LoginFlowClient, never, HttpClient
         const response = yield* nc.text(operation, HttpClientRequest.post(underBase(config.host, "index.php/login/v2")), {
           idempotent: true
         })
+        if (response.status === 404 || response.status === 405) {
+          return yield* new NextcloudProtocolError({
+            operation,
+            status: response.status,
+            detail: `no login flow at ${underBase(config.host, "index.php/login/v2").pathname}`,
+            hint: NOT_NEXTCLOUD
+          })
+        }
         if (response.status !== 200) return yield* unexpectedStatus(operation, response.status)
-        const body = yield* decodeJsonBody(InitResponse, operation)(response)
+        const body = yield* decodeJsonBody(InitResponse, operation)(response).pipe(
+          Effect.mapError((error) => new NextcloudProtocolError({ operation, status: error.status, detail: error.detail, hint: NOT_NEXTCLOUD }))
+        )
         const flow: InitiatedFlow = {
           loginUrl: Redacted.make((yield* pinned(operation, config.publicUrl, body.login)).href),
           pollEndpoint: (yield* pinned(operation, config.host, body.poll.endpoint)).href,

@@ -8,7 +8,8 @@
  *   fails with a timeout error that says how long it waited, and the request
  *   that was in flight is aborted, never repeated.
  * - Retries: only requests that are safe to repeat, only after a failure that
- *   says nothing was done (a refused or broken connection, a 5xx) and came
+ *   says nothing was done (a refused or broken connection, a 5xx; not a DNS,
+ *   certificate or TLS mistake, which waiting does not fix) and came
  *   back fast — while at least half the budget is left, so a retry always has
  *   time to finish — and a short back-off apart. When no retry is left, the
  *   last 5xx is the answer.
@@ -26,7 +27,7 @@ import {
   type NextcloudResponse
 } from "./http.js"
 import type { NextcloudConfigShape } from "./NextcloudConfig.js"
-import { NextcloudTransportError } from "./errors.js"
+import { isTransient, NextcloudTransportError } from "./errors.js"
 
 export interface CallOptions {
   /** Safe to repeat (reads, starting a login flow): retried on a refused connection or a 5xx. */
@@ -40,7 +41,8 @@ const retrySchedule = Schedule.exponential("100 millis").pipe(Schedule.intersect
 class ServerSideFailure extends Data.TaggedError("ServerSideFailure")<{ readonly answer: { readonly status: number } }> {}
 
 const isRetryable = (error: unknown): boolean =>
-  error instanceof ServerSideFailure || (error instanceof NextcloudTransportError && error.reason === "unreachable")
+  error instanceof ServerSideFailure ||
+  (error instanceof NextcloudTransportError && error.reason === "unreachable" && isTransient(error))
 
 const announcedLength = (response: HttpClientResponse.HttpClientResponse): number | null => {
   const value = response.headers["content-length"]

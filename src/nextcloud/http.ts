@@ -9,7 +9,7 @@
  */
 import type { HttpClientError, Headers } from "@effect/platform"
 import { Data, Effect, Either, ParseResult, Schema } from "effect"
-import { NextcloudProtocolError, NextcloudTransportError } from "./errors.js"
+import { connectionProblemOf, NextcloudProtocolError, NextcloudTransportError } from "./errors.js"
 
 /**
  * A body was larger than allowed (NC_MCP_MAX_RESPONSE_BYTES, or a tighter cap
@@ -48,16 +48,23 @@ export const describeCause = (cause: unknown): { readonly code?: string; readonl
 const isTimeoutCause = (cause: unknown): boolean =>
   cause instanceof Error && ((cause as { readonly code?: unknown }).code === "ETIMEDOUT" || cause.name === "TimeoutError")
 
+/** Unreachable, with the problem its cause names (refused, DNS, certificate, not TLS, …). */
+const unreachable = (operation: string, cause: unknown): NextcloudTransportError => {
+  const described = describeCause(cause)
+  const problem = connectionProblemOf(described.code, described.message)
+  return new NextcloudTransportError(
+    problem === undefined ? { operation, reason: "unreachable", cause: described } : { operation, reason: "unreachable", cause: described, problem }
+  )
+}
+
 /** Maps an `HttpClientError` onto the Nextcloud error types, dropping request and response. */
 export const fromHttpClientError = (operation: string, error: HttpClientError.HttpClientError): ExchangeError => {
   if (error._tag === "RequestError") {
     switch (error.reason) {
       case "Transport":
-        return new NextcloudTransportError({
-          operation,
-          reason: isTimeoutCause(error.cause) ? "timeout" : "unreachable",
-          cause: describeCause(error.cause)
-        })
+        return isTimeoutCause(error.cause)
+          ? new NextcloudTransportError({ operation, reason: "timeout", cause: describeCause(error.cause) })
+          : unreachable(operation, error.cause)
       case "InvalidUrl":
         return new NextcloudProtocolError({ operation, status: 0, detail: "invalid request URL" })
       case "Encode":
@@ -67,7 +74,7 @@ export const fromHttpClientError = (operation: string, error: HttpClientError.Ht
   switch (error.reason) {
     case "Decode":
       // The connection broke while the body was being read.
-      return new NextcloudTransportError({ operation, reason: "unreachable", cause: describeCause(error.cause) })
+      return unreachable(operation, error.cause)
     case "EmptyBody":
       return new NextcloudProtocolError({ operation, status: error.response.status, detail: "empty body" })
     case "StatusCode":

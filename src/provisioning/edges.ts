@@ -4,7 +4,12 @@
  * cause), a failed call to Nextcloud says which server failed doing what.
  */
 import { Effect } from "effect"
-import { type NextcloudProtocolError, type NextcloudTransportError, describeNextcloudFailure } from "../nextcloud/errors.js"
+import {
+  describeNextcloudFailure,
+  logDetail,
+  type NextcloudProtocolError,
+  type NextcloudTransportError
+} from "../nextcloud/errors.js"
 import { storageUnavailable } from "../storage/errors.js"
 
 interface StorageFailure {
@@ -18,6 +23,6 @@ export const store = <A, R>(effect: Effect.Effect<A, StorageFailure, R>) =>
 
 /** Log a failed call to Nextcloud and fail with the tool-facing error; `action` completes "while trying to …". */
 export const nextcloudFailure = (host: URL, action: string) => (error: NextcloudTransportError | NextcloudProtocolError) =>
-  Effect.logWarning(`Nextcloud failure: ${action}`, { tag: error._tag, detail: "detail" in error ? error.detail : error.reason }).pipe(
+  Effect.logWarning(`Nextcloud failure: ${action}`, { tag: error._tag, detail: logDetail(error) }).pipe(
     Effect.zipRight(Effect.fail(describeNextcloudFailure(host, action, error)))
   )

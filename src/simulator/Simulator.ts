@@ -19,6 +19,7 @@ import { hookEndpoints, hookRoutes } from "./hooks.js"
 import { htmlPage } from "./http.js"
 import { loginFlowRoutes } from "./loginflow.js"
 import { ocsRoutes } from "./ocs.js"
+import { makeOidcIssuer } from "./oidc.js"
 import { CORE_ROUTE_KEYS, pathOf, routeKeys } from "./routeKeys.js"
 import type { AnySimulatorApp, ControlOfApps } from "./SimulatorApp.js"
 import { DEFAULT_USERS, makeState, type SimUserInput } from "./state.js"
@@ -111,8 +112,9 @@ export const make = <const Apps extends ReadonlyArray<AnySimulatorApp> = readonl
     state.installedApps = apps.flatMap((app) => (app.nextcloudApp === undefined ? [] : [app.nextcloudApp]))
     if (options.disabledApps !== undefined) state.disabledApps.set("*", new Set(options.disabledApps))
     const mounted = apps.map((app) => app.mount(state))
+    const oidc = yield* makeOidcIssuer(state)
     const control = Object.assign(
-      makeControl(state, [...CORE_ROUTE_KEYS, ...apps.flatMap((app) => app.routeKeys)]),
+      makeControl(state, [...CORE_ROUTE_KEYS, ...apps.flatMap((app) => app.routeKeys)], oidc.mintToken),
       ...mounted.map((app) => app.control)
     ) as SimulatorControl & ControlOfApps<Apps>
 
@@ -141,6 +143,7 @@ export const make = <const Apps extends ReadonlyArray<AnySimulatorApp> = readonl
           part.capabilities === undefined ? [] : [{ app: apps[i]?.nextcloudApp?.id, capabilities: part.capabilities }]
         )
       ),
+      oidc.routes,
       hookRoutes(state, control, allHookEndpoints(apps)),
       ...mounted.flatMap((app) => [app.routes, app.hooks])
     )

@@ -13,6 +13,7 @@ import {
   revokeRecord
 } from "./accounts.js"
 import type { FaultInfo, FaultSpec } from "./faultSpecs.js"
+import type { MintedToken, MintTokenInput } from "./oidc.js"
 import {
   denyFlow,
   type FlowInfo,
@@ -109,6 +110,8 @@ export interface SimulatorControl {
   readonly configure: (patch: ConfigPatch) => Effect.Effect<SimConfig>
   /** Forget failed login attempts (brute-force model). */
   readonly resetBruteForce: Effect.Effect<void>
+  /** An access token from the simulator's OpenID issuer (oidc.ts) for one of its users, for http mode. */
+  readonly mintToken: (input: MintTokenInput) => Effect.Effect<MintedToken, SimulatorHookError>
   /**
    * Disable these Nextcloud apps (ids such as `news`, `cookbook`) for one user,
    * or for everyone without `user`; replaces what was disabled before. The
@@ -150,7 +153,11 @@ const userInfo = (state: SimState, userId: string): UserInfo | undefined => {
 }
 
 /** `routeKeys`: every route key of the core and the mounted apps, which fault targets must name. */
-export const makeControl = (state: SimState, routeKeys: ReadonlyArray<string>): SimulatorControl => {
+export const makeControl = (
+  state: SimState,
+  routeKeys: ReadonlyArray<string>,
+  mintToken: SimulatorControl["mintToken"]
+): SimulatorControl => {
   let faultSeq = 0
 
   const grant = Effect.fn("Simulator.grant")(function* (input: GrantAsUser) {
@@ -260,6 +267,7 @@ export const makeControl = (state: SimState, routeKeys: ReadonlyArray<string>): 
     }),
     configure,
     resetBruteForce: Effect.sync(() => state.failedLogins.clear()),
-    disableApps: (input) => Effect.sync(() => void state.disabledApps.set(input.user ?? "*", new Set(input.apps)))
+    disableApps: (input) => Effect.sync(() => void state.disabledApps.set(input.user ?? "*", new Set(input.apps))),
+    mintToken
   }
 }

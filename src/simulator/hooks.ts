@@ -9,6 +9,7 @@ import { Effect, Schema } from "effect"
 import type { SimulatorControl } from "./control.js"
 import { FaultSpec } from "./faultSpecs.js"
 import { hookJson } from "./http.js"
+import { MintTokenInput } from "./oidc.js"
 import type { SimulatorHookError, SimulatorHookErrorReason, SimState } from "./state.js"
 
 const GrantBody = Schema.Struct({
@@ -110,7 +111,8 @@ const ENDPOINTS = [
   "GET    /__sim/config                           current settings",
   "POST   /__sim/config                           {externalBaseUrl?, overwriteWebroot?, indexPhp?, serverUrl?, allowedUserAgents?, bruteForceMaxAttempts?, instanceName?}",
   "POST   /__sim/brute-force/reset",
-  "POST   /__sim/apps/disabled                    {user?, apps} Nextcloud app ids disabled for a user (or everyone); replaces the last"
+  "POST   /__sim/apps/disabled                    {user?, apps} Nextcloud app ids disabled for a user (or everyone); replaces the last",
+  "POST   /__sim/oidc/token                       {sub?, scope?, audience?, expiresInSeconds?} -> {access_token, …}: a bearer token for http mode (issuer: this URL)"
 ] as const
 
 /** The core's hooks; the mounted apps add theirs (`SimulatorApp.hookEndpoints`). */
@@ -158,5 +160,6 @@ const clockFaultAndConfigRoutes = (control: SimulatorControl): HttpRouter.HttpRo
     HttpRouter.get("/__sim/config", hook(Empty, () => control.configure({}))),
     HttpRouter.post("/__sim/config", hook(ConfigBody, (patch) => control.configure(patch))),
     HttpRouter.post("/__sim/brute-force/reset", hook(Empty, () => control.resetBruteForce)),
-    HttpRouter.post("/__sim/apps/disabled", hook(DisableAppsBody, (input) => control.disableApps(input)))
+    HttpRouter.post("/__sim/apps/disabled", hook(DisableAppsBody, (input) => control.disableApps(input))),
+    HttpRouter.post("/__sim/oidc/token", hook(MintTokenInput, (input) => control.mintToken(input)))
   )

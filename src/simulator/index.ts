@@ -34,3 +34,4 @@ export {
   type SimUserInput
 } from "./state.js"
 export { hookEndpoints } from "./hooks.js"
+export { DEFAULT_TOKEN_AUDIENCE, DISCOVERY_PATH, JWKS_PATH, type MintedToken, type MintTokenInput } from "./oidc.js"

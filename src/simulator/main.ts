@@ -21,6 +21,9 @@ export const runSimulator = (options: SimulatorOptions = {}): Effect.Effect<neve
           `User uid=${user.userId} login=${user.loginName ?? user.userId}${user.password === undefined ? "" : " (has a login password)"}`
         )
       }
+      yield* Effect.logInfo(
+        `OpenID issuer for http mode: NC_MCP_OIDC_ISSUER=${sim.url}; a token: curl -s -X POST ${sim.url}/__sim/oidc/token -d '{"sub":"alice","scope":"notes.read notes.write"}'`
+      )
       yield* Effect.logInfo(`Test hooks (JSON) under ${sim.url}/__sim:`)
       for (const line of allHookEndpoints(options.apps ?? [])) yield* Effect.logInfo(line.replace(/\s+/g, " "))
       return yield* Effect.never

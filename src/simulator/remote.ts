@@ -65,7 +65,8 @@ export const connectSimulator = <const Apps extends ReadonlyArray<AnySimulatorAp
     resetCounters: () => call("POST", "/counters/reset").then(done),
     configure: (patch) => call("POST", "/config", patch),
     resetBruteForce: () => call("POST", "/brute-force/reset").then(done),
-    disableApps: (input) => call("POST", "/apps/disabled", input).then(done)
+    disableApps: (input) => call("POST", "/apps/disabled", input).then(done),
+    mintToken: (input) => call("POST", "/oidc/token", input)
   }
   return Object.assign({ url }, core, ...(options.apps ?? []).map((app) => app.remote(call))) as RemoteSimulator<
     ControlOfApps<Apps>

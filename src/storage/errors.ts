@@ -128,3 +128,67 @@ export const storageUnavailable = (error: {
       })
     )
   )
+
+// ---------------------------------------------------------------------------
+// Opening the database at startup
+
+/** The first code and message found down a reduced cause chain. */
+const rootCause = (cause: unknown): { readonly code?: string; readonly message?: string } => {
+  let current = cause
+  let found: { code?: string; message?: string } = {}
+  for (let depth = 0; depth < MAX_CAUSE_DEPTH && typeof current === "object" && current !== null; depth++) {
+    const code = textField(current, "code")
+    const message = textField(current, "message")
+    if (code !== undefined) return message === undefined ? { code } : { code, message }
+    if (message !== undefined && found.message === undefined) found = { message }
+    current = (current as { readonly cause?: unknown }).cause
+  }
+  return found
+}
+
+const PG = "NC_MCP_DATABASE_URL"
+
+/**
+ * Why the database could not be opened at startup and what to change, in
+ * one line: a refused port, an unknown host, a missing database, a wrong
+ * password or user, missing privileges read differently (PostgreSQL's
+ * SQLSTATE and Node's system error codes). Messages are the reduced,
+ * scrubbed ones: no password.
+ */
+export const describeOpenFailure = (error: { readonly operation: string; readonly cause: unknown }): string => {
+  const { code, message } = rootCause(error.cause)
+  const said = message ?? code ?? "unknown failure"
+  switch (code) {
+    case "ECONNREFUSED":
+      return `PostgreSQL refused the connection (${said}): nothing listens there. Check the host and port in ${PG}, and that PostgreSQL is running.`
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+    case "EAI_FAIL":
+      return `the database host name could not be resolved (${said}). Check the host in ${PG}.`
+    case "ETIMEDOUT":
+    case "EHOSTUNREACH":
+    case "ENETUNREACH":
+      return `PostgreSQL could not be reached (${said}). Check the host and port in ${PG}, and the network between them.`
+    case "3D000":
+      return `${said} on that PostgreSQL server. Create it (createdb <name>) or correct the database name (the path) in ${PG}.`
+    case "28P01":
+      return `PostgreSQL refused the password (${said}). Check the user and password in ${PG}.`
+    case "28000":
+      return `PostgreSQL refused the login (${said}). Check the user in ${PG}, and the server's pg_hba.conf.`
+    case "42501":
+      return `the database user lacks a privilege (${said}). Grant it CREATE on the database, or create the schema (NC_MCP_DATABASE_SCHEMA) for it beforehand; the user is set in ${PG}.`
+    case "3F000":
+      return `${said}. Check NC_MCP_DATABASE_SCHEMA.`
+    case "57P03":
+      return `PostgreSQL is not accepting connections yet (${said}). Try again when it has started.`
+    case "53300":
+      return `PostgreSQL has no connection slot left (${said}). Raise max_connections or close other clients.`
+  }
+  if (code !== undefined && code.startsWith("SQLITE_")) {
+    return `the SQLite file could not be opened (${said}). Check NC_MCP_DB: its folder must exist and be writable.`
+  }
+  if (/timeout/i.test(said)) {
+    return `PostgreSQL did not answer in time (${said}). Check the host and port in ${PG}, and the network between them.`
+  }
+  return `could not ${error.operation === "migrate" ? "prepare the tables" : "connect"}: ${describeStorageCause(error.cause)}. Check NC_MCP_DB / ${PG}.`
+}

@@ -39,6 +39,12 @@ const auditDenied = (userId: UserId, tool: string, missingScopes: ReadonlyArray<
     )
   )
 
+/** "the scope notes.write", "the scopes notes.read and notes.write", "the scopes a, b and c". */
+const scopesPhrase = (scopes: ReadonlyArray<string>): string =>
+  scopes.length === 1
+    ? `the scope ${scopes[0]}`
+    : `the scopes ${scopes.slice(0, -1).join(", ")} and ${scopes[scopes.length - 1]}`
+
 /** The caller's grant, when it covers every scope of `check` on both layers. */
 export const requireScopes = ({ tool, scopes }: ScopeCheck) =>
   Effect.gen(function* () {
@@ -48,7 +54,7 @@ export const requireScopes = ({ tool, scopes }: ScopeCheck) =>
     if (fromToken.length > 0) {
       yield* auditDenied(user.userId, tool, fromToken, "token")
       return yield* new InsufficientScope({
-        message: `Your access token lacks the scope(s) ${fromToken.join(", ")}. Ask your MCP client to sign in again with them.`,
+        message: `${tool} needs ${scopesPhrase(fromToken)}, which your access token does not carry. Ask your MCP client to sign in again and grant ${fromToken.length === 1 ? "it" : "them"}.`,
         missing_scopes: fromToken
       })
     }
@@ -58,7 +64,9 @@ export const requireScopes = ({ tool, scopes }: ScopeCheck) =>
     if (fromGrant.length > 0) {
       yield* auditDenied(user.userId, tool, fromGrant, "grant")
       return yield* new InsufficientScope({
-        message: `Your Nextcloud access does not include ${fromGrant.join(", ")}. Call nc_auth_update_scopes with add_scopes: [${fromGrant.map((s) => `"${s}"`).join(", ")}] to request them.`,
+        message:
+          `${tool} needs ${scopesPhrase(fromGrant)}, which your Nextcloud access does not include. ` +
+          `To request ${fromGrant.length === 1 ? "it" : "them"}, call nc_auth_update_scopes with add_scopes: [${fromGrant.map((s) => `"${s}"`).join(", ")}] and approve the login in Nextcloud.`,
         missing_scopes: fromGrant
       })
     }

@@ -6,7 +6,10 @@
  * - 401: the stored app password is gone; `Provisioning.reportUnauthorized`
  *   removes it and the caller is asked to provision again;
  * - unreachable, timed out, unexpected answer: `NextcloudUnreachable` /
- *   `NextcloudError`, naming the server and what was being tried;
+ *   `NextcloudError`, naming the server, what was being tried, the cause
+ *   (refused, DNS, certificate, TLS mismatch) and the setting to check;
+ * - a 404 from Nextcloud's router rather than the app (no such route):
+ *   `NextcloudError` asking whether the app is installed;
  * - other refusals (403, 404, 405, 409, 412, 423, 507): the matching tool
  *   error with a generic message.
  *
@@ -22,7 +25,7 @@ import {
   QuotaExceeded,
   type ToolError
 } from "../domain/Errors.js"
-import { type DataCallError, describeNextcloudFailure, isDataCallError } from "../nextcloud/errors.js"
+import { type DataCallError, describeNextcloudFailure, isDataCallError, logDetail } from "../nextcloud/errors.js"
 import { NextcloudConfig } from "../nextcloud/NextcloudConfig.js"
 import { Provisioning } from "../provisioning/Provisioning.js"
 import type { Grant } from "../storage/Storage.js"
@@ -58,12 +61,10 @@ const answer = (grant: Grant, action: string, error: DataCallError) =>
         return yield* provisioning.reportUnauthorized(grant)
       }
       case "NextcloudTransportError":
-      case "NextcloudProtocolError": {
+      case "NextcloudProtocolError":
+      case "NextcloudNoSuchRoute": {
         const { host } = yield* NextcloudConfig
-        yield* Effect.logWarning(`Nextcloud failure: ${action}`, {
-          operation: error.operation,
-          ...(error._tag === "NextcloudTransportError" ? { reason: error.reason } : { status: error.status, detail: error.detail })
-        })
+        yield* Effect.logWarning(`Nextcloud failure: ${action}`, { operation: error.operation, detail: logDetail(error) })
         return yield* describeNextcloudFailure(host, action, error)
       }
       case "NextcloudNotFound":

@@ -33,6 +33,11 @@ describe("nextcloud-mcp demo", () => {
     expect(out).toContain("✓ status: revoked")
     expect(out).toContain("remote_revoked: true")
     expect(out).toMatch(/app password ".*" of alice is revoked \(alive: false\)/)
+    // http mode: the simulator's issuer minted the bearer token a Streamable HTTP client used.
+    expect(out).toMatch(/✓ listening; MCP at http:\/\/127\.0\.0\.1:\d+\/mcp/)
+    expect(out).toMatch(/✓ token minted by http:\/\/127\.0\.0\.1:\d+\/__sim\/oidc\/token for alice/)
+    expect(out).toMatch(/✓ tools\/list with the bearer token: \d+ tools/)
+    expect(out).toContain('✓ nc_auth_check_status for alice: status "not_initiated"')
     expect(out).toContain("✓ Demo complete")
     // Step order as printed.
     const order = ["login_required", "status: provisioned", "status: updated", "status: revoked"].map((s) => out.indexOf(s))

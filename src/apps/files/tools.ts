@@ -32,6 +32,12 @@ const notRoot = (segments: PathSegments, field: string, what: string) =>
 const formatBytes = (bytes: number): string =>
   bytes < 1024 ? `${bytes} bytes` : bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / (1024 * 1024)).toFixed(1)} MiB`
 
+/** A size and the limit it passes, in exact bytes when the rounded figures would read the same ("1.0 MiB; … up to 1.0 MiB"). */
+const sizeAndLimit = (size: number, limit: number): readonly [string, string] =>
+  formatBytes(size) === formatBytes(limit)
+    ? [`${size.toLocaleString("en-US")} bytes`, `${limit.toLocaleString("en-US")} bytes (${formatBytes(limit)})`]
+    : [formatBytes(size), formatBytes(limit)]
+
 const Entry = Schema.Struct({
   name: Schema.String,
   path: Schema.String,
@@ -127,7 +133,7 @@ export const ReadFileOutput = Tool.response(["ok", "error"], {
 
 const tooLarge = (segments: PathSegments, size: number | null) =>
   new FileTooLarge({
-    message: `${displayPath(segments)} is ${size === null ? "larger than 1 MiB" : formatBytes(size)}; nc_files_read only returns text files up to ${formatBytes(MAX_TEXT_BYTES)}. Open it in Nextcloud instead.`
+    message: `${displayPath(segments)} is ${size === null ? `larger than ${formatBytes(MAX_TEXT_BYTES)}` : sizeAndLimit(size, MAX_TEXT_BYTES)[0]}; nc_files_read only returns text files up to ${size === null ? formatBytes(MAX_TEXT_BYTES) : sizeAndLimit(size, MAX_TEXT_BYTES)[1]}. Open it in Nextcloud instead.`
   })
 
 const decodeText = (segments: PathSegments, bytes: Uint8Array) => {
@@ -224,7 +230,7 @@ export const writeFile = Tool.make({
       const size = Buffer.byteLength(input.content, "utf8")
       if (size > MAX_TEXT_BYTES) {
         return yield* new InvalidArguments({
-          message: `The content is ${formatBytes(size)}; nc_files_write accepts up to ${formatBytes(MAX_TEXT_BYTES)}.`
+          message: `The content is ${sizeAndLimit(size, MAX_TEXT_BYTES)[0]}; nc_files_write accepts up to ${sizeAndLimit(size, MAX_TEXT_BYTES)[1]}.`
         })
       }
       if (input.if_match !== undefined && input.overwrite === false) {

@@ -119,7 +119,7 @@ export const NotesLive: Layer.Layer<Notes, never, HttpClient.HttpClient | Nextcl
           ),
           { idempotent: request.method === "GET" }
         )
-        .pipe(Effect.flatMap(expectStatus(operation, expected)))
+        .pipe(Effect.flatMap(expectStatus(operation, expected, { app: "Notes" })))
 
     const noteUrl = (id: number) => underBase(config.host, `${NOTES_PATH}/${id}`)
     const decodeNote = (operation: string) => (response: NextcloudResponse): Effect.Effect<Note, NextcloudProtocolError> =>
