@@ -16,7 +16,7 @@ import { escapeXml } from "../../nextcloud/davXml.js"
 import { answerTooLarge, NextcloudBodyTooLarge, underBase } from "../../nextcloud/http.js"
 import { NextcloudConfig } from "../../nextcloud/NextcloudConfig.js"
 import type { DavAccount } from "../../nextcloud/Ocs.js"
-import { type DataCallError, NextcloudProtocolError, expectStatus } from "../../nextcloud/errors.js"
+import { type DataCallError, NextcloudNotAllowed, NextcloudProtocolError, expectStatus } from "../../nextcloud/errors.js"
 
 export { NextcloudBodyTooLarge }
 
@@ -222,6 +222,15 @@ const failuresOf = (body: string, root: ReadonlyArray<string>) => {
     }))
 }
 
+/** Whether `location` is `url` with a trailing slash added (a server asking for a collection's slash form). */
+const addsSlash = (url: string, location: string | null): boolean => {
+  if (location === null) return false
+  const target = Either.getOrNull(Either.try(() => new URL(location, url)))
+  const wanted = new URL(url)
+  wanted.pathname = `${wanted.pathname}/`
+  return target !== null && target.pathname === wanted.pathname
+}
+
 const SEARCH_UNSUPPORTED: ReadonlySet<number> = new Set([400, 403, 404, 405, 415, 422, 501])
 
 const searchBody = (userId: string, query: SearchQuery): Either.Either<string, string> => {
@@ -283,12 +292,7 @@ export const WebDavLive: Layer.Layer<WebDav, never, HttpClient.HttpClient | Next
       nc.text(operation, make(false), options).pipe(
         Effect.flatMap((response) => {
           if (response.status !== 301 && response.status !== 308) return Effect.succeed(response)
-          const first = make(false)
-          const location = header(response.headers, "location")
-          const target = location === null ? null : Either.getOrNull(Either.try(() => new URL(location, first.url)))
-          const wanted = new URL(first.url)
-          wanted.pathname = `${wanted.pathname}/`
-          return target !== null && target.pathname === wanted.pathname
+          return addsSlash(make(false).url, header(response.headers, "location"))
             ? nc.text(operation, make(true), options)
             : Effect.succeed(response)
         })
@@ -376,7 +380,12 @@ export const WebDavLive: Layer.Layer<WebDav, never, HttpClient.HttpClient | Next
       )
       if (options.ifMatch !== undefined) request = HttpClientRequest.setHeaders(request, preconditionHeaders(options.ifMatch))
       if (options.createOnly === true) request = HttpClientRequest.setHeader(request, "if-none-match", "*")
-      const response = yield* nc.text(operation, request, { idempotent: false }).pipe(Effect.flatMap(expectStatus(operation, [200, 201, 204])))
+      const answer = yield* nc.text(operation, request, { idempotent: false })
+      // A redirect to the slash form: a collection is there (Apache), and a PUT cannot replace it.
+      if ((answer.status === 301 || answer.status === 308) && addsSlash(request.url, header(answer.headers, "location"))) {
+        return yield* new NextcloudNotAllowed({ operation })
+      }
+      const response = yield* expectStatus(operation, [200, 201, 204])(answer)
       const sent = etagOf(response.headers)
       // Not every server answers a PUT with the new ETag (Apache does not): ask for it.
       const etag =
