@@ -218,7 +218,36 @@ const decodeCursor = <A>(cursor: string, schema: Schema.Schema<A, any>) =>
     )
   )
 
-const ListCursor = Schema.Struct({ p: Schema.String, g: Schema.NullOr(Schema.String), d: Schema.Boolean, n: Schema.String })
+const ListCursor = Schema.Struct({
+  p: Schema.String,
+  g: Schema.NullOr(Schema.String),
+  k: Schema.Number,
+  d: Schema.Boolean,
+  n: Schema.Array(Schema.String)
+})
+
+/** Deepest `depth` of nc_files_list, and the folders one call reads at most. */
+export const MAX_LIST_DEPTH = 3
+export const LIST_WALK_FOLDERS = 100
+
+interface Ranked {
+  /** Segments below the listed folder. */
+  readonly rel: ReadonlyArray<string>
+  readonly isCollection: boolean
+}
+
+/** Tree order: at each level folders first, then by name; a folder right before what is inside it. */
+export const compareTree = (a: Ranked, b: Ranked): number => {
+  const shared = Math.min(a.rel.length, b.rel.length)
+  for (let i = 0; i < shared; i++) {
+    if (a.rel[i] === b.rel[i]) continue
+    return compareEntries(
+      { isCollection: i < a.rel.length - 1 || a.isCollection, name: a.rel[i] as string },
+      { isCollection: i < b.rel.length - 1 || b.isCollection, name: b.rel[i] as string }
+    )
+  }
+  return a.rel.length - b.rel.length
+}
 
 // ---------------------------------------------------------------------------
 
@@ -227,6 +256,11 @@ export const ListFilesInput = Schema.Struct({
   pattern: Schema.optional(
     Schema.String.pipe(Schema.minLength(1), Schema.maxLength(255)).annotations({
       description: "Only names matching this glob (* any text, ? one character, [abc] one of; case-insensitive), e.g. *.pdf"
+    })
+  ),
+  depth: Schema.optional(
+    Schema.Number.pipe(Schema.int(), Schema.between(1, MAX_LIST_DEPTH)).annotations({
+      description: `Levels to list: 1 (default) the folder's own entries, up to ${MAX_LIST_DEPTH} to include subfolders' (at most ${LIST_WALK_FOLDERS} folders read)`
     })
   ),
   limit: Limit,
@@ -239,6 +273,9 @@ export const ListFilesOutput = Tool.response(["ok", "error"], {
   count: Schema.optional(Schema.Number.annotations({ description: "Entries in this page" })),
   total: Schema.optional(Schema.Number.annotations({ description: "Entries in the folder that match (all pages)" })),
   next_cursor: Schema.optional(Schema.String.annotations({ description: "Pass as cursor (with the same path and pattern) for the next page" })),
+  complete: Schema.optional(
+    Schema.Boolean.annotations({ description: `false: with depth > 1, more than ${LIST_WALK_FOLDERS} folders; the deepest were not read` })
+  ),
   url: Schema.optional(Schema.NullOr(Schema.String))
 })
 
@@ -246,7 +283,7 @@ export const listFiles = Tool.make({
   name: "nc_files_list",
   title: "List Files",
   description:
-    `List one folder of your Nextcloud files (one level): name, type, size, modified, etag, url. Folders first, then by name. ` +
+    `List a folder of your Nextcloud files (one level, or up to ${MAX_LIST_DEPTH} with depth): name, type, size, modified, etag, url. Folders first, then by name. ` +
     `At most limit entries (default ${DEFAULT_LIMIT}, max ${MAX_LIMIT}); next_cursor pages on. pattern filters names with a glob (*.pdf).`,
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   scopes: ["files.read"],
@@ -256,16 +293,20 @@ export const listFiles = Tool.make({
     Effect.gen(function* () {
       const segments = yield* segmentsOf(input.path ?? "/", "path")
       const where = displayPath(segments)
+      const depth = input.depth ?? 1
       const after = input.cursor === undefined ? null : yield* decodeCursor(input.cursor, ListCursor)
-      if (after !== null && (after.p !== where || after.g !== (input.pattern ?? null))) {
-        return yield* new InvalidArguments({ message: "The cursor belongs to another path or pattern; pass the same path and pattern as the first page." })
+      if (after !== null && (after.p !== where || after.g !== (input.pattern ?? null) || after.k !== depth)) {
+        return yield* new InvalidArguments({
+          message: "The cursor belongs to another path, pattern or depth; pass the same arguments as the first page."
+        })
       }
       const account = yield* davAccountOf(grant)
       const dav = yield* WebDav
       const base = yield* publicBase
+      const action = `list ${where}`
       const entries = yield* dav.list(account, segments, 1).pipe(
         Effect.catchTag("NextcloudNotFound", () => Effect.fail(notFound(segments))),
-        whileTrying(`list ${where}`)
+        whileTrying(action)
       )
       const [self, ...children] = entries
       if (self !== undefined && !self.isCollection) {
@@ -279,9 +320,33 @@ export const listFiles = Tool.make({
           url: webUrl(base, self)
         } as const
       }
+      // Deeper levels: one PROPFIND (depth 1) per folder, breadth first, within the folder budget.
+      const all = [...children]
+      let frontier = children.filter((e) => e.isCollection && !e.unreadable)
+      let read = 1
+      let complete = true
+      for (let level = 2; level <= depth && frontier.length > 0; level++) {
+        const next: Array<DavEntry> = []
+        for (const folder of frontier) {
+          if (read >= LIST_WALK_FOLDERS) {
+            complete = false
+            break
+          }
+          read++
+          const [, ...inside] = yield* dav.list(account, folder.path, 1).pipe(
+            // Gone meanwhile: nothing to list there.
+            Effect.catchTag("NextcloudNotFound", () => Effect.succeed([] as ReadonlyArray<DavEntry>)),
+            whileTrying(action)
+          )
+          all.push(...inside)
+          next.push(...inside.filter((e) => e.isCollection && !e.unreadable))
+        }
+        frontier = next
+      }
       const glob = input.pattern === undefined ? null : globToRegExp(input.pattern)
-      const matching = children.filter((e) => glob === null || glob.test(e.name)).sort(compareEntries)
-      const start = after === null ? 0 : matching.findIndex((e) => compareEntries(e, { isCollection: after.d, name: after.n }) > 0)
+      const ranked = (e: DavEntry): Ranked => ({ rel: e.path.slice(segments.length), isCollection: e.isCollection })
+      const matching = all.filter((e) => glob === null || glob.test(e.name)).sort((a, b) => compareTree(ranked(a), ranked(b)))
+      const start = after === null ? 0 : matching.findIndex((e) => compareTree(ranked(e), { rel: after.n, isCollection: after.d }) > 0)
       const from = start < 0 ? matching.length : start
       const limit = input.limit ?? DEFAULT_LIMIT
       const page = matching.slice(from, from + limit)
@@ -291,15 +356,19 @@ export const listFiles = Tool.make({
       return {
         status: "ok",
         message:
-          `${matching.length} item(s)${glob === null ? "" : ` matching ${input.pattern}`} in ${where}` +
+          `${matching.length} item(s)${glob === null ? "" : ` matching ${input.pattern}`} in ${where}${depth > 1 ? ` (${depth} levels)` : ""}` +
           (page.length < matching.length ? `; items ${from + 1}–${from + page.length} here${more ? ", pass next_cursor for more" : ""}` : "") +
           (unreadable > 0 ? `; ${unreadable} name(s) are not valid UTF-8 and cannot be opened by name (marked unreadable)` : "") +
+          (complete ? "" : `; only ${LIST_WALK_FOLDERS} folders were read, so the deepest levels are incomplete`) +
           ".",
         path: where,
         entries: page.map(entryOf(base)),
         count: page.length,
         total: matching.length,
-        ...(more ? { next_cursor: encodeCursor({ p: where, g: input.pattern ?? null, d: last.isCollection, n: last.name }) } : {}),
+        ...(more
+          ? { next_cursor: encodeCursor({ p: where, g: input.pattern ?? null, k: depth, d: last.isCollection, n: ranked(last).rel }) }
+          : {}),
+        ...(depth > 1 ? { complete } : {}),
         url: self === undefined ? null : webUrl(base, self)
       } as const
     })

@@ -93,6 +93,25 @@ const contract = (name: string, setup: () => Promise<{ backend: Backend; harness
       failed(await b.call("nc_files_list", { path: "big", pattern: "*.txt", cursor: seen.length > 0 ? "bogus" : "" }), "InvalidArguments")
     })
 
+    it("depth lists subfolders too, in tree order, paged the same way", async () => {
+      await b.seed("deep/z.txt", "z")
+      await b.seed("deep/a/x.txt", "x")
+      await b.seed("deep/a/b/c.txt", "c")
+      await b.seed("deep/a/b/c/d.txt", "d")
+      const two = entriesOf(await b.call("nc_files_list", { path: "deep", depth: 2 }))
+      expect(two.map((e) => e.path)).toEqual(["/deep/a", "/deep/a/b", "/deep/a/x.txt", "/deep/z.txt"])
+      const paths: Array<string> = []
+      let cursor: string | undefined
+      do {
+        const page = ok(await b.call("nc_files_list", { path: "deep", depth: 3, limit: 2, ...(cursor === undefined ? {} : { cursor }) }))
+        paths.push(...(page["entries"] as Array<Entry>).map((e) => e.path))
+        cursor = page["next_cursor"] as string | undefined
+      } while (cursor !== undefined && paths.length < 20)
+      expect(paths).toEqual(["/deep/a", "/deep/a/b", "/deep/a/b/c", "/deep/a/b/c.txt", "/deep/a/x.txt", "/deep/z.txt"])
+      const txt = entriesOf(await b.call("nc_files_list", { path: "deep", depth: 3, pattern: "*.txt" }))
+      expect(txt.map((e) => e.name)).toEqual(["c.txt", "x.txt", "z.txt"])
+    })
+
     it("search finds names and MIME types below a folder, bounded by limit", async () => {
       await b.seed("find/a/report-2024.pdf", "%PDF-1.4")
       await b.seed("find/a/b/Report-final.PDF", "%PDF-1.4")
