@@ -462,7 +462,8 @@ export const searchFiles = Tool.make({
           offset
         })
         .pipe(
-          Effect.map((entries) => ({ entries: entries.filter(matches), more: entries.length > limit, complete: true })),
+          // The extra one only says whether more remain; it belongs to the next page.
+          Effect.map((entries) => ({ entries: entries.slice(0, limit).filter(matches), more: entries.length > limit, complete: true })),
           // No SEARCH on this server: walk the folders, breadth first, within a budget.
           Effect.catchTag("DavSearchUnsupported", () =>
             Effect.gen(function* () {
