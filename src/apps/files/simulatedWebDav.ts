@@ -10,7 +10,7 @@
 import { createHash } from "node:crypto"
 import { HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Effect, Either } from "effect"
-import { childNamed, childrenNamed, DAV_NS, isElement, parseXml, textOf, type XmlElement } from "../../nextcloud/davXml.js"
+import { childNamed, DAV_NS, isElement, parseXml, textOf, type XmlElement } from "../../nextcloud/davXml.js"
 import { requestAuth } from "../../simulator/auth.js"
 import { escapeHtml, header } from "../../simulator/http.js"
 import { pathOf } from "../../simulator/routeKeys.js"
