@@ -238,3 +238,16 @@ export const textOf = (element: XmlElement): string => {
   }
   return text
 }
+
+/**
+ * Text for an XML element or attribute value: the five special characters as
+ * references; characters XML 1.0 cannot carry at all (most controls, lone
+ * surrogates, U+FFFE/U+FFFF) are a `Left`.
+ */
+export const escapeXml = (text: string): Either.Either<string, string> =>
+  // biome-ignore lint: the characters XML 1.0 excludes are exactly what is matched here
+  /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(text)
+    ? Either.left("contains a character XML cannot carry")
+    : Either.right(
+        text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&apos;")
+      )

@@ -172,9 +172,9 @@ describe("DNS rebinding and limits", () => {
     await ok.body?.cancel()
   })
 
-  it("a body over 1 MiB is 413; invalid JSON is a JSON-RPC parse error", async () => {
+  it("a body over 7 MiB is 413; invalid JSON is a JSON-RPC parse error", async () => {
     const token = await issuer.token()
-    const big = JSON.stringify({ ...initializeBody, padding: "x".repeat(1024 * 1024) })
+    const big = JSON.stringify({ ...initializeBody, padding: "x".repeat(7 * 1024 * 1024) })
     expect((await postMcp(server.mcpUrl, big, bearer(token))).status).toBe(413)
     const bad = await postMcp(server.mcpUrl, "{not json", bearer(token))
     expect(bad.status).toBe(400)

@@ -71,9 +71,9 @@ function* paddedInitialize(padBytes: number): Generator<Buffer> {
 }
 
 describe("request bodies without Content-Length", () => {
-  it("past 1 MiB the answer is 413, not a reset connection", async () => {
+  it("past 7 MiB the answer is 413, not a reset connection", async () => {
     const server = await serveInProcess(issuer, AUDIENCE, [echoTool])
-    const outcome = await postChunked(server.mcpUrl, await issuer.token({ sub: "chunky" }), paddedInitialize(3 * 1024 * 1024))
+    const outcome = await postChunked(server.mcpUrl, await issuer.token({ sub: "chunky" }), paddedInitialize(9 * 1024 * 1024))
     expect(outcome).toMatchObject({ status: 413 })
     expect("body" in outcome && JSON.parse(outcome.body)).toMatchObject({ error: { code: -32000 } })
     // The server goes on serving.

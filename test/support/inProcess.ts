@@ -40,6 +40,11 @@ export interface HarnessOptions<Apps extends ReadonlyArray<AnyApp>> {
   readonly tokenScopes?: ReadonlyArray<AppScope> | null
   /** Overrides of the Nextcloud settings (e.g. `requestTimeout`). */
   readonly nextcloud?: Partial<Omit<NextcloudConfigShape, "host">>
+  /**
+   * NEXTCLOUD_HOST, given the simulator's URL: a server in front of it (e.g. a
+   * real WebDAV server passing the rest on to the simulator). Default: the simulator.
+   */
+  readonly host?: (simulatorUrl: string) => Promise<string>
 }
 
 export interface Harness<Control> {
@@ -76,7 +81,7 @@ export const startHarness = async <const Apps extends ReadonlyArray<AnyApp> = ty
     ),
     Logger.minimumLogLevel(LogLevel.Debug)
   )
-  const config = NextcloudConfig.make(sim.url, options.nextcloud ?? {})
+  const config = NextcloudConfig.make(options.host === undefined ? sim.url : await options.host(sim.url), options.nextcloud ?? {})
   const core = coreLayer({
     storage: StorageLayers.layer({ filename: path.join(dir, "state.db"), key: Redacted.make(new Uint8Array(randomBytes(32))) }),
     nextcloud: withTransport(clientsOf(apps)).pipe(Layer.provideMerge(config)),

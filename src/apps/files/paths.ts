@@ -3,13 +3,16 @@
  * to the user's files root (`/remote.php/dav/files/<uid>/`); whatever the
  * caller sends, the result can only name something under that root.
  *
- * Refused rather than "repaired": `..` segments (also percent-encoded, e.g.
- * `%2e%2e`), backslashes, NUL and other control characters, URLs
- * (`scheme:` or `//host`), segments that decode to a slash, and overlong
- * paths. `.` segments, repeated and leading/trailing slashes are dropped.
- * Segments are kept literally (a `%` in a name stays a `%`) and are encoded
- * one by one when the request URL is built, so nothing the URL parser does
- * with dot segments can apply to them.
+ * A name is taken exactly as written, so every name `nc_files_list` returns
+ * works in every other tool: no Unicode normalisation (NFD names stay NFD,
+ * servers compare bytes), and `%`, `\\` and `:` are ordinary characters (a
+ * name `%2e%2e` or `a%2Fb` is that literal text). Segments are encoded one by
+ * one when the request URL is built, so nothing in a name can add, remove or
+ * climb a level.
+ *
+ * Refused rather than "repaired": `..` segments, NUL and other control
+ * characters, URLs (`scheme://…` or `//host`), blank names, overlong paths
+ * and names. `.` segments, repeated and leading/trailing slashes are dropped.
  */
 import { Either } from "effect"
 
@@ -22,41 +25,24 @@ export type PathSegments = ReadonlyArray<string>
 // biome-ignore lint: control characters are exactly what is matched here
 const CONTROL = /[\u0000-\u001f\u007f]/
 
-const tryDecode = (segment: string): string => {
-  // Repeat so that double encoding (%252e%252e) cannot hide a dot segment either.
-  let current = segment
-  for (let i = 0; i < 3; i++) {
-    const decoded = Either.getOrElse(
-      Either.try(() => decodeURIComponent(current)),
-      () => current
-    )
-    if (decoded === current) return current
-    current = decoded
-  }
-  return current
-}
-
 /** Split and check a caller's path. `Left` carries a reason for a person. */
 export const normalisePath = (raw: string): Either.Either<PathSegments, string> => {
   if (raw.length > MAX_PATH_LENGTH) return Either.left(`the path is longer than ${MAX_PATH_LENGTH} characters`)
   if (CONTROL.test(raw)) return Either.left("the path contains a NUL or control character")
-  if (raw.includes("\\")) return Either.left("the path contains a backslash; use / to separate folders")
-  if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(raw.trim()) || raw.trim().startsWith("//")) {
+  // A URL has `scheme://`; `Re:minutes.txt` is a name.
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(raw.trim()) || raw.trim().startsWith("//")) {
     return Either.left("give a path inside your files (e.g. Documents/notes.txt), not a URL")
   }
   const segments: Array<string> = []
-  for (const part of raw.normalize("NFC").split("/")) {
+  for (const part of raw.split("/")) {
     if (part === "" || part === ".") continue
-    const decoded = tryDecode(part)
-    if (part === ".." || decoded === ".." || decoded === ".") {
-      return Either.left("the path contains a '..' segment; paths cannot leave your files")
-    }
-    if (decoded.includes("/") || decoded.includes("\\") || CONTROL.test(decoded)) {
-      return Either.left("the path contains an encoded slash, backslash or control character")
-    }
+    if (part === "..") return Either.left("the path contains a '..' segment; paths cannot leave your files")
     if (part.trim() === "") return Either.left("a folder or file name is blank")
     if (Buffer.byteLength(part, "utf8") > MAX_SEGMENT_BYTES) {
       return Either.left(`a folder or file name is longer than ${MAX_SEGMENT_BYTES} bytes`)
+    }
+    if (/[\ud800-\udfff]/.test(part.replace(/[\ud800-\udbff][\udc00-\udfff]/g, ""))) {
+      return Either.left("a folder or file name contains an unpaired surrogate (not valid Unicode)")
     }
     segments.push(part)
   }

@@ -10,6 +10,7 @@
 import { createHash } from "node:crypto"
 import { HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Effect, Either } from "effect"
+import { childNamed, DAV_NS, isElement, parseXml, textOf, type XmlElement } from "../../nextcloud/davXml.js"
 import { requestAuth } from "../../simulator/auth.js"
 import { escapeHtml, header } from "../../simulator/http.js"
 import { pathOf } from "../../simulator/routeKeys.js"
@@ -29,12 +30,16 @@ export interface DavState {
 export const makeDavState = (sim: SimState): DavState => ({ sim, files: new Map(), quotas: new Map(), locks: new Set() })
 
 export type DavNode =
-  | { readonly kind: "dir"; modified: number; etag: string }
-  | { readonly kind: "file"; content: Uint8Array; modified: number; etag: string; contentType: string }
+  | { readonly kind: "dir"; modified: number; etag: string; readonly fileId: number }
+  | { readonly kind: "file"; content: Uint8Array; modified: number; etag: string; contentType: string; readonly fileId: number }
 
 export const DAV_PREFIX = "/remote.php/dav/files/"
 
-export const isDavPath = (path: string): boolean => path.startsWith(DAV_PREFIX) || path === DAV_PREFIX.slice(0, -1)
+/** The DAV root, where Nextcloud answers WebDAV SEARCH (basicsearch). */
+export const DAV_ROOT = "/remote.php/dav"
+
+export const isDavPath = (path: string): boolean =>
+  path.startsWith(DAV_PREFIX) || path === DAV_PREFIX.slice(0, -1) || path === DAV_ROOT || path === `${DAV_ROOT}/`
 
 const MIME: Readonly<Record<string, string>> = {
   txt: "text/plain",
@@ -63,11 +68,14 @@ export const key = (segments: ReadonlyArray<string>): string => segments.join("/
 export const userFiles = (state: DavState, userId: string, at: number): Map<string, DavNode> => {
   let files = state.files.get(userId)
   if (files === undefined) {
-    files = new Map([["", { kind: "dir", modified: at, etag: freshEtag(state) }]])
+    files = new Map([["", { kind: "dir", modified: at, etag: freshEtag(state), fileId: freshFileId(state) }]])
     state.files.set(userId, files)
   }
   return files
 }
+
+/** Nextcloud's numeric file ids (`oc:fileid`); kept by a move, new for a copy. */
+export const freshFileId = (state: DavState): number => state.sim.nextId++
 
 export const freshEtag = (state: DavState): string =>
   createHash("md5").update(`etag-${state.sim.nextId++}-${Math.random()}`).digest("hex").slice(0, 13)
@@ -118,7 +126,11 @@ const encodeHref = (userId: string, segments: ReadonlyArray<string>, dir: boolea
 const xmlText = (s: string): string => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
 
 const responseXml = (userId: string, segments: ReadonlyArray<string>, node: DavNode, files: Map<string, DavNode>): string => {
-  const found: Array<string> = [`<d:getlastmodified>${httpDate(node.modified)}</d:getlastmodified>`, `<d:getetag>&quot;${node.etag}&quot;</d:getetag>`]
+  const found: Array<string> = [
+    `<d:getlastmodified>${httpDate(node.modified)}</d:getlastmodified>`,
+    `<d:getetag>&quot;${node.etag}&quot;</d:getetag>`,
+    `<oc:fileid>${node.fileId}</oc:fileid>`
+  ]
   const missing: Array<string> = []
   if (node.kind === "dir") {
     let size = 0
@@ -166,9 +178,24 @@ export const parseDavPath = (
   return userId === undefined ? null : { userId, segments }
 }
 
-const etagMatches = (headerValue: string, etag: string): boolean =>
+/**
+ * `If-Match` compares strongly (RFC 9110 §13.1.1): a weak validator (`W/"…"`)
+ * never matches; Nextcloud's etags are strong. `If-None-Match` compares weakly.
+ */
+const etagMatches = (headerValue: string, etag: string, weak = false): boolean =>
   headerValue.trim() === "*" ||
-  headerValue.split(",").some((v) => v.trim().replace(/^W\//, "").replace(/^"(.*)"$/, "$1") === etag)
+  headerValue.split(",").some((v) => {
+    const t = v.trim()
+    if (t.startsWith("W/") && !weak) return false
+    return t.replace(/^W\//, "") === `"${etag}"`
+  })
+
+/**
+ * The entity tags of a WebDAV `If` header (RFC 4918 §10.4) in untagged lists,
+ * as sabre/dav checks them: each `[etag]` must equal the resource's etag.
+ * Lock tokens are not modelled (null: none given).
+ */
+const ifHeaderEtags = (value: string): ReadonlyArray<string> => [...value.matchAll(/\[([^\]]*)\]/g)].map((m) => (m[1] ?? "").trim())
 
 // ---------------------------------------------------------------------------
 // Methods
@@ -236,8 +263,15 @@ const put = (state: DavState, r: DavRequest) =>
     if (ifMatch !== undefined && (existing === undefined || !etagMatches(ifMatch, existing.etag))) {
       return sabreError(412, "PreconditionFailed", "An If-Match header was specified, but none of the specified ETags matched.")
     }
+    const ifHeader = header(r.request, "if")
+    if (ifHeader !== undefined) {
+      const tags = ifHeaderEtags(ifHeader)
+      if (tags.length > 0 && (existing === undefined || !tags.some((t) => t.replace(/^W\//, "") === `"${existing.etag}"`))) {
+        return sabreError(412, "PreconditionFailed", "An If-Header was specified, but none of the specified ETags matched.")
+      }
+    }
     const ifNoneMatch = header(r.request, "if-none-match")
-    if (ifNoneMatch !== undefined && existing !== undefined && etagMatches(ifNoneMatch, existing.etag)) {
+    if (ifNoneMatch !== undefined && existing !== undefined && etagMatches(ifNoneMatch, existing.etag, true)) {
       return sabreError(412, "PreconditionFailed", "An If-None-Match header was specified, but the ETag matched (or * was specified).")
     }
     if (isLocked(state, r.userId, r.segments)) return locked()
@@ -253,7 +287,8 @@ const put = (state: DavState, r: DavRequest) =>
       content: body,
       modified: r.at,
       etag,
-      contentType: mimeOf(r.segments[r.segments.length - 1] ?? "")
+      contentType: mimeOf(r.segments[r.segments.length - 1] ?? ""),
+      fileId: existing?.fileId ?? freshFileId(state)
     })
     touchAncestors(state, r.files, r.segments, r.at)
     return HttpServerResponse.empty({
@@ -272,7 +307,7 @@ const mkcol = (state: DavState, r: DavRequest) =>
     const parent = r.files.get(key(r.segments.slice(0, -1)))
     if (parent === undefined || parent.kind !== "dir") return sabreError(409, "Conflict", "Parent node does not exist")
     if (isLocked(state, r.userId, r.segments)) return locked()
-    r.files.set(key(r.segments), { kind: "dir", modified: r.at, etag: freshEtag(state) })
+    r.files.set(key(r.segments), { kind: "dir", modified: r.at, etag: freshEtag(state), fileId: freshFileId(state) })
     touchAncestors(state, r.files, r.segments, r.at)
     return HttpServerResponse.empty({ status: 201 })
   })
@@ -282,7 +317,7 @@ const subtreeKeys = (files: Map<string, DavNode>, segments: ReadonlyArray<string
   return [...files.keys()].filter((p) => p === k || p.startsWith(`${k}/`))
 }
 
-const move = (state: DavState, r: DavRequest) =>
+const transfer = (state: DavState, r: DavRequest, kind: "move" | "copy") =>
   Effect.sync(() => {
     const destination = header(r.request, "destination")
     if (destination === undefined) return sabreError(400, "BadRequest", "The destination header was not supplied")
@@ -307,17 +342,25 @@ const move = (state: DavState, r: DavRequest) =>
     if (existing !== undefined && overwrite === "F") {
       return sabreError(412, "PreconditionFailed", "The destination node already exists, and the overwrite header is set to false")
     }
-    if (isLocked(state, r.userId, r.segments, true) || isLocked(state, r.userId, dest.segments, true)) return locked()
+    if ((kind === "move" && isLocked(state, r.userId, r.segments, true)) || isLocked(state, r.userId, dest.segments, true)) return locked()
     if (existing !== undefined) for (const k of subtreeKeys(r.files, dest.segments)) r.files.delete(k)
     const from = key(r.segments)
     const to = key(dest.segments)
     for (const k of subtreeKeys(r.files, r.segments)) {
       const node = r.files.get(k)
       if (node === undefined) continue
-      r.files.delete(k)
-      r.files.set(`${to}${k.slice(from.length)}`, node)
+      if (kind === "move") {
+        r.files.delete(k)
+        r.files.set(`${to}${k.slice(from.length)}`, node)
+      } else {
+        const copied: DavNode =
+          node.kind === "dir"
+            ? { kind: "dir", modified: r.at, etag: freshEtag(state), fileId: freshFileId(state) }
+            : { ...node, content: new Uint8Array(node.content), modified: r.at, etag: freshEtag(state), fileId: freshFileId(state) }
+        r.files.set(`${to}${k.slice(from.length)}`, copied)
+      }
     }
-    touchAncestors(state, r.files, r.segments, r.at)
+    if (kind === "move") touchAncestors(state, r.files, r.segments, r.at)
     touchAncestors(state, r.files, dest.segments, r.at)
     return HttpServerResponse.empty({ status: existing === undefined ? 201 : 204 })
   })
@@ -330,6 +373,138 @@ const remove = (state: DavState, r: DavRequest) =>
     for (const k of subtreeKeys(r.files, r.segments)) r.files.delete(k)
     touchAncestors(state, r.files, r.segments, r.at)
     return HttpServerResponse.empty({ status: 204 })
+  })
+
+// ---------------------------------------------------------------------------
+// SEARCH (RFC 5323 basicsearch, as Nextcloud's SearchDAV plugin serves it at /remote.php/dav/)
+
+const SEARCHDAV_NS = "https://github.com/icewind1991/SearchDAV/ns"
+const OC = "http://owncloud.org/ns"
+
+interface Candidate {
+  readonly segments: ReadonlyArray<string>
+  readonly node: DavNode
+}
+
+const propValue = (c: Candidate, prop: XmlElement | undefined): string | number | null => {
+  const first = prop?.children.find(isElement)
+  if (first === undefined) return null
+  const name = c.segments[c.segments.length - 1] ?? ""
+  if (first.ns === DAV_NS && first.local === "displayname") return name
+  if (first.ns === DAV_NS && first.local === "getcontenttype") return c.node.kind === "dir" ? "httpd/unix-directory" : c.node.contentType
+  if (first.ns === DAV_NS && first.local === "getlastmodified") return c.node.modified
+  if ((first.ns === OC && first.local === "size") || (first.ns === DAV_NS && first.local === "getcontentlength")) {
+    return c.node.kind === "file" ? c.node.content.byteLength : 0
+  }
+  if (first.ns === OC && first.local === "fileid") return c.node.fileId
+  return null
+}
+
+/** SQL LIKE, case-insensitive: `%` any run, `_` one character. */
+const likeMatches = (pattern: string, value: string): boolean => {
+  const re = [...pattern].map((ch) => (ch === "%" ? ".*" : ch === "_" ? "." : ch.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&"))).join("")
+  return new RegExp(`^${re}$`, "isu").test(value)
+}
+
+const evaluate = (c: Candidate, where: XmlElement): Either.Either<boolean, string> => {
+  if (where.ns !== DAV_NS) return Either.left(`unsupported operator ${where.local}`)
+  const operands = where.children.filter(isElement)
+  switch (where.local) {
+    case "and":
+    case "or": {
+      let result = where.local === "and"
+      for (const operand of operands) {
+        const v = evaluate(c, operand)
+        if (Either.isLeft(v)) return v
+        result = where.local === "and" ? result && v.right : result || v.right
+      }
+      return Either.right(result)
+    }
+    case "not": {
+      const operand = operands[0]
+      return operand === undefined ? Either.left("not without operand") : Either.map(evaluate(c, operand), (v) => !v)
+    }
+    case "is-collection":
+      return Either.right(c.node.kind === "dir")
+    case "like":
+    case "eq":
+    case "gt":
+    case "lt":
+    case "gte":
+    case "lte": {
+      const value = propValue(c, childNamed(where, DAV_NS, "prop"))
+      const literalElement = childNamed(where, DAV_NS, "literal")
+      if (literalElement === undefined) return Either.left(`${where.local} without literal`)
+      const literal = textOf(literalElement)
+      if (value === null) return Either.right(false)
+      if (where.local === "like") return Either.right(likeMatches(literal, String(value)))
+      if (where.local === "eq") return Either.right(String(value).toLowerCase() === literal.toLowerCase())
+      const n = typeof value === "number" ? value : Number.NaN
+      const l = Number(literal)
+      return Either.right(
+        where.local === "gt" ? n > l : where.local === "lt" ? n < l : where.local === "gte" ? n >= l : n <= l
+      )
+    }
+    default:
+      return Either.left(`unsupported operator ${where.local}`)
+  }
+}
+
+const search = (state: DavState, request: HttpServerRequest.HttpServerRequest, userId: string) =>
+  Effect.gen(function* () {
+    const bad = (text: string) => sabreError(400, "BadRequest", text)
+    const body = yield* Effect.orElseSucceed(request.text, () => "")
+    const parsed = parseXml(body)
+    if (Either.isLeft(parsed)) return bad(`Invalid search request: ${parsed.left}`)
+    const basic = childNamed(parsed.right, DAV_NS, "basicsearch")
+    if (parsed.right.ns !== DAV_NS || parsed.right.local !== "searchrequest" || basic === undefined) {
+      return sabreError(415, "UnsupportedMediaType", "Unsupported search request")
+    }
+    const scopeElement = childNamed(childNamed(basic, DAV_NS, "from") ?? basic, DAV_NS, "scope")
+    const href = scopeElement === undefined ? undefined : childNamed(scopeElement, DAV_NS, "href")
+    if (href === undefined) return bad("A search needs a scope")
+    const scopePath = parseDavPath(`${DAV_PREFIX}${textOf(href).trim().replace(/^\/?files\//, "")}`)
+    if (scopePath === null || !textOf(href).trim().replace(/^\//, "").startsWith("files/")) return bad("Invalid scope")
+    if (scopePath.userId !== userId) return sabreError(403, "Forbidden", "The scope is not in your files")
+    const depthText = scopeElement === undefined ? undefined : childNamed(scopeElement, DAV_NS, "depth")
+    const infinite = depthText === undefined || textOf(depthText).trim().toLowerCase() === "infinity"
+    const at = yield* now(state.sim)
+    const files = userFiles(state, userId, at)
+    const scopeNode = files.get(key(scopePath.segments))
+    if (scopeNode === undefined || scopeNode.kind !== "dir") return notFound(scopePath.segments)
+    const prefix = scopePath.segments.length === 0 ? "" : `${key(scopePath.segments)}/`
+    const candidates: Array<Candidate> = []
+    for (const [k, node] of files) {
+      if (k === "" || !k.startsWith(prefix) || k === key(scopePath.segments)) continue
+      if (!infinite && k.slice(prefix.length).includes("/")) continue
+      candidates.push({ segments: k.split("/"), node })
+    }
+    const whereElement = childNamed(basic, DAV_NS, "where")
+    const condition = whereElement?.children.find(isElement)
+    const hits: Array<Candidate> = []
+    for (const c of candidates) {
+      const ok = condition === undefined ? Either.right(true) : evaluate(c, condition)
+      if (Either.isLeft(ok)) return bad(ok.left)
+      if (ok.right) hits.push(c)
+    }
+    // Ordered by the first orderby property (displayname: by name), then by path.
+    const order = childNamed(childNamed(basic, DAV_NS, "orderby") ?? basic, DAV_NS, "order")
+    const descending = order !== undefined && childNamed(order, DAV_NS, "descending") !== undefined
+    const byProp = order === undefined ? undefined : childNamed(order, DAV_NS, "prop")
+    hits.sort((a, b) => {
+      const va = byProp === undefined ? null : propValue(a, byProp)
+      const vb = byProp === undefined ? null : propValue(b, byProp)
+      const primary =
+        va === null || vb === null ? 0 : typeof va === "number" && typeof vb === "number" ? va - vb : String(va).localeCompare(String(vb))
+      const path = key(a.segments) < key(b.segments) ? -1 : key(a.segments) > key(b.segments) ? 1 : 0
+      return (descending ? -primary : primary) || path
+    })
+    const limit = childNamed(basic, DAV_NS, "limit")
+    const nresults = limit === undefined ? undefined : childNamed(limit, DAV_NS, "nresults")
+    const first = limit === undefined ? undefined : childNamed(limit, SEARCHDAV_NS, "firstresult")
+    const count = nresults === undefined ? hits.length : Math.max(0, Number.parseInt(textOf(nresults), 10) || 0)
+    const offset = first === undefined ? 0 : Math.max(0, Number.parseInt(textOf(first), 10) || 0)
+    return multistatus(hits.slice(offset, offset + count).map((c) => responseXml(userId, c.segments, c.node, files)))
   })
 
 /** Every request under `/remote.php/dav/files/`. */
@@ -345,7 +520,14 @@ export const davApp = (state: DavState) =>
         'Basic realm="Nextcloud", charset="UTF-8"'
       )
     }
-    const parsed = parseDavPath(pathOf(request.url))
+    const path = pathOf(request.url)
+    if (path === DAV_ROOT || path === `${DAV_ROOT}/`) {
+      if (request.method.toUpperCase() !== "SEARCH") {
+        return sabreError(501, "NotImplemented", `There was no plugin in the system that was willing to handle this ${request.method} method.`)
+      }
+      return yield* search(state, request, auth.user.userId)
+    }
+    const parsed = parseDavPath(path)
     if (parsed === null) return sabreError(400, "BadRequest", "Invalid path")
     if (parsed.userId !== auth.user.userId) return sabreError(403, "Forbidden", "Principal mismatch: this is not your home")
     const at = yield* now(state.sim)
@@ -362,13 +544,15 @@ export const davApp = (state: DavState) =>
       case "MKCOL":
         return yield* mkcol(state, r)
       case "MOVE":
-        return yield* move(state, r)
+        return yield* transfer(state, r, "move")
+      case "COPY":
+        return yield* transfer(state, r, "copy")
       case "DELETE":
         return yield* remove(state, r)
       case "OPTIONS":
         return HttpServerResponse.empty({
           status: 200,
-          headers: { DAV: "1, 3, extended-mkcol", Allow: "OPTIONS, GET, HEAD, DELETE, PROPFIND, PUT, MKCOL, MOVE" }
+          headers: { DAV: "1, 3, extended-mkcol", Allow: "OPTIONS, GET, HEAD, DELETE, PROPFIND, PUT, MKCOL, MOVE, COPY, SEARCH" }
         })
       default:
         return sabreError(501, "NotImplemented", `There was no plugin in the system that was willing to handle this ${request.method} method.`)

@@ -11,10 +11,12 @@ import type { SimulatorApp } from "../../simulator/SimulatorApp.js"
 import { now, SimulatorHookError } from "../../simulator/state.js"
 import {
   DAV_PREFIX,
+  DAV_ROOT,
   davApp,
   type DavNode,
   type DavState,
   freshEtag,
+  freshFileId,
   isDavPath,
   key,
   lockKey,
@@ -105,7 +107,7 @@ const makeDavControl = (state: DavState): DavControl => {
     for (let i = 1; i <= segments.length; i++) {
       const k = key(segments.slice(0, i))
       const node = files.get(k)
-      if (node === undefined) files.set(k, { kind: "dir", modified: at, etag: freshEtag(state) })
+      if (node === undefined) files.set(k, { kind: "dir", modified: at, etag: freshEtag(state), fileId: freshFileId(state) })
       else if (node.kind !== "dir") return false
     }
     return true
@@ -123,7 +125,15 @@ const makeDavControl = (state: DavState): DavControl => {
           : input.base64 !== undefined
             ? new Uint8Array(Buffer.from(input.base64, "base64"))
             : new Uint8Array(Buffer.alloc(Math.max(0, Math.floor(input.size ?? 0)), "x"))
-      const node: DavNode = { kind: "file", content, modified: at, etag: freshEtag(state), contentType: mimeOf(segments[segments.length - 1] ?? "") }
+      const previous = files.get(key(segments))
+      const node: DavNode = {
+        kind: "file",
+        content,
+        modified: at,
+        etag: freshEtag(state),
+        contentType: mimeOf(segments[segments.length - 1] ?? ""),
+        fileId: previous?.fileId ?? freshFileId(state)
+      }
       files.set(key(segments), node)
       touchAncestors(state, files, segments, at)
       return infoOf(segments, node)
@@ -186,7 +196,7 @@ const hookRoutes = (control: DavControl): HttpRouter.HttpRouter =>
     HttpRouter.post("/__sim/locks/release", hook(PathBody, (input) => control.unlockPath(input)))
   )
 
-const ROUTE_KEYS = ["dav.propfind", "dav.get", "dav.put", "dav.mkcol", "dav.move", "dav.delete", "dav.other"] as const
+const ROUTE_KEYS = ["dav.propfind", "dav.get", "dav.put", "dav.mkcol", "dav.move", "dav.copy", "dav.delete", "dav.search", "dav.other"] as const
 
 const DAV_METHODS: Readonly<Record<string, (typeof ROUTE_KEYS)[number]>> = {
   PROPFIND: "dav.propfind",
@@ -195,13 +205,18 @@ const DAV_METHODS: Readonly<Record<string, (typeof ROUTE_KEYS)[number]>> = {
   PUT: "dav.put",
   MKCOL: "dav.mkcol",
   MOVE: "dav.move",
-  DELETE: "dav.delete"
+  COPY: "dav.copy",
+  DELETE: "dav.delete",
+  SEARCH: "dav.search"
 }
 
 export const filesSimulator: SimulatorApp<DavControl> = {
   nextcloudApp: { id: "files", name: "Files" },
   routeKeys: ROUTE_KEYS,
-  routeKey: (method, path) => (path.startsWith(DAV_PREFIX) ? (DAV_METHODS[method] ?? "dav.other") : undefined),
+  routeKey: (method, path) =>
+    path.startsWith(DAV_PREFIX) || ((path === DAV_ROOT || path === `${DAV_ROOT}/`) && method === "SEARCH")
+      ? (DAV_METHODS[method] ?? "dav.other")
+      : undefined,
   hookEndpoints: [
     "GET    /__sim/users/{userId}/files             a user's files and folders (WebDAV)",
     "POST   /__sim/files                            {userId, path, content? | base64? | size?} (folders created on the way)",

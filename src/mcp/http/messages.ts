@@ -8,7 +8,12 @@ import * as NodeStream from "@effect/platform-node/NodeStream"
 import { Data, Effect, identity } from "effect"
 import { collectAtMost } from "../../domain/boundedBody.js"
 
-export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+/**
+ * Largest POST body. It must carry the largest tool call the server offers:
+ * a 1 MiB `nc_files_write`, whatever its characters (JSON escapes a control
+ * character in 6 bytes, `\u0001`), and the JSON-RPC envelope around it.
+ */
+export const DEFAULT_MAX_BODY_BYTES = 7 * 1024 * 1024
 
 export const jsonRpcError = (
   status: number,

@@ -29,7 +29,7 @@ describe("WebDav client against the simulator", () => {
       const client = yield* provide(dav)
       const created = yield* client.write(account, ["hello world.txt"], "hi")
       expect(created.created).toBe(true)
-      expect(created.etag).toMatch(/^[0-9a-f]+$/)
+      expect(created.etag).toMatch(/^"[0-9a-f]+"$/)
       const overwritten = yield* client.write(account, ["hello world.txt"], "hello", { ifMatch: created.etag ?? "" })
       expect(overwritten.created).toBe(false)
       const stale = yield* Effect.flip(client.write(account, ["hello world.txt"], "x", { ifMatch: created.etag ?? "" }))

@@ -106,4 +106,52 @@ describe("WebDAV files", () => {
     await sim.unlockPath({ userId: "ada-5c7e", path: "locked" })
     expect((await dav("PUT", "/locked/x.txt", { body: "x" })).status).toBe(201)
   })
+
+  it("etags are strong: If-Match compares strongly (a W/ validator never matches), the If header compares as sent", async () => {
+    const put = await dav("PUT", "/strong.txt", { body: "v1" })
+    const etag = put.headers.get("etag") ?? ""
+    expect((await dav("PUT", "/strong.txt", { body: "v2", headers: { "If-Match": `W/${etag}` } })).status).toBe(412)
+    expect((await dav("PUT", "/strong.txt", { body: "v2", headers: { If: '(["other"])' } })).status).toBe(412)
+    const viaIf = await dav("PUT", "/strong.txt", { body: "v2", headers: { If: `([${etag}])` } })
+    expect(viaIf.status).toBe(204)
+    expect((await dav("PUT", "/strong.txt", { body: "v3", headers: { "If-Match": viaIf.headers.get("etag") ?? "" } })).status).toBe(204)
+  })
+
+  it("keeps bytes as sent (a BOM included); COPY gives new file ids, MOVE keeps them", async () => {
+    const bom = new Uint8Array([0xef, 0xbb, 0xbf, 0x61])
+    await dav("PUT", "/bom.csv", { body: bom })
+    expect(new Uint8Array(await (await dav("GET", "/bom.csv")).arrayBuffer())).toEqual(bom)
+    const idOf = async (path: string) =>
+      /<oc:fileid>(\d+)<\/oc:fileid>/.exec(await (await dav("PROPFIND", path, { headers: { Depth: "0" } })).text())?.[1]
+    const original = await idOf("/bom.csv")
+    expect((await dav("COPY", "/bom.csv", { headers: { Destination: `${root}/copy.csv` } })).status).toBe(201)
+    expect(await idOf("/copy.csv")).not.toBe(original)
+    expect((await dav("MOVE", "/bom.csv", { headers: { Destination: `${root}/moved.csv` } })).status).toBe(201)
+    expect(await idOf("/moved.csv")).toBe(original)
+  })
+
+  it("SEARCH at /remote.php/dav/ (basicsearch): like on the name, scope, nresults and firstresult", async () => {
+    await dav("MKCOL", "/s/")
+    await dav("PUT", "/s/Report-A.pdf", { body: "a" })
+    await dav("PUT", "/s/report-b.pdf", { body: "b" })
+    await dav("PUT", "/s/other.txt", { body: "o" })
+    const query = (first: number) =>
+      fetch(`${sim.url}/remote.php/dav/`, {
+        method: "SEARCH",
+        headers: { Authorization: auth, "Content-Type": "text/xml" },
+        body:
+          '<d:searchrequest xmlns:d="DAV:" xmlns:ns="https://github.com/icewind1991/SearchDAV/ns"><d:basicsearch>' +
+          "<d:select><d:prop><d:getetag/></d:prop></d:select>" +
+          "<d:from><d:scope><d:href>/files/ada-5c7e/s</d:href><d:depth>infinity</d:depth></d:scope></d:from>" +
+          "<d:where><d:like><d:prop><d:displayname/></d:prop><d:literal>%report%</d:literal></d:like></d:where>" +
+          "<d:orderby><d:order><d:prop><d:displayname/></d:prop><d:ascending/></d:order></d:orderby>" +
+          `<d:limit><d:nresults>1</d:nresults><ns:firstresult>${first}</ns:firstresult></d:limit>` +
+          "</d:basicsearch></d:searchrequest>"
+      })
+    const first = await query(0)
+    expect(first.status).toBe(207)
+    expect(await first.text()).toContain("/remote.php/dav/files/ada-5c7e/s/Report-A.pdf")
+    expect(await (await query(1)).text()).toContain("/remote.php/dav/files/ada-5c7e/s/report-b.pdf")
+    expect(await (await query(2)).text()).not.toContain("<d:response>")
+  })
 })
