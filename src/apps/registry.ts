@@ -4,10 +4,12 @@
  * app"); everything else is derived from this list.
  */
 import { clientsOf, simulatorsOf, toolsOf } from "./App.js"
+import { calendar } from "./calendar/index.js"
 import { files } from "./files/index.js"
 import { notes } from "./notes/index.js"
+import { tasks } from "./tasks/index.js"
 
-export const APPS = [notes, files] as const
+export const APPS = [notes, files, calendar, tasks] as const
 
 /** Every tool the server offers: the auth tools, then each app's. */
 export const allTools = toolsOf(APPS)
