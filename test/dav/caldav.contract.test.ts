@@ -8,7 +8,22 @@ import { Effect, Exit, Redacted, Scope } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { calendarSimulator } from "../../src/apps/calendar/simulator.js"
 import { type CalDavShape, makeCalDav } from "../../src/nextcloud/caldav.js"
-import { ensureTimezones } from "../../src/nextcloud/caldavIcal.js"
+import ICAL from "ical.js"
+import {
+  componentsOf,
+  editObject,
+  ensureTimezones,
+  instantAt,
+  newCalendarObject,
+  occurrencesIn,
+  outputTime,
+  parseCalendar,
+  placementOf,
+  textProperty,
+  timeProperty,
+  utcNow,
+  valueProperty
+} from "../../src/nextcloud/caldavIcal.js"
 import { HttpClientLive } from "../../src/nextcloud/HttpClientLive.js"
 import { NextcloudConfig } from "../../src/nextcloud/NextcloudConfig.js"
 import type { DavAccount } from "../../src/nextcloud/Ocs.js"
@@ -104,6 +119,37 @@ const contract = (name: string, start: () => Promise<Target>) =>
       expect(gone._tag).toBe("NextcloudNotFound")
       const read = await run(caldav.get(target.account, weird.url))
       expect(read.data).toContain("UID:weird uid/with:chars")
+    })
+
+    it("stores what the tools write: TZID with VTIMEZONE, minimal-diff edits, recurrences expanded", async () => {
+      const cal = await run(caldav.calendar(target.account, "personal"))
+      const start = instantAt(Date.UTC(2026, 5, 1, 7), placementOf("America/New_York", 0))
+      const data = newCalendarObject("vevent", [
+        textProperty("uid", "tz-1"),
+        valueProperty("dtstamp", utcNow(Date.UTC(2026, 0, 1))),
+        timeProperty("dtstart", start),
+        valueProperty("duration", ICAL.Duration.fromString("PT30M")),
+        valueProperty("rrule", ICAL.Recur.fromString("FREQ=DAILY;COUNT=3")),
+        textProperty("summary", "zoned")
+      ]).replace("END:VEVENT", "ATTENDEE;CN=\"Doe, Jane\";PARTSTAT=ACCEPTED:mailto:jane@example.org\r\nX-CUSTOM;X-P=1:keep\r\nBEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER:-PT5M\r\nDESCRIPTION:soon\r\nEND:VALARM\r\nEND:VEVENT")
+      const created = await run(caldav.create(target.account, cal, "tz-1", data))
+      const edited = editObject(created.data, "vevent", [{ name: "summary", properties: [textProperty("summary", "renamed")] }])
+      expect(edited).not.toBeNull()
+      const updated = await run(caldav.update(target.account, created.url, edited ?? "", created.etag))
+      const [found] = await run(caldav.query(target.account, cal, "VEVENT", { uid: "tz-1" }))
+      expect(found?.etag).toBe(updated.etag)
+      const stored = found?.data ?? ""
+      for (const line of ["SUMMARY:renamed", "X-CUSTOM;X-P=1:keep", "TRIGGER:-PT5M", "TZID:America/New_York", "mailto:jane@example.org"]) {
+        expect(stored.replace(/\r\n[ \t]/g, "")).toContain(line)
+      }
+      const vcalendar = parseCalendar(stored)
+      const { occurrences } = occurrencesIn(componentsOf(vcalendar, "vevent"), Date.UTC(2026, 5, 1), Date.UTC(2026, 5, 10))
+      expect(occurrences.map((o) => outputTime(o.start).value)).toEqual([
+        "2026-06-01T03:00:00-04:00",
+        "2026-06-02T03:00:00-04:00",
+        "2026-06-03T03:00:00-04:00"
+      ])
+      await run(caldav.remove(target.account, created.url, updated.etag))
     })
 
     it("refuses writes into a read-only calendar and an unknown calendar id", async () => {
