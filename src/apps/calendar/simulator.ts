@@ -332,9 +332,10 @@ const davApp = (sim: SimState, store: Store) =>
     if (segments === null) return sabreError(400, "BadRequest", "Invalid path")
     const [owner, calendarId, objectName, ...beyond] = segments
     if (owner === undefined) {
-      return method === "PROPFIND"
-        ? multistatus([responseXml(CALENDARS, requestedProps(body) === "allprop" ? [] : (requestedProps(body) as never), new Map([[`${DAV_NS} resourcetype`, "<d:collection/>"]]))])
-        : sabreError(405, "MethodNotAllowed", `${method} is not allowed here`)
+      if (method !== "PROPFIND") return sabreError(405, "MethodNotAllowed", `${method} is not allowed here`)
+      const requested = requestedProps(body)
+      const names = requested === "allprop" ? [{ ns: DAV_NS, local: "resourcetype" }] : requested
+      return multistatus([responseXml(CALENDARS, names, new Map([[`${DAV_NS} resourcetype`, "<d:collection/>"]]))])
     }
     if (owner !== userId) return sabreError(404, "NotFound", `Node with name '${owner}' could not be found`)
     const calendars = calendarsOf(store, userId)

@@ -5,6 +5,7 @@
 import { FastCheck as fc } from "effect"
 import ICAL from "ical.js"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { Fault } from "../../../src/simulator/index.js"
 import { type Harness, startHarness, useHarness } from "../../support/inProcess.js"
 import type { ToolResult } from "../../support/stdioServer.js"
 
@@ -224,6 +225,20 @@ describe("calendar tools", () => {
     ])
     const weekend = ok(await h.call("nc_calendar_find_free_time", { start: "2026-01-10", end: "2026-01-12", timezone: "Europe/Berlin" }))
     expect(weekend["slots"]).toEqual([])
+  })
+})
+
+describe("calendar tools against a failing Nextcloud", () => {
+  it("answers NextcloudError for a 5xx and for an oversized answer, and recovers", async () => {
+    const h = await harness.start()
+    await h.provision(["calendar.read"])
+    await h.sim.injectFault({ target: "caldav.report", fault: Fault.status(500) })
+    const r = failed(await h.call("nc_calendar_list_events", { start: "2026-01-01", end: "2026-02-01" }), "NextcloudError")
+    expect(r.message).toContain("while trying to list the events of calendar personal")
+    await h.sim.clearFaults()
+    await h.sim.injectFault({ target: "caldav.report", fault: Fault.hugeBody(64 * 1024 * 1024, "xml"), times: 1 })
+    failed(await h.call("nc_calendar_list_events", { start: "2026-01-01", end: "2026-02-01" }), "NextcloudError")
+    ok(await h.call("nc_calendar_list_events", { start: "2026-01-01", end: "2026-02-01" }))
   })
 })
 
