@@ -9,8 +9,15 @@
 // - types/ (with --types, for the published package): declarations of the
 //   embedding API, emitted by tsc from the same compiler options the type
 //   check uses. Slow (tens of seconds), so only `npm pack` / `npm publish` run it.
+import { readFileSync } from "node:fs"
 import { chmod, rm } from "node:fs/promises"
 import { build } from "esbuild"
+
+// What the embedding API leaves to node_modules: the declared dependencies
+// (and their subpaths). Anything else it uses — the time zone data of
+// @nextcloud/timezones, a build-time package — is bundled into it.
+const manifest = JSON.parse(readFileSync("package.json", "utf8"))
+const declared = [...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.peerDependencies ?? {})]
 
 const common = {
   bundle: true,
@@ -43,7 +50,12 @@ await Promise.all([
       js: "import { createRequire as __ncmcpCreateRequire } from 'node:module'; const require = __ncmcpCreateRequire(import.meta.url);"
     }
   }),
-  build({ ...common, entryPoints: { index: "src/index.ts" }, outdir: "dist", packages: "external" })
+  build({
+    ...common,
+    entryPoints: { index: "src/index.ts" },
+    outdir: "dist",
+    external: declared.flatMap((name) => [name, `${name}/*`])
+  })
 ])
 await chmod("dist/main.js", 0o755)
 

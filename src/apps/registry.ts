@@ -4,6 +4,7 @@
  * app"); everything else is derived from this list.
  */
 import { clientsOf, simulatorsOf, toolsOf } from "./App.js"
+import { calendar } from "./calendar/index.js"
 import { contacts } from "./contacts/index.js"
 import { cookbook } from "./cookbook/index.js"
 import { deck } from "./deck/index.js"
@@ -12,8 +13,9 @@ import { news } from "./news/index.js"
 import { notes } from "./notes/index.js"
 import { sharing } from "./sharing/index.js"
 import { tables } from "./tables/index.js"
+import { tasks } from "./tasks/index.js"
 
-export const APPS = [notes, files, contacts, deck, tables, sharing, news, cookbook] as const
+export const APPS = [notes, files, calendar, tasks, contacts, deck, tables, sharing, news, cookbook] as const
 
 /** Every tool the server offers: the auth tools, then each app's. */
 export const allTools = toolsOf(APPS)

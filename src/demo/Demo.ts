@@ -34,7 +34,7 @@ export interface DemoOptions {
   readonly approveAfterMillis?: number | undefined
 }
 
-const SCOPES = ["notes.read", "notes.write"] as const
+const SCOPES = ["notes.read", "notes.write", "calendar.write", "todo.write"] as const
 const WAIT_SECONDS = 10
 
 // ---------------------------------------------------------------------------
@@ -173,6 +173,26 @@ const notesStep = (session: Session) =>
     yield* field("content", readNote["content"])
   })
 
+/** One event in a time zone and one task with a date-only due, over CalDAV. */
+const calendarStep = (session: Session) =>
+  Effect.gen(function* () {
+    const created = yield* callTool(session, "nc_calendar_create_event", {
+      calendar_id: "personal",
+      summary: "Dinner with friends",
+      start: "2026-12-24T18:00:00+01:00",
+      end: "2026-12-24T21:00:00+01:00",
+      timezone: "Europe/Berlin"
+    })
+    const event = (created["event"] ?? {}) as Record<string, unknown>
+    yield* ok(`status: ${String(created.status)}, event "${String(event["summary"])}"`)
+    yield* field("start", event["start"])
+    yield* field("timezone", event["timezone"])
+    const task = yield* callTool(session, "nc_tasks_create", { summary: "Buy a present", due: "2026-12-20" })
+    const taskOut = (task["task"] ?? {}) as Record<string, unknown>
+    yield* ok(`status: ${String(task.status)}, task "${String(taskOut["summary"])}"`)
+    yield* field("due", taskOut["due"])
+  })
+
 const elapsedSince = (start: number) => Effect.map(Clock.currentTimeMillis, (now) => `${now - start} ms`)
 
 const story = (
@@ -239,6 +259,11 @@ const story = (
           (e) => line(`    – skipped: the simulated Nextcloud has no Notes app (${e.message})`)
         )
       )
+    }
+
+    if (names.includes("nc_calendar_create_event") && names.includes("nc_tasks_create")) {
+      yield* step("Add an event and a task over CalDAV: nc_calendar_create_event, nc_tasks_create")
+      yield* calendarStep(session)
     }
 
     yield* step(`Narrow the access: nc_auth_update_scopes ${json({ remove_scopes: ["notes.write"] })}`)

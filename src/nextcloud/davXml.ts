@@ -25,6 +25,8 @@ export interface XmlElement {
   readonly ns: string | null
   readonly local: string
   readonly children: ReadonlyArray<XmlNode>
+  /** Attributes other than namespace declarations, by qualified name as written (`name`, `x:name`). */
+  readonly attributes?: Readonly<Record<string, string>>
 }
 
 export type XmlNode = XmlElement | string
@@ -64,6 +66,7 @@ interface Open {
   readonly ns: string | null
   readonly local: string
   readonly children: Array<XmlNode>
+  readonly attributes: Readonly<Record<string, string>>
 }
 
 const resolve = (qname: string, prefixes: ReadonlyMap<string, string>): Either.Either<{ ns: string | null; local: string }, string> => {
@@ -141,7 +144,7 @@ export const parseXml = (input: string): Either.Either<XmlElement, string> => {
       i++
       const open = stack.pop()
       if (open === undefined || open.qname !== m[0]) return fail(`unexpected closing tag </${m[0].slice(0, 64)}>`)
-      const element: XmlElement = { ns: open.ns, local: open.local, children: open.children }
+      const element: XmlElement = { ns: open.ns, local: open.local, children: open.children, attributes: open.attributes }
       const parent = stack[stack.length - 1]
       if (parent === undefined) {
         if (root !== null) return fail("more than one root element")
@@ -204,9 +207,18 @@ export const parseXml = (input: string): Either.Either<XmlElement, string> => {
     const resolved = resolve(qname, prefixes)
     if (Either.isLeft(resolved)) return fail(resolved.left)
     if (stack.length === 0 && root !== null) return fail("more than one root element")
-    const open: Open = { qname, prefixes, ns: resolved.right.ns === "" ? null : resolved.right.ns, local: resolved.right.local, children: [] }
+    const plain: Record<string, string> = {}
+    for (const [name, value] of attributes) if (name !== "xmlns" && !name.startsWith("xmlns:")) plain[name] = value
+    const open: Open = {
+      qname,
+      prefixes,
+      ns: resolved.right.ns === "" ? null : resolved.right.ns,
+      local: resolved.right.local,
+      children: [],
+      attributes: plain
+    }
     if (selfClosing) {
-      const element: XmlElement = { ns: open.ns, local: open.local, children: [] }
+      const element: XmlElement = { ns: open.ns, local: open.local, children: [], attributes: plain }
       const parent = stack[stack.length - 1]
       if (parent === undefined) root = element
       else parent.children.push(element)

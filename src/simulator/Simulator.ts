@@ -156,7 +156,7 @@ export const make = <const Apps extends ReadonlyArray<AnySimulatorApp> = readonl
     const app = withTraffic(state, routeKeys(apps.map((part) => part.routeKey)))(
       Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
         const path = pathOf(request.url)
-        return own.find((serves) => serves.path(path))?.app ?? routed
+        return own.find((serves) => serves.path(path, request.method))?.app ?? routed
       })
     )
     yield* server.serve(app)

@@ -23,7 +23,13 @@ export interface MountedApp<Control> {
    * MKCOL and MOVE are not router methods. Asked before the router.
    */
   readonly serves?: {
-    readonly path: (path: string) => boolean
+    /**
+     * Whether it answers this request. Several apps share the DAV root
+     * (`/remote.php/dav/`: files answer SEARCH there, calendars and contacts
+     * PROPFIND), so the method is given too; the first app that claims a
+     * request answers it.
+     */
+    readonly path: (path: string, method: string) => boolean
     readonly app: HttpApp.Default
   }
   /**

@@ -38,8 +38,11 @@ export const DAV_PREFIX = "/remote.php/dav/files/"
 /** The DAV root, where Nextcloud answers WebDAV SEARCH (basicsearch). */
 export const DAV_ROOT = "/remote.php/dav"
 
-export const isDavPath = (path: string): boolean =>
-  path.startsWith(DAV_PREFIX) || path === DAV_PREFIX.slice(0, -1) || path === DAV_ROOT || path === `${DAV_ROOT}/`
+/** Files, and SEARCH at the DAV root (other requests there are the calendar's and the contacts' discovery). */
+export const isDavPath = (path: string, method = "SEARCH"): boolean =>
+  path.startsWith(DAV_PREFIX) ||
+  path === DAV_PREFIX.slice(0, -1) ||
+  ((path === DAV_ROOT || path === `${DAV_ROOT}/`) && method.toUpperCase() === "SEARCH")
 
 const MIME: Readonly<Record<string, string>> = {
   txt: "text/plain",
