@@ -21,6 +21,7 @@ import { InvalidArguments, internalError, type ToolError } from "../domain/Error
 import { requireScopes } from "./access.js"
 import { answerFailure } from "./nextcloudFailures.js"
 import type { AnyTool, Reply } from "./Tool.js"
+import { describeArguments } from "./validation.js"
 
 const MAX_ISSUE_TEXT = 2_000
 
@@ -78,9 +79,9 @@ const encoderOf = (schema: Schema.Schema<any, any>) => {
 const decodeChecked = <I>(schema: Schema.Schema<I, any>, args: unknown) =>
   decoderOf(schema)(args ?? {}).pipe(
     Effect.mapError((error) => {
-      const detail = ParseResult.TreeFormatter.formatErrorSync(error)
+      const detail = describeArguments(error.issue)
       return new InvalidArguments({
-        message: `Invalid arguments: ${detail.length > MAX_ISSUE_TEXT ? `${detail.slice(0, MAX_ISSUE_TEXT)}…` : detail}`
+        message: detail.length > MAX_ISSUE_TEXT ? `${detail.slice(0, MAX_ISSUE_TEXT)}…` : detail
       })
     })
   )
