@@ -189,14 +189,19 @@ async function main() {
     rss: Math.max(x.rss, y.rss),
     connectMs: (x.connectMs + y.connectMs) / 2
   })
-  const a1 = await run("nextcloud-mcp http (nc_auth_check_status)", ours, "nc_auth_check_status")
-  const b1 = await run("bare SDK server (ping)", bare, "ping")
-  const b2 = await run("bare SDK server (ping)", bare, "ping")
-  const a2 = await run("nextcloud-mcp http (nc_auth_check_status)", ours, "nc_auth_check_status")
+  let a1, a2, b1, b2
+  try {
+    a1 = await run("nextcloud-mcp http (nc_auth_check_status)", ours, "nc_auth_check_status")
+    b1 = await run("bare SDK server (ping)", bare, "ping")
+    b2 = await run("bare SDK server (ping)", bare, "ping")
+    a2 = await run("nextcloud-mcp http (nc_auth_check_status)", ours, "nc_auth_check_status")
+  } finally {
+    // Also when a run fails: the servers must not outlive the benchmark.
+    await Promise.all([stop(ours.child), stop(bare.child)])
+  }
   const withQuantiles = (m) => ({ ...m, p50: quantile(m.latencies, 0.5), p99: quantile(m.latencies, 0.99) })
   const a = withQuantiles(merge(a1, a2))
   const b = withQuantiles(merge(b1, b2))
-  await Promise.all([stop(ours.child), stop(bare.child)])
   await sim.close()
   issuer.close()
   rmSync(tmp, { recursive: true, force: true })
