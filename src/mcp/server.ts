@@ -17,7 +17,7 @@ import {
   type ServerRequest,
   type Tool as McpTool
 } from "@modelcontextprotocol/sdk/types.js"
-import { Cause, Context, Effect, Exit, Runtime } from "effect"
+import { Cause, Context, Effect, Exit, FiberId, FiberRef, FiberRefs, HashMap, Runtime } from "effect"
 import { CurrentUser, type CurrentUserShape } from "../auth/CurrentUser.js"
 import { Elicitation, ElicitationCompletions, type ElicitationShape, type PresentedLogin } from "../auth/Elicitation.js"
 import * as Scopes from "../domain/Scope.js"
@@ -210,16 +210,32 @@ export const makeMcpServer = <R>(options: McpServerOptions<R>): Server => {
     }
     const user = options.identify(extra)
     const runtime = await options.runtime
-    // A plain Context, not a Layer: building a Layer per call is measurable on the hot path.
-    const perRequest = Context.make(CurrentUser, user).pipe(
-      Context.add(Elicitation, elicitationFor(server, extra, runtime)),
-      Context.add(Progress, progressFor(extra))
+    // The call runs on a runtime made for it: the per-request services added to
+    // the runtime's context and the log annotations set in its fiber refs. The
+    // same as `Effect.provide` + `Effect.annotateLogs`, without wrapping the
+    // program in two more layers of fiber-ref bookkeeping on every call.
+    const perRequest = Context.merge(
+      runtime.context,
+      Context.make(CurrentUser, user).pipe(
+        Context.add(Elicitation, elicitationFor(server, extra, runtime)),
+        Context.add(Progress, progressFor(extra))
+      )
     )
-    const program = runTool(tool, request.params.arguments).pipe(
-      Effect.provide(perRequest),
-      Effect.annotateLogs({ tool: tool.name, user: user.userId })
-    ) as Effect.Effect<CallToolResult, never, R>
-    const exit = await Runtime.runPromiseExit(runtime)(program, { signal: extra.signal })
+    const annotations = HashMap.set(
+      HashMap.set(FiberRefs.getOrDefault(runtime.fiberRefs, FiberRef.currentLogAnnotations), "tool", tool.name as unknown),
+      "user",
+      user.userId as unknown
+    )
+    const forCall = Runtime.make({
+      context: perRequest,
+      runtimeFlags: runtime.runtimeFlags,
+      fiberRefs: FiberRefs.updateAs(runtime.fiberRefs, {
+        fiberId: FiberId.none,
+        fiberRef: FiberRef.currentLogAnnotations,
+        value: annotations
+      })
+    })
+    const exit = await Runtime.runPromiseExit(forCall)(runTool(tool, request.params.arguments), { signal: extra.signal })
     if (Exit.isSuccess(exit)) {
       if (tool.access === "open") await announceChanges(user).catch(() => undefined)
       return exit.value

@@ -15,13 +15,14 @@
  * It never fails and never leaks a defect: a defect is logged and answered as
  * a generic InternalError. Interruption (a cancelled request) propagates.
  */
-import { Cause, Effect, ParseResult, Schema } from "effect"
+import { Cause, Effect, FiberRef, ParseResult, Schema } from "effect"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
 import { InvalidArguments, internalError, type ToolError } from "../domain/Errors.js"
 import { requireScopes } from "./access.js"
 import { requireApp } from "./availability.js"
 import { answerFailure } from "./nextcloudFailures.js"
 import type { AnyTool, Reply } from "./Tool.js"
+import { describeArguments } from "./validation.js"
 
 const MAX_ISSUE_TEXT = 2_000
 
@@ -51,12 +52,37 @@ export const decodeArguments = <I>(schema: Schema.Schema<I, any>, args: unknown)
       )
     : decodeChecked(schema, args)
 
+/**
+ * A tool's decoder and encoder, compiled once per Schema (a tool is called
+ * many times; HTTP builds a Server per session, not a tool).
+ */
+const decoders = new WeakMap<Schema.Schema.Any, (u: unknown) => Effect.Effect<unknown, ParseResult.ParseError>>()
+const encoders = new WeakMap<Schema.Schema.Any, (a: unknown) => Effect.Effect<unknown, ParseResult.ParseError>>()
+
+const decoderOf = <I>(schema: Schema.Schema<I, any>) => {
+  let decode = decoders.get(schema)
+  if (decode === undefined) {
+    decode = Schema.decodeUnknown(schema, { onExcessProperty: "error", errors: "all" }) as (u: unknown) => Effect.Effect<unknown, ParseResult.ParseError>
+    decoders.set(schema, decode)
+  }
+  return decode as (u: unknown) => Effect.Effect<I, ParseResult.ParseError>
+}
+
+const encoderOf = (schema: Schema.Schema<any, any>) => {
+  let encode = encoders.get(schema)
+  if (encode === undefined) {
+    encode = Schema.encode(schema) as (a: unknown) => Effect.Effect<unknown, ParseResult.ParseError>
+    encoders.set(schema, encode)
+  }
+  return encode
+}
+
 const decodeChecked = <I>(schema: Schema.Schema<I, any>, args: unknown) =>
-  Schema.decodeUnknown(schema)(args ?? {}, { onExcessProperty: "error", errors: "all" }).pipe(
+  decoderOf(schema)(args ?? {}).pipe(
     Effect.mapError((error) => {
-      const detail = ParseResult.TreeFormatter.formatErrorSync(error)
+      const detail = describeArguments(error.issue)
       return new InvalidArguments({
-        message: `Invalid arguments: ${detail.length > MAX_ISSUE_TEXT ? `${detail.slice(0, MAX_ISSUE_TEXT)}…` : detail}`
+        message: detail.length > MAX_ISSUE_TEXT ? `${detail.slice(0, MAX_ISSUE_TEXT)}…` : detail
       })
     })
   )
@@ -96,11 +122,22 @@ const errorResponse = (tool: AnyTool, error: ToolError): Record<string, unknown>
   }
 }
 
+/**
+ * A span per call when a tracer is on. With tracing off (the command line)
+ * a span is a no-op that still costs a stack capture and a context copy on
+ * every call, so it is left out.
+ */
+const traced = <A, E, R>(name: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.flatMap(FiberRef.get(FiberRef.currentTracerEnabled), (enabled) => (enabled ? Effect.withSpan(effect, name) : effect))
+
 /** One `tools/call`, as a structured MCP result. */
 export const runTool = <R>(tool: AnyTool<R>, args: unknown): Effect.Effect<CallToolResult, never, R> =>
+  traced(`tool.${tool.name}`, answer(tool, args))
+
+const answer = <R>(tool: AnyTool<R>, args: unknown): Effect.Effect<CallToolResult, never, R> =>
   decodeArguments(tool.input, args).pipe(
     Effect.flatMap((input) => handle(tool, input)),
-    Effect.flatMap((reply) => Schema.encode(tool.output)({ ...(reply as object), success: true }).pipe(Effect.orDie)),
+    Effect.flatMap((reply) => encoderOf(tool.output)({ ...(reply as object), success: true }).pipe(Effect.orDie)),
     Effect.map((encoded) => toResult(encoded as Record<string, unknown>, false)),
     Effect.catchAll((error: ToolError) => Effect.succeed(toResult(errorResponse(tool, error), true))),
     Effect.catchAllCause((cause) =>
@@ -109,6 +146,5 @@ export const runTool = <R>(tool: AnyTool<R>, args: unknown): Effect.Effect<CallT
         : Effect.logError(`tool ${tool.name} failed with a defect`, cause).pipe(
             Effect.as(toResult(errorResponse(tool, internalError()), true))
           )
-    ),
-    Effect.withSpan(`tool.${tool.name}`)
+    )
   )
