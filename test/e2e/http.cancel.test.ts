@@ -9,13 +9,13 @@ import {
   auth,
   connectHttp,
   echoTool,
-  eventually,
   initializeSession,
   type InProcessServer,
   postMcp,
   serveInProcess,
   waitingTool
 } from "../support/httpServer.js"
+import { eventually } from "../support/eventually.js"
 import { startIssuer, type TestIssuer } from "../support/issuer.js"
 
 const AUDIENCE = "cancel-audience"

@@ -7,7 +7,8 @@
  */
 import { Option } from "effect"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
-import { echoTool, eventually, initializeBody, postMcp, serveInProcess } from "../support/httpServer.js"
+import { eventually } from "../support/eventually.js"
+import { echoTool, initializeBody, postMcp, serveInProcess } from "../support/httpServer.js"
 import { startIssuer, type TestIssuer } from "../support/issuer.js"
 
 const AUDIENCE = "issuer-faults-audience"

@@ -12,7 +12,6 @@ import {
   auth,
   connectHttp,
   echoTool,
-  eventually,
   initializeSession,
   type InProcessServer,
   listStatus,
@@ -20,6 +19,7 @@ import {
   postMcp,
   serveInProcess
 } from "../support/httpServer.js"
+import { eventually } from "../support/eventually.js"
 import { startIssuer, type TestIssuer } from "../support/issuer.js"
 
 const AUDIENCE = "lifecycle-audience"

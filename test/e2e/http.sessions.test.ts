@@ -7,7 +7,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import { type PromiseSimulator, startSimulator } from "../../src/simulator/index.js"
 import {
   connectHttp,
-  eventually,
   type HttpServerProcess,
   type HttpSession,
   initializeBody,
@@ -15,6 +14,7 @@ import {
   runHttpCommand,
   spawnHttpServer
 } from "../support/httpServer.js"
+import { eventually } from "../support/eventually.js"
 import { startIssuer, type TestIssuer } from "../support/issuer.js"
 import { tempDir } from "../support/stdioServer.js"
 

@@ -288,13 +288,3 @@ export const openStream = async (mcpUrl: string, token: string, sessionId: strin
   const drain = async (): Promise<"ended"> => ((await reader.read()).done ? "ended" : drain())
   return { ended: drain().catch(() => "ended" as const), abort: () => abort.abort() }
 }
-
-/** Polls `check` until it holds or `withinMs` has passed; the last answer. */
-export const eventually = async (check: () => boolean | Promise<boolean>, withinMs: number): Promise<boolean> => {
-  const deadline = performance.now() + withinMs
-  while (performance.now() < deadline) {
-    if (await check()) return true
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
-  return check()
-}

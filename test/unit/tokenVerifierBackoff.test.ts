@@ -9,7 +9,7 @@ import { FetchHttpClient } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Clock, Duration, Effect, Fiber, Option, Redacted, TestClock } from "effect"
 import * as TokenVerifier from "../../src/auth/TokenVerifier.js"
-import { eventually } from "../support/httpServer.js"
+import { eventually } from "../support/eventually.js"
 import { withIssuer } from "../support/issuer.js"
 
 const AUDIENCE = "https://mcp.test/mcp"
