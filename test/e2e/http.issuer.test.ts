@@ -76,7 +76,7 @@ describe("an identity provider in trouble", () => {
     const release = issuer.hold("discovery")
     const token = await issuer.token()
     const answers = Array.from({ length: 6 }, () => initialize(server.mcpUrl, token))
-    expect(await eventually(() => issuer.fetches("discovery") > before, 5_000)).toBe(true)
+    expect(await eventually(() => issuer.fetches("discovery") > before)).toBe(true)
     release()
     const responses = await Promise.all(answers)
     expect(responses.map((r) => r.status)).toEqual(Array(6).fill(503))
@@ -123,7 +123,7 @@ describe("an identity provider in trouble", () => {
         const again = await initialize(server.mcpUrl, token)
         await again.text()
         return again.status === 200
-      }, 10_000)
+      })
     ).toBe(true)
     await server.close()
   }, 30_000)
