@@ -135,7 +135,8 @@ const startServer = async (
   const answers = [...(options.answers ?? [])]
   const started = await Effect.runPromiseExit(
     Effect.gen(function* () {
-      const runtime = yield* Layer.toRuntime(Layer.merge(core, capture))
+      // The core is built under the capturing logger too, so the poller it forks logs there, not to stdout.
+      const runtime = yield* Layer.toRuntime(Layer.merge(core.pipe(Layer.provide(capture)), capture))
       const caller = { userId: UserId.make(options.user ?? "ada-local"), tokenScopes: options.tokenScopes ?? null }
       const server = makeMcpServer({ tools: toolsOf(apps), runtime, identify: () => caller })
       const client = new Client({ name: "in-process-test", version: "0.0.1" }, { capabilities: options.capabilities ?? {} })

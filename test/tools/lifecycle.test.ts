@@ -141,6 +141,11 @@ describe("nc_auth_revoke_access", () => {
     const started = await provision(session)
     await fx.sim.grant({ flow: started.login_url, userId: "alice" })
     expect(await eventually(async () => (await fx.sim.counters()).successfulPolls === 1), "provisioned").toBe(true)
+    // Collected is not yet stored (the user id is verified first): restart only once the grant is saved.
+    expect(
+      await eventually(async () => (await session.call("nc_auth_check_status")).structuredContent.status === "provisioned"),
+      "the grant stored"
+    ).toBe(true)
     // the same database, but Nextcloud is now at a closed port
     await session.restart({ host: "http://127.0.0.1:9" })
     expect((await session.call("nc_auth_check_status")).structuredContent.status).toBe("provisioned")
