@@ -77,7 +77,11 @@ export const spawnHttpServer = async (options: SpawnHttpOptions): Promise<HttpSe
   })
   let stderr = ""
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${stderr}`)), SPAWN_DEADLINE_MS)
+    const timer = setTimeout(() => {
+      // Not left running once the test gives up on it.
+      child.kill("SIGKILL")
+      reject(new Error(`server did not start:\n${stderr}`))
+    }, SPAWN_DEADLINE_MS)
     child.stderr?.on("data", (chunk: Buffer) => {
       stderr += chunk.toString("utf8")
       const match = /listening on (http:\/\/[^;\s]+);/.exec(stderr)
