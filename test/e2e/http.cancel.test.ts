@@ -9,13 +9,13 @@ import {
   auth,
   connectHttp,
   echoTool,
-  eventually,
   initializeSession,
   type InProcessServer,
   postMcp,
   serveInProcess,
   waitingTool
 } from "../support/httpServer.js"
+import { eventually } from "../support/eventually.js"
 import { startIssuer, type TestIssuer } from "../support/issuer.js"
 
 const AUDIENCE = "cancel-audience"
@@ -54,10 +54,10 @@ describe("a tool call whose client has gone", () => {
     const answer = postMcp(server.mcpUrl, call("fake_wait", { label: "dropped" }, 5), auth(token, sessionId), abort.signal).then(
       (r) => r.text()
     )
-    expect(await eventually(() => events.includes("started dropped"), 10_000)).toBe(true)
+    expect(await eventually(() => events.includes("started dropped"))).toBe(true)
     abort.abort()
     await expect(answer).rejects.toThrow()
-    expect(await eventually(() => events.includes("interrupted dropped"), 10_000)).toBe(true)
+    expect(await eventually(() => events.includes("interrupted dropped"))).toBe(true)
     expect(server.logs.some((l) => l.text.includes("cancelled 1 request(s): the client went away"))).toBe(true)
 
     const after = await postMcp(server.mcpUrl, call("fake_echo", {}, 6), auth(token, sessionId))
@@ -75,10 +75,10 @@ describe("a tool call whose client has gone", () => {
       () => "resolved",
       () => "rejected"
     )
-    expect(await eventually(() => events.includes("started cancelled"), 10_000)).toBe(true)
+    expect(await eventually(() => events.includes("started cancelled"))).toBe(true)
     abort.abort("changed my mind")
     expect(await settled).toBe("rejected")
-    expect(await eventually(() => events.includes("interrupted cancelled"), 10_000)).toBe(true)
+    expect(await eventually(() => events.includes("interrupted cancelled"))).toBe(true)
     expect((await session.call("fake_echo")).structuredContent).toMatchObject({ user_id: "canceller" })
     await session.close()
   }, 20_000)

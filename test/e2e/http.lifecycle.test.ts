@@ -12,7 +12,6 @@ import {
   auth,
   connectHttp,
   echoTool,
-  eventually,
   initializeSession,
   type InProcessServer,
   listStatus,
@@ -20,6 +19,7 @@ import {
   postMcp,
   serveInProcess
 } from "../support/httpServer.js"
+import { eventually } from "../support/eventually.js"
 import { startIssuer, type TestIssuer } from "../support/issuer.js"
 
 const AUDIENCE = "lifecycle-audience"
@@ -187,7 +187,7 @@ describe("idle sessions", () => {
     const stream = await openStream(server.mcpUrl, token, busy)
 
     // Polled without touching the session: a request would count as use.
-    expect(await eventually(async () => server.sessions() === 1, 5_000)).toBe(true)
+    expect(await eventually(async () => server.sessions() === 1)).toBe(true)
     expect(await list(server.mcpUrl, token, idle)).toBe(404)
     // The streamed session outlives the idle limit several times over while its stream is open.
     await new Promise((resolve) => setTimeout(resolve, 900))
@@ -196,7 +196,7 @@ describe("idle sessions", () => {
 
     // Once the client drops the stream, it idles out too.
     stream.abort()
-    expect(await eventually(async () => server.sessions() === 0, 5_000)).toBe(true)
+    expect(await eventually(async () => server.sessions() === 0)).toBe(true)
     expect(await list(server.mcpUrl, token, busy)).toBe(404)
     await server.close()
   })

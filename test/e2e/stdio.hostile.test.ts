@@ -8,6 +8,7 @@ import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { Fault } from "../../src/simulator/index.js"
+import { eventually } from "../support/eventually.js"
 import { type StdioSession, useStdioFixture } from "../support/stdioServer.js"
 
 const fx = useStdioFixture("ada-local")
@@ -34,14 +35,6 @@ beforeEach(async () => {
   }
 })
 afterEach(() => evil.close())
-
-const eventually = async (check: () => Promise<boolean>, what: string): Promise<void> => {
-  const deadline = Date.now() + 20_000
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
 
 describe("login against odd or hostile Nextcloud answers", () => {
   it("a webroot ending in / (http://host//index.php/login/v2/poll) completes on NEXTCLOUD_HOST", async () => {
@@ -74,14 +67,14 @@ describe("login against odd or hostile Nextcloud answers", () => {
     await fx.sim.grant({ flow: started.structuredContent.login_url, userId: "alice" })
     await fx.sim.resetCounters()
     await fx.sim.injectFault({ target: "poll", fault: Fault.hugeBody(100 * 1024 * 1024, "json") })
-    await eventually(async () => ((await fx.sim.counters()).requests["poll"] ?? 0) >= 3, "three oversized polls")
+    expect(await eventually(async () => ((await fx.sim.counters()).requests["poll"] ?? 0) >= 3), "three oversized polls").toBe(true)
     expect((await fx.sim.counters()).successfulPolls).toBe(0)
     await fx.sim.clearFaults()
     // The flow survived every failed poll: the poller (or this check) completes it now.
-    await eventually(
-      async () => (await s.call("nc_auth_check_status")).structuredContent.status === "provisioned",
+    expect(
+      await eventually(async () => (await s.call("nc_auth_check_status")).structuredContent.status === "provisioned"),
       "the login to complete"
-    )
+    ).toBe(true)
     expect(s.stderr()).not.toMatch(/RangeError|Invalid string length/)
   })
 })

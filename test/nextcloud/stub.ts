@@ -86,7 +86,12 @@ export const drop = (response: Http.ServerResponse): void => {
   response.socket?.destroy()
 }
 
-export const testTimeout = Duration.millis(200)
+/**
+ * The request timeout of the clients under test: short, so the tests that wait
+ * one out stay quick, yet long enough that a stub on 127.0.0.1 answers within
+ * it on a loaded machine. Stubs meant to be too slow answer after 2 s.
+ */
+export const testTimeout = Duration.millis(500)
 
 export const config = (
   host: string,

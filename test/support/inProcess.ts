@@ -6,8 +6,10 @@
  * without spawning a process; `provision` signs a user in through the real
  * Login Flow in one call.
  *
- * The background poller is off: a login completes through
- * `nc_auth_check_status`, as `provision` does.
+ * The background poller is off unless asked for (`poller: true`): a login
+ * completes through `nc_auth_check_status`, as `provision` does. Prefer this
+ * to spawning `node dist/main.js` for anything about tool behaviour; see
+ * docs/architecture.md, "Tests".
  */
 import { randomBytes } from "node:crypto"
 import { mkdtempSync, rmSync } from "node:fs"
@@ -16,6 +18,12 @@ import * as path from "node:path"
 import { inspect } from "node:util"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js"
+import {
+  type ClientCapabilities,
+  ElicitationCompleteNotificationSchema,
+  ElicitRequestSchema,
+  type ElicitResult
+} from "@modelcontextprotocol/sdk/types.js"
 import { Effect, Exit, Layer, Logger, LogLevel, Redacted, Scope } from "effect"
 import { afterEach } from "vitest"
 import { coreLayer } from "../../src/app.js"
@@ -26,10 +34,10 @@ import type { Scope as AppScope } from "../../src/domain/Scope.js"
 import { makeMcpServer } from "../../src/mcp/server.js"
 import { withTransport } from "../../src/nextcloud/layer.js"
 import { NextcloudConfig, type NextcloudConfigShape } from "../../src/nextcloud/NextcloudConfig.js"
-import { ProvisioningConfig } from "../../src/provisioning/ProvisioningConfig.js"
+import { ProvisioningConfig, type ProvisioningConfigShape } from "../../src/provisioning/ProvisioningConfig.js"
 import * as Simulator from "../../src/simulator/index.js"
 import * as StorageLayers from "../../src/storage/layer.js"
-import type { ToolResult } from "./stdioServer.js"
+import type { ElicitAnswer, ToolResult } from "./stdioServer.js"
 
 export interface HarnessOptions<Apps extends ReadonlyArray<AnyApp>> {
   /** The apps the server offers and the simulator mounts. Default: the registered ones. */
@@ -38,18 +46,38 @@ export interface HarnessOptions<Apps extends ReadonlyArray<AnyApp>> {
   readonly user?: string
   /** The caller's token scopes (`null`: no token layer, as in stdio). Default null. */
   readonly tokenScopes?: ReadonlyArray<AppScope> | null
+  /**
+   * NEXTCLOUD_HOST (default: the simulator): another address (e.g. a closed
+   * port), or one made from the simulator's URL (e.g. a real WebDAV server in
+   * front of it, passing the rest on to the simulator).
+   */
+  readonly host?: string | ((simulatorUrl: string) => Promise<string>)
   /** Overrides of the Nextcloud settings (e.g. `requestTimeout`). */
   readonly nextcloud?: Partial<Omit<NextcloudConfigShape, "host">>
-  /**
-   * NEXTCLOUD_HOST, given the simulator's URL: a server in front of it (e.g. a
-   * real WebDAV server passing the rest on to the simulator). Default: the simulator.
-   */
-  readonly host?: (simulatorUrl: string) => Promise<string>
+  /** Overrides of the provisioning settings (e.g. `pollInterval`, `flowStartLimit`). */
+  readonly provisioning?: Partial<ProvisioningConfigShape>
+  /** Run the background poller (default false: a login completes through `nc_auth_check_status`). */
+  readonly poller?: boolean
+  /** What the MCP client declares (e.g. `{ elicitation: { url: {} } }`). */
+  readonly capabilities?: ClientCapabilities
+  /** Answers to elicitation requests, consumed in order ("cancel" when exhausted). */
+  readonly answers?: ReadonlyArray<ElicitAnswer>
+}
+
+/** What the client saw of one elicitation request. */
+export interface SeenElicitation {
+  readonly mode: string
+  readonly message: string
+  readonly url?: string
+  readonly elicitationId?: string
+  /** Form mode: the requested schema. */
+  readonly requestedSchema?: unknown
 }
 
 export interface Harness<Control> {
   /** The simulated Nextcloud, with the apps' hooks. */
   readonly sim: Simulator.PromiseSimulator<Control>
+  /** The client of the running server (a new one after `restart`). */
   readonly client: Client
   readonly call: (name: string, args?: Record<string, unknown>) => Promise<ToolResult>
   /**
@@ -59,47 +87,82 @@ export interface Harness<Control> {
    * and complete with `nc_auth_check_status`. Returns the app password.
    */
   readonly provision: (scopes: ReadonlyArray<string> | null, userId?: string) => Promise<string>
-  /** Every line the server logged so far (debug and up). */
+  /** Elicitation requests the server sent, in order (across restarts). */
+  readonly elicitations: Array<SeenElicitation>
+  /** The ids of the URL elicitations the server reported complete, in order. */
+  readonly completedElicitations: Array<string>
+  /** Every line the server logged so far (debug and up, across restarts). */
   readonly logs: () => string
+  /**
+   * Stop the server (its layers, the poller, the client) and start it again
+   * on the same database and simulator, with `overrides` on the options.
+   */
+  readonly restart: (overrides?: ServerOverrides) => Promise<void>
   readonly close: () => Promise<void>
 }
 
-export const startHarness = async <const Apps extends ReadonlyArray<AnyApp> = typeof APPS>(
-  options: HarnessOptions<Apps> = {}
-): Promise<Harness<Simulator.ControlOfApps<ReadonlyArray<SimulatorOf<Apps[number]>>>>> => {
-  const apps: ReadonlyArray<AnyApp> = options.apps ?? APPS
-  // The apps' hooks are typed by the caller's `Apps` (the return type); here only the core's are used.
-  const sim = (await Simulator.startSimulator({ apps: await simulatorsOf(apps) })) as unknown as Simulator.PromiseSimulator
-  const dir = mkdtempSync(path.join(tmpdir(), "ncmcp-inprocess-"))
-  const lines: Array<string> = []
+/** What may change when the server restarts (not the apps: the simulator stays). */
+export type ServerOverrides = Omit<HarnessOptions<ReadonlyArray<AnyApp>>, "apps">
+
+interface RunningServer {
+  readonly client: Client
+  readonly stop: () => Promise<void>
+}
+
+/** The server over `dbFile` and a linked in-memory client, until `stop`. */
+const startServer = async (
+  apps: ReadonlyArray<AnyApp>,
+  simUrl: string,
+  dbFile: string,
+  key: Uint8Array,
+  options: ServerOverrides,
+  seen: { readonly lines: Array<string>; readonly elicitations: Array<SeenElicitation>; readonly completed: Array<string> }
+): Promise<RunningServer> => {
   const capture = Layer.merge(
     Logger.replace(
       Logger.defaultLogger,
       Logger.make(({ logLevel, message, annotations }) => {
-        lines.push(`${logLevel.label} ${inspect(message, { depth: 6 })} ${inspect(Object.fromEntries(annotations), { depth: 4 })}`)
+        seen.lines.push(`${logLevel.label} ${inspect(message, { depth: 6 })} ${inspect(Object.fromEntries(annotations), { depth: 4 })}`)
       })
     ),
     Logger.minimumLogLevel(LogLevel.Debug)
   )
-  const config = NextcloudConfig.make(options.host === undefined ? sim.url : await options.host(sim.url), options.nextcloud ?? {})
+  const host = options.host === undefined ? simUrl : typeof options.host === "string" ? options.host : await options.host(simUrl)
+  const config = NextcloudConfig.make(host, options.nextcloud ?? {})
   const core = coreLayer({
-    storage: StorageLayers.layer({ filename: path.join(dir, "state.db"), key: Redacted.make(new Uint8Array(randomBytes(32))) }),
+    storage: StorageLayers.layer({ filename: dbFile, key: Redacted.make(key) }),
     nextcloud: withTransport(clientsOf(apps)).pipe(Layer.provideMerge(config)),
-    provisioning: ProvisioningConfig.layer(),
-    poller: false
+    provisioning: ProvisioningConfig.layer(options.provisioning ?? {}),
+    poller: options.poller ?? false
   })
   const scope = Effect.runSync(Scope.make())
-  const closeAll = async () => {
-    await Effect.runPromise(Scope.close(scope, Exit.void))
-    await sim.close()
-    rmSync(dir, { recursive: true, force: true })
-  }
+  const stop = () => Effect.runPromise(Scope.close(scope, Exit.void))
+  const answers = [...(options.answers ?? [])]
   const started = await Effect.runPromiseExit(
     Effect.gen(function* () {
-      const runtime = yield* Layer.toRuntime(Layer.merge(core, capture))
+      // The core is built under the capturing logger too, so the poller it forks logs there, not to stdout.
+      const runtime = yield* Layer.toRuntime(Layer.merge(core.pipe(Layer.provide(capture)), capture))
       const caller = { userId: UserId.make(options.user ?? "ada-local"), tokenScopes: options.tokenScopes ?? null }
       const server = makeMcpServer({ tools: toolsOf(apps), runtime, identify: () => caller })
-      const client = new Client({ name: "in-process-test", version: "0.0.1" })
+      const client = new Client({ name: "in-process-test", version: "0.0.1" }, { capabilities: options.capabilities ?? {} })
+      if (options.capabilities?.elicitation !== undefined) {
+        client.setRequestHandler(ElicitRequestSchema, async (request): Promise<ElicitResult> => {
+          const params = request.params
+          seen.elicitations.push({
+            mode: params.mode ?? "form",
+            message: params.message,
+            ...(params.mode === "url"
+              ? { url: params.url, elicitationId: params.elicitationId }
+              : { requestedSchema: params.requestedSchema })
+          })
+          const action = answers.shift() ?? "cancel"
+          if (action === "accept" && params.mode !== "url") return { action, content: { acknowledged: true } }
+          return { action }
+        })
+        client.setNotificationHandler(ElicitationCompleteNotificationSchema, async (n) => {
+          seen.completed.push(n.params.elicitationId)
+        })
+      }
       const [clientSide, serverSide] = InMemoryTransport.createLinkedPair()
       yield* Effect.acquireRelease(
         Effect.promise(async () => {
@@ -112,15 +175,48 @@ export const startHarness = async <const Apps extends ReadonlyArray<AnyApp> = ty
     }).pipe(Scope.extend(scope))
   )
   if (Exit.isFailure(started)) {
-    await closeAll()
+    await stop()
     throw new Error(`the in-process server did not start: ${String(started.cause)}`)
   }
-  const client = started.value
+  return { client: started.value, stop }
+}
+
+export const startHarness = async <const Apps extends ReadonlyArray<AnyApp> = typeof APPS>(
+  options: HarnessOptions<Apps> = {}
+): Promise<Harness<Simulator.ControlOfApps<ReadonlyArray<SimulatorOf<Apps[number]>>>>> => {
+  const apps: ReadonlyArray<AnyApp> = options.apps ?? APPS
+  // The apps' hooks are typed by the caller's `Apps` (the return type); here only the core's are used.
+  const sim = (await Simulator.startSimulator({ apps: await simulatorsOf(apps) })) as unknown as Simulator.PromiseSimulator
+  const dir = mkdtempSync(path.join(tmpdir(), "ncmcp-inprocess-"))
+  const dbFile = path.join(dir, "state.db")
+  const key = new Uint8Array(randomBytes(32))
+  const seen = { lines: new Array<string>(), elicitations: new Array<SeenElicitation>(), completed: new Array<string>() }
+  let current: RunningServer | undefined
+  let settings: ServerOverrides = options
+  const closeAll = async () => {
+    const running = current
+    current = undefined
+    await running?.stop()
+    await sim.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+  const running = () => {
+    if (current === undefined) throw new Error("the in-process server is not running")
+    return current
+  }
+  try {
+    current = await startServer(apps, sim.url, dbFile, key, settings, seen)
+  } catch (error) {
+    await closeAll()
+    throw error
+  }
   const call = async (name: string, args: Record<string, unknown> = {}) =>
-    (await client.callTool({ name, arguments: args })) as ToolResult
+    (await running().client.callTool({ name, arguments: args })) as ToolResult
   return {
     sim: sim as Harness<never>["sim"],
-    client,
+    get client() {
+      return running().client
+    },
     call,
     provision: async (scopes, userId = "ada-5c7e") => {
       const requested = await call("nc_auth_provision_access", scopes === null ? {} : { scopes: [...scopes] })
@@ -131,7 +227,16 @@ export const startHarness = async <const Apps extends ReadonlyArray<AnyApp> = ty
       }
       return granted.appPassword
     },
-    logs: () => lines.join("\n"),
+    elicitations: seen.elicitations,
+    completedElicitations: seen.completed,
+    logs: () => seen.lines.join("\n"),
+    restart: async (overrides = {}) => {
+      const previous = running()
+      current = undefined
+      await previous.stop()
+      settings = { ...settings, ...overrides }
+      current = await startServer(apps, sim.url, dbFile, key, settings, seen)
+    },
     close: closeAll
   }
 }

@@ -24,7 +24,7 @@ let files = 0
 const freshFile = () => join(dir, `shared-${files++}.db`)
 
 /** Poll `check` for up to `ms` (generous: the watchers themselves poll every 100 ms). */
-const eventually = <E>(check: Effect.Effect<boolean, E>, ms = 5000) => eventuallyEffect(check, ms)
+const eventually = <E>(check: Effect.Effect<boolean, E>) => eventuallyEffect(check)
 
 /** A process's grant changes on `filename`, as the application selects them. */
 const changesOn = (filename: string, scope: Scope.Scope) =>

@@ -9,7 +9,7 @@ import { FetchHttpClient } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Clock, Duration, Effect, Fiber, Option, Redacted, TestClock } from "effect"
 import * as TokenVerifier from "../../src/auth/TokenVerifier.js"
-import { eventually } from "../support/httpServer.js"
+import { eventually } from "../support/eventually.js"
 import { withIssuer } from "../support/issuer.js"
 
 const AUDIENCE = "https://mcp.test/mcp"
@@ -43,7 +43,7 @@ describe("TokenVerifier cooldown after issuer failures", () => {
         issuer.fault("discovery", "fail")
         const release = issuer.hold("discovery")
         const waiting = yield* Effect.forkAll(Array.from({ length: 6 }, () => failure))
-        expect(yield* Effect.promise(() => eventually(() => issuer.fetches("discovery") === 1, 5_000))).toBe(true)
+        expect(yield* Effect.promise(() => eventually(() => issuer.fetches("discovery") === 1))).toBe(true)
         release()
         const errors = yield* Fiber.join(waiting)
         expect(errors.map((e) => e._tag)).toEqual(Array(6).fill("IssuerUnavailable"))

@@ -1,31 +1,30 @@
 /**
- * The credential lifecycle end to end: the real server process over stdio
- * with its background poller, against the simulated Nextcloud on 127.0.0.1.
+ * The credential lifecycle end to end: the real MCP server with its
+ * background poller (in process), against the simulated Nextcloud on
+ * 127.0.0.1.
  */
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
+import { Duration } from "effect"
 import { describe, expect, it } from "vitest"
 import { Fault } from "../../src/simulator/index.js"
-import { type StdioSession, type ToolOutput, useStdioFixture } from "../support/stdioServer.js"
+import { eventually } from "../support/eventually.js"
+import { type Harness, type HarnessOptions, useHarness } from "../support/inProcess.js"
+import type { ToolOutput } from "../support/stdioServer.js"
 
-const fx = useStdioFixture("alice-local")
-let session: StdioSession | undefined
+const harness = useHarness({ user: "alice-local" })
+type Session = Harness<unknown>
+let fx: Session
 
-const POLL_INTERVAL_SECONDS = 0.2
-
-/** The fixture's server with a fast background poller (and `extra` on top). */
-const start = (extra: Record<string, string> = {}) =>
-  fx.start({ env: { NC_MCP_POLL_INTERVAL_SECONDS: String(POLL_INTERVAL_SECONDS), ...extra } })
-
-/** Wait (bounded) until `check` holds; fails the test with `what` otherwise. */
-const eventually = async (what: string, check: () => Promise<boolean>, limitMs = 10_000) => {
-  const until = Date.now() + limitMs
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`timed out waiting until ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
+/** The server with a fast background poller (and `extra` on top). */
+const start = async (extra: HarnessOptions<never>["provisioning"] = {}) => {
+  fx = (await harness.start({
+    poller: true,
+    provisioning: { pollInterval: Duration.millis(200), ...extra }
+  })) as unknown as Session
+  return fx
 }
 
-const provision = async (s: StdioSession, scopes?: Array<string>) => {
+const provision = async (s: Session, scopes?: Array<string>) => {
   const r = await s.call("nc_auth_provision_access", scopes === undefined ? {} : { scopes })
   expect(r.isError ?? false).toBe(false)
   return r.structuredContent
@@ -33,12 +32,12 @@ const provision = async (s: StdioSession, scopes?: Array<string>) => {
 
 describe("background completion", () => {
   it("a user who approves in the browser is provisioned without calling any tool", async () => {
-    session = await start()
+    const session = await start()
     const started = await provision(session, ["notes.read"])
     const granted = await fx.sim.grant({ flow: started.login_url, userId: "alice" })
     // nobody calls a tool: the poller collects the one-shot answer
-    await eventually("the poller collected the app password", async () => (await fx.sim.counters()).successfulPolls === 1)
-    await eventually("the user id was verified", async () => ((await fx.sim.counters()).requests["ocs.user"] ?? 0) >= 1)
+    expect(await eventually(async () => (await fx.sim.counters()).successfulPolls === 1), "the poller collected the app password").toBe(true)
+    expect(await eventually(async () => ((await fx.sim.counters()).requests["ocs.user"] ?? 0) >= 1), "the user id was verified").toBe(true)
     const pollsBefore = (await fx.sim.counters()).polls
     const status = await session.call("nc_auth_check_status")
     expect(status.structuredContent).toMatchObject({
@@ -53,14 +52,14 @@ describe("background completion", () => {
   })
 
   it("transient poll failures keep the flow; it completes once Nextcloud answers again", async () => {
-    session = await start()
+    const session = await start()
     const started = await provision(session)
     await fx.sim.injectFault({ target: "poll", fault: Fault.status(503) })
     await fx.sim.grant({ flow: started.login_url, userId: "alice" })
-    await eventually("a few polls failed", async () => ((await fx.sim.counters()).requests["poll"] ?? 0) >= 3)
+    expect(await eventually(async () => ((await fx.sim.counters()).requests["poll"] ?? 0) >= 3), "a few polls failed").toBe(true)
     expect((await fx.sim.counters()).successfulPolls).toBe(0)
     await fx.sim.clearFaults()
-    await eventually("the poller collected the app password", async () => (await fx.sim.counters()).successfulPolls === 1, 20_000)
+    expect(await eventually(async () => (await fx.sim.counters()).successfulPolls === 1, 20_000), "the poller collected the app password").toBe(true)
     const status = await session.call("nc_auth_check_status")
     expect(status.structuredContent.status).toBe("provisioned")
   })
@@ -68,7 +67,7 @@ describe("background completion", () => {
 
 describe("nc_auth_check_status wait_seconds", () => {
   it("returns as soon as the login is approved mid-wait, reporting progress to a client that asked for it", async () => {
-    session = await start()
+    const session = await start()
     const started = await provision(session)
     const progress: Array<{ progress: number; total?: number | undefined; message?: string | undefined }> = []
     let granted = false
@@ -98,7 +97,7 @@ describe("nc_auth_check_status wait_seconds", () => {
   })
 
   it("without a progress token it simply waits and returns pending when the wait ends", async () => {
-    session = await start()
+    const session = await start()
     await provision(session)
     const result = await session.call("nc_auth_check_status", { wait_seconds: 1 })
     expect(result.structuredContent).toMatchObject({ status: "pending", success: true })
@@ -107,10 +106,10 @@ describe("nc_auth_check_status wait_seconds", () => {
 
 describe("nc_auth_revoke_access", () => {
   it("online: Nextcloud confirms, the password is dead there and gone here", async () => {
-    session = await start()
+    const session = await start()
     const started = await provision(session)
     const granted = await fx.sim.grant({ flow: started.login_url, userId: "alice" })
-    await eventually("provisioned", async () => (await fx.sim.counters()).successfulPolls === 1)
+    expect(await eventually(async () => (await fx.sim.counters()).successfulPolls === 1), "provisioned").toBe(true)
     const revoked = await session.call("nc_auth_revoke_access")
     expect(revoked.structuredContent).toMatchObject({ status: "revoked", remote_revoked: true, success: true })
     expect(await fx.sim.appPasswordStatus(granted.appPassword)).toBe("revoked")
@@ -122,10 +121,10 @@ describe("nc_auth_revoke_access", () => {
     ["503", Fault.status(503)]
   ] as const) {
     it(`Nextcloud failing (${name}): deleted here anyway, remote_revoked false, and the message says so`, async () => {
-      session = await start()
+      const session = await start()
       const started = await provision(session)
       const granted = await fx.sim.grant({ flow: started.login_url, userId: "alice" })
-      await eventually("provisioned", async () => (await fx.sim.counters()).successfulPolls === 1)
+      expect(await eventually(async () => (await fx.sim.counters()).successfulPolls === 1), "provisioned").toBe(true)
       await fx.sim.injectFault({ target: "ocs.apppassword.delete", fault })
       const revoked = await session.call("nc_auth_revoke_access")
       expect(revoked.isError ?? false).toBe(false)
@@ -138,13 +137,17 @@ describe("nc_auth_revoke_access", () => {
   }
 
   it("Nextcloud down entirely (closed port): deleted here anyway", async () => {
-    session = await start()
+    const session = await start()
     const started = await provision(session)
     await fx.sim.grant({ flow: started.login_url, userId: "alice" })
-    await eventually("provisioned", async () => (await fx.sim.counters()).successfulPolls === 1)
-    await session.close()
+    expect(await eventually(async () => (await fx.sim.counters()).successfulPolls === 1), "provisioned").toBe(true)
+    // Collected is not yet stored (the user id is verified first): restart only once the grant is saved.
+    expect(
+      await eventually(async () => (await session.call("nc_auth_check_status")).structuredContent.status === "provisioned"),
+      "the grant stored"
+    ).toBe(true)
     // the same database, but Nextcloud is now at a closed port
-    session = await start({ NEXTCLOUD_HOST: "http://127.0.0.1:9" })
+    await session.restart({ host: "http://127.0.0.1:9" })
     expect((await session.call("nc_auth_check_status")).structuredContent.status).toBe("provisioned")
     const revoked = await session.call("nc_auth_revoke_access")
     expect(revoked.structuredContent).toMatchObject({ status: "revoked", remote_revoked: false })
@@ -155,14 +158,14 @@ describe("nc_auth_revoke_access", () => {
 
 describe("replacement", () => {
   it("a new login that completes in the background revokes the old app password", async () => {
-    session = await start()
+    const session = await start()
     const started = await provision(session, ["notes.read"])
     const first = await fx.sim.grant({ flow: started.login_url, userId: "alice" })
-    await eventually("provisioned", async () => (await fx.sim.counters()).successfulPolls === 1)
+    expect(await eventually(async () => (await fx.sim.counters()).successfulPolls === 1), "provisioned").toBe(true)
     const widened = await session.call("nc_auth_update_scopes", { add_scopes: ["files.read"] })
     expect(widened.structuredContent.status).toBe("login_required")
     const second = await fx.sim.grant({ flow: widened.structuredContent.login_url, userId: "alice" })
-    await eventually("the old password was revoked", async () => (await fx.sim.appPasswordStatus(first.appPassword)) === "revoked")
+    expect(await eventually(async () => (await fx.sim.appPasswordStatus(first.appPassword)) === "revoked"), "the old password was revoked").toBe(true)
     expect(await fx.sim.appPasswordStatus(second.appPassword)).toBe("alive")
     const status = await session.call("nc_auth_check_status")
     expect(status.structuredContent).toMatchObject({ status: "provisioned", scopes: ["files.read", "notes.read"] })
@@ -172,7 +175,7 @@ describe("replacement", () => {
 
 describe("flow-start rate limit", () => {
   it("answers RateLimited with retry_after_seconds once the configured number of flows was started", async () => {
-    session = await start({ NC_MCP_FLOW_START_LIMIT: "2" })
+    const session = await start({ flowStartLimit: 2 })
     await provision(session, ["notes.read"])
     await provision(session, ["notes.write"])
     const limited = await session.call("nc_auth_provision_access", { scopes: ["files.read"] })

@@ -1,18 +1,19 @@
 /**
- * How the login URL reaches the person, over stdio with the real server and
- * the SDK Client: URL-mode elicitation when the client declares it (and the
- * completion notification), a form with an `acknowledged` box otherwise, and
- * only the tool's text without elicitation support.
+ * How the login URL reaches the person, through the real MCP server and the
+ * SDK Client (in process): URL-mode elicitation when the client declares it
+ * (and the completion notification), a form with an `acknowledged` box
+ * otherwise, and only the tool's text without elicitation support.
  */
 import { describe, expect, it, vi } from "vitest"
-import { type StartOptions, type StdioSession, useStdioFixture } from "../support/stdioServer.js"
+import { type HarnessOptions, useHarness } from "../support/inProcess.js"
 
-const fx = useStdioFixture("alice-local")
-let session: StdioSession | undefined
+const harness = useHarness({ user: "alice-local" })
+let fx: { readonly sim: Awaited<ReturnType<typeof harness.start>>["sim"] }
 
-const start = async (options: Omit<StartOptions, "env">) => {
-  session = await fx.start(options)
-  return session
+const start = async (options: Pick<HarnessOptions<never>, "capabilities" | "answers">) => {
+  const s = await harness.start(options)
+  fx = s
+  return s
 }
 
 const URL_MODE = { elicitation: { url: {} } }
