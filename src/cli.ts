@@ -59,7 +59,15 @@ const HELP: ReadonlyArray<CommandHelp> = [
       "It is also an OpenID issuer for trying http mode: set NC_MCP_OIDC_ISSUER=<simulator> and get a bearer token with",
       "  curl -X POST <simulator>/__sim/oidc/token -d '{\"sub\":\"alice\",\"scope\":\"notes.read notes.write\"}'"
     ],
-    options: [{ flag: "--port <number>", description: "Port on 127.0.0.1.", default: DEFAULT_SIMULATOR_PORT }]
+    options: [
+      { flag: "--port <number>", description: "Port on 127.0.0.1.", default: DEFAULT_SIMULATOR_PORT },
+      {
+        flag: "--disable-apps <ids>",
+        description:
+          "Nextcloud apps to leave disabled for every user, comma-separated (e.g. news,cookbook): once provisioned, a user does not see their tools. POST /__sim/apps/disabled changes it per user while running.",
+        default: "none"
+      }
+    ]
   },
   {
     name: "demo",
@@ -112,11 +120,22 @@ const http = Command.make(
 
 const simulate = Command.make(
   "simulate",
-  { port: Options.text("port").pipe(Options.withDefault(DEFAULT_SIMULATOR_PORT)) },
+  {
+    port: Options.text("port").pipe(Options.withDefault(DEFAULT_SIMULATOR_PORT)),
+    disableApps: Options.text("disable-apps").pipe(Options.withDefault(""))
+  },
   (options) =>
     command(
       Effect.flatMap(port("--port", options.port), (p) =>
-        Effect.flatMap(lazy(() => import("./commands/simulate.js")), (m) => m.runSimulate({ port: p }))
+        Effect.flatMap(lazy(() => import("./commands/simulate.js")), (m) =>
+          m.runSimulate({
+            port: p,
+            disabledApps: options.disableApps
+              .split(",")
+              .map((id) => id.trim())
+              .filter((id) => id !== "")
+          })
+        )
       )
     )
 )

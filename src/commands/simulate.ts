@@ -4,5 +4,5 @@ import { simulatorApps } from "../apps/registry.js"
 import { runSimulator } from "../simulator/main.js"
 import { startup } from "./startup.js"
 
-export const runSimulate = ({ port }: { readonly port: number }) =>
-  Effect.flatMap(Effect.promise(simulatorApps), (apps) => startup(runSimulator({ port, apps })))
+export const runSimulate = ({ port, disabledApps }: { readonly port: number; readonly disabledApps: ReadonlyArray<string> }) =>
+  Effect.flatMap(Effect.promise(simulatorApps), (apps) => startup(runSimulator({ port, apps, disabledApps })))

@@ -16,6 +16,9 @@ export const runSimulator = (options: SimulatorOptions = {}): Effect.Effect<neve
       const users = options.users ?? DEFAULT_USERS
       yield* Effect.logInfo(`Simulated Nextcloud listening on ${sim.url}`)
       yield* Effect.logInfo(`Login Flow v2: POST ${sim.url}/index.php/login/v2`)
+      if (options.disabledApps !== undefined && options.disabledApps.length > 0) {
+        yield* Effect.logInfo(`Apps disabled for every user: ${options.disabledApps.join(", ")}`)
+      }
       for (const user of users) {
         yield* Effect.logInfo(
           `User uid=${user.userId} login=${user.loginName ?? user.userId}${user.password === undefined ? "" : " (has a login password)"}`
