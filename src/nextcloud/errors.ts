@@ -207,16 +207,18 @@ const isRouterNotFound = (answer: { readonly status: number }): boolean =>
 
 /**
  * Passes an answer with one of the `expected` statuses; 401 and every other
- * status become their error. `app` names the app whose API this is, for the
- * message when its route does not exist ("is Notes installed?").
+ * status become their error. `app` names the app whose JSON API this is: then
+ * an HTML 404 (Nextcloud's router: no such route) asks whether it is installed.
  */
 export const expectStatus =
   (operation: string, expected: ReadonlyArray<number>, options: { readonly app?: string } = {}) =>
   <A extends { readonly status: number }>(answer: A): Effect.Effect<A, DataCallError> => {
     if (expected.includes(answer.status)) return Effect.succeed(answer)
     if (answer.status === 401) return Effect.fail(new NextcloudUnauthorized({ operation }))
-    if (isRouterNotFound(answer)) {
-      return Effect.fail(new NextcloudNoSuchRoute(options.app === undefined ? { operation } : { operation, app: options.app }))
+    // Only a JSON API's 404 page tells a missing route from a missing object; WebDAV servers (Apache
+    // among them) answer a missing file with an HTML page too.
+    if (options.app !== undefined && isRouterNotFound(answer)) {
+      return Effect.fail(new NextcloudNoSuchRoute({ operation, app: options.app }))
     }
     return Effect.fail(refusal(operation, answer.status))
   }
