@@ -7,7 +7,7 @@
  * changes.
  */
 import { ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js"
-import { Effect, Layer, Redacted } from "effect"
+import { Effect, Either, Layer, Redacted, Schema } from "effect"
 import { describe, expect, it } from "vitest"
 import { APPS } from "../../src/apps/registry.js"
 import { NextcloudApps, NextcloudAppsLive } from "../../src/nextcloud/EnabledApps.js"
@@ -91,6 +91,28 @@ describe("the apps a user's Nextcloud has", () => {
     expect((await h.call("nc_auth_revoke_access", {})).structuredContent.status).toBe("revoked")
     await h.provision(null)
     expect(await names(h)).toContain("nc_notes_list")
+  })
+
+  it("each app that can be missing: its tools leave the list, and a call answers AppNotAvailable naming it", async () => {
+    const h = await harness.start()
+    const optional = APPS.filter((app) => app.presence !== undefined)
+    // The Nextcloud app ids behind them, as the simulated navigation and capabilities know them.
+    const nextcloudIds = ["notes", "deck", "tables", "files_sharing", "news", "cookbook"]
+    await h.sim.disableApps({ user: "ada-5c7e", apps: nextcloudIds })
+    await h.provision(null)
+    const listed = new Set(await names(h))
+    for (const app of optional) {
+      for (const tool of app.tools) expect(listed.has(tool.name), tool.name).toBe(false)
+      // Any of its tools that takes no required argument shows the refusal.
+      const tool = app.tools.find((candidate) => Either.isRight(Schema.decodeUnknownEither(candidate.input)({})))
+      expect(tool, `${app.id} has a tool callable without arguments`).toBeDefined()
+      const result = await h.call(tool?.name ?? "", {})
+      expect(result.structuredContent, tool?.name).toMatchObject({ success: false, error_code: "AppNotAvailable", app: app.id })
+    }
+    // The core apps stay.
+    for (const tool of ["nc_files_list", "nc_calendar_list_calendars", "nc_tasks_list", "nc_contacts_list_addressbooks"]) {
+      expect(listed.has(tool), tool).toBe(true)
+    }
   })
 
   it("every app in the registry declares how to recognise it, or is a core part of Nextcloud", () => {
