@@ -8,21 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Fault } from "../../../src/simulator/index.js"
 import { type Harness, startHarness, useHarness } from "../../support/inProcess.js"
 import type { ToolResult } from "../../support/stdioServer.js"
+import { failed, ok } from "../../support/results.js"
 
 const harness = useHarness({ user: "ada-local" })
 const USER = "ada-5c7e"
-
-const ok = (r: ToolResult) => {
-  expect(r.isError ?? false, JSON.stringify(r.structuredContent)).toBe(false)
-  expect(r.structuredContent.success).toBe(true)
-  return r.structuredContent
-}
-
-const failed = (r: ToolResult, code: string) => {
-  expect(r.isError, JSON.stringify(r.structuredContent)).toBe(true)
-  expect(r.structuredContent).toMatchObject({ success: false, error_code: code })
-  return r.structuredContent
-}
 
 interface EventOut {
   readonly id: string

@@ -11,20 +11,9 @@ import { contacts } from "../../../src/apps/contacts/index.js"
 import { Fault } from "../../../src/simulator/index.js"
 import { useHarness } from "../../support/inProcess.js"
 import type { ToolResult } from "../../support/stdioServer.js"
+import { failed, ok } from "../../support/results.js"
 
 const harness = useHarness({ apps: [contacts] as const })
-
-const ok = (r: ToolResult) => {
-  expect(r.isError ?? false, JSON.stringify(r.structuredContent)).toBe(false)
-  expect(r.structuredContent.success).toBe(true)
-  return r.structuredContent
-}
-
-const failed = (r: ToolResult, code: string) => {
-  expect(r.isError, JSON.stringify(r.structuredContent)).toBe(true)
-  expect(r.structuredContent).toMatchObject({ success: false, error_code: code })
-  return r.structuredContent
-}
 
 interface ContactOut {
   readonly id: string

@@ -7,14 +7,9 @@ import { describe, expect, it } from "vitest"
 import { Fault } from "../../../src/simulator/index.js"
 import { useHarness } from "../../support/inProcess.js"
 import type { ToolResult } from "../../support/stdioServer.js"
+import { ok } from "../../support/results.js"
 
 const harness = useHarness({ user: "ada-local" })
-
-const ok = (r: ToolResult) => {
-  expect(r.isError ?? false, JSON.stringify(r.structuredContent)).toBe(false)
-  expect(r.structuredContent.success).toBe(true)
-  return r.structuredContent
-}
 
 const failed = (r: ToolResult, code: string) => {
   expect(r.isError).toBe(true)
