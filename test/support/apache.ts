@@ -18,10 +18,9 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { createHash } from "node:crypto"
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
-import { createConnection, createServer as createTcpServer } from "node:net"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
-import { serverInstalled } from "./realServers.js"
+import { connects, freePort, serverInstalled, sleep } from "./realServers.js"
 
 export const APACHE = "/usr/sbin/apache2"
 const MODULES = "/usr/lib/apache2/modules"
@@ -55,29 +54,6 @@ export const apacheAvailable = (what: string): boolean =>
 const isRoot = typeof process.getuid === "function" && process.getuid() === 0
 /** nobody / nogroup on Debian. */
 const NOBODY = 65534
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const probe = createTcpServer()
-    probe.once("error", reject)
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      probe.close(() => resolve(port))
-    })
-  })
-
-const connects = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const socket = createConnection({ host: "127.0.0.1", port })
-    socket.once("connect", () => {
-      socket.destroy()
-      resolve(true)
-    })
-    socket.once("error", () => resolve(false))
-  })
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 const sha = (password: string) => `{SHA}${createHash("sha1").update(password, "utf8").digest("base64")}`
 

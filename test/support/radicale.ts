@@ -21,10 +21,9 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { createServer, type IncomingMessage, type OutgoingHttpHeaders, request, type Server, type ServerResponse } from "node:http"
-import { createConnection, createServer as createTcpServer } from "node:net"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
-import { serverInstalled } from "./realServers.js"
+import { connects, freePort, serverInstalled, sleep } from "./realServers.js"
 
 export const RADICALE = "/usr/bin/radicale"
 
@@ -103,29 +102,6 @@ const seed = (dir: string, userId: string) => {
     writeFileSync(path.join(root, where, ".Radicale.props"), JSON.stringify(props))
   }
 }
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const probe = createTcpServer()
-    probe.once("error", reject)
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      probe.close(() => resolve(port))
-    })
-  })
-
-const connects = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const socket = createConnection({ host: "127.0.0.1", port })
-    socket.once("connect", () => {
-      socket.destroy()
-      resolve(true)
-    })
-    socket.once("error", () => resolve(false))
-  })
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 // --- path mapping --------------------------------------------------------------
 

@@ -5,6 +5,7 @@
  * CI=true (where .ci/run installs them) that is a failure.
  */
 import { existsSync } from "node:fs"
+import { createConnection, createServer as createTcpServer } from "node:net"
 import { describe, expect, it } from "vitest"
 
 export const serversRequired = process.env["CI"] === "true"
@@ -28,3 +29,29 @@ export const serverInstalled = (what: string, binary: string, install: string): 
   }
   return false
 }
+
+/** A port on 127.0.0.1 that was free a moment ago (the caller retries if another process takes it first). */
+export const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const probe = createTcpServer()
+    probe.once("error", reject)
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address()
+      const port = typeof address === "object" && address !== null ? address.port : 0
+      probe.close(() => resolve(port))
+    })
+  })
+
+/** Whether something accepts connections on 127.0.0.1:`port` (a server started by a harness is ready). */
+export const connects = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = createConnection({ host: "127.0.0.1", port })
+    socket.once("connect", () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.once("error", () => resolve(false))
+  })
+
+/** The pause between readiness probes of a starting server (not a wait for an outcome). */
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
