@@ -410,27 +410,42 @@ const nameOf = (text: string): string => {
   return (end < 0 ? text : text.slice(0, end)).toUpperCase()
 }
 
-/** A property change: the new content lines of property `name` (none = remove it). */
+/**
+ * A property change: the new content lines of property `name` (none = remove
+ * it), or with `append` lines added after the property's existing ones
+ * (e.g. one more EXDATE), leaving those as they were.
+ */
 export interface PropertyChange {
   readonly name: string
   readonly properties: ReadonlyArray<ICAL.Property>
+  readonly append?: boolean
 }
 
+/** Which component `editObject` changes: the master (no RECURRENCE-ID), or the n-th component of the type (0-based, in file order). */
+export type EditTarget = "master" | { readonly ordinal: number }
+
 /**
- * Applies `changes` to the master component of `type` in `ics` (the one
- * without RECURRENCE-ID), touching nothing else: each changed property's
- * lines are replaced where the first of them stood (or added before the
- * component's first sub-component / END), and a VTIMEZONE is added for a
- * TZID the object does not define yet. Null when there is no such component.
+ * Applies `changes` to one component of `type` in `ics` (by default the
+ * master, the one without RECURRENCE-ID), touching nothing else: each changed
+ * property's lines are replaced where the first of them stood (or added
+ * before the component's first sub-component / END), and a VTIMEZONE is added
+ * for a TZID the object does not define yet. Null when there is no such
+ * component.
  */
-export const editObject = (ics: string, type: "vevent" | "vtodo", changes: ReadonlyArray<PropertyChange>): string | null => {
+export const editObject = (
+  ics: string,
+  type: "vevent" | "vtodo",
+  changes: ReadonlyArray<PropertyChange>,
+  which: EditTarget = "master"
+): string | null => {
   const lines = rawLines(ics)
   const upper = type.toUpperCase()
   const ending = ics.includes("\r\n") || !ics.includes("\n") ? "\r\n" : "\n"
   // Locate the master component: BEGIN at depth 1 with no RECURRENCE-ID of its own.
   let depth = 0
   let target: { begin: number; end: number; ownLines: Array<number>; firstChild: number | null } | null = null
-  let current: { begin: number; ownLines: Array<number>; firstChild: number | null; isOverride: boolean } | null = null
+  let current: { begin: number; ownLines: Array<number>; firstChild: number | null; isOverride: boolean; ordinal: number } | null = null
+  let ordinal = 0
   let lastTimezoneEnd: number | null = null
   let firstComponent: number | null = null
   const definedTzids = new Set<string>()
@@ -444,7 +459,7 @@ export const editObject = (ics: string, type: "vevent" | "vtodo", changes: Reado
       if (depth === 2) {
         if (what === "VTIMEZONE") inTimezone = true
         else firstComponent ??= i
-        if (what === upper) current = { begin: i, ownLines: [], firstChild: null, isOverride: false }
+        if (what === upper) current = { begin: i, ownLines: [], firstChild: null, isOverride: false, ordinal: ordinal++ }
       } else if (depth === 3 && current !== null) {
         current.firstChild ??= i
       }
@@ -458,7 +473,8 @@ export const editObject = (ics: string, type: "vevent" | "vtodo", changes: Reado
           lastTimezoneEnd = i
         }
         if (current !== null && what === upper) {
-          if (!current.isOverride && target === null) target = { ...current, end: i }
+          const wanted = which === "master" ? !current.isOverride : current.ordinal === which.ordinal
+          if (wanted && target === null) target = { ...current, end: i }
           current = null
         }
       }
@@ -480,7 +496,10 @@ export const editObject = (ics: string, type: "vevent" | "vtodo", changes: Reado
     const at = target.ownLines.filter((i) => nameOf((lines[i] as RawLine).text) === name)
     const newLines = change.properties.map((p) => propertyLine(p).replace(/\r\n/g, ending) + ending)
     if (at.length === 0) appended.push(...newLines)
-    else {
+    else if (change.append === true) {
+      const last = at[at.length - 1] as number
+      replaced.set(last, [(lines[last] as RawLine).raw.replace(/(?:\r\n|\n|\r)?$/, ending), ...newLines])
+    } else {
       replaced.set(at[0] as number, newLines)
       for (const i of at.slice(1)) removed.add(i)
     }
@@ -502,4 +521,80 @@ export const editObject = (ics: string, type: "vevent" | "vtodo", changes: Reado
     else if (!removed.has(i)) out += /(?:\r\n|\n|\r)$/.test(line.raw) ? line.raw : line.raw + ending
   }
   return out
+}
+
+/** The line range [begin, end] of the n-th component of `type` at the top level of the VCALENDAR. */
+const componentRange = (lines: ReadonlyArray<RawLine>, type: "vevent" | "vtodo", ordinal: number): { begin: number; end: number } | null => {
+  const upper = type.toUpperCase()
+  let depth = 0
+  let seen = -1
+  let begin: number | null = null
+  for (let i = 0; i < lines.length; i++) {
+    const text = (lines[i] as RawLine).text
+    const name = nameOf(text)
+    if (name === "BEGIN") {
+      depth++
+      if (depth === 2 && text.slice(6).trim().toUpperCase() === upper && ++seen === ordinal) begin = i
+    } else if (name === "END") {
+      if (depth === 2 && begin !== null) return { begin, end: i }
+      depth--
+    }
+  }
+  return null
+}
+
+/** `ics` with the n-th component of `type` taken out, every other line as it was; null when there is none. */
+export const removeComponent = (ics: string, type: "vevent" | "vtodo", ordinal: number): string | null => {
+  const lines = rawLines(ics)
+  const range = componentRange(lines, type, ordinal)
+  if (range === null) return null
+  return lines
+    .filter((_, i) => i < range.begin || i > range.end)
+    .map((l) => l.raw)
+    .join("")
+}
+
+/** `ics` with one more component (iCalendar text of BEGIN…END) before its closing END:VCALENDAR, every other line as it was. */
+export const addComponent = (ics: string, component: ICAL.Component): string | null => {
+  const lines = rawLines(ics)
+  const ending = ics.includes("\r\n") || !ics.includes("\n") ? "\r\n" : "\n"
+  let close = -1
+  for (let i = lines.length - 1; i >= 0; i--) {
+    if (/^END:VCALENDAR$/i.test((lines[i] as RawLine).text.trim())) {
+      close = i
+      break
+    }
+  }
+  if (close < 0) return null
+  const text = component.toString().replace(/\r\n/g, ending).replace(/(?:\r\n|\n)?$/, ending)
+  const before = lines.slice(0, close).map((l) => (/(?:\r\n|\n|\r)$/.test(l.raw) ? l.raw : l.raw + ending))
+  return [...before, text, ...lines.slice(close).map((l) => l.raw)].join("")
+}
+
+/**
+ * The original occurrence of a recurring master whose start is `wanted`
+ * (an instant in ms, or a date `YYYY-MM-DD` for all-day series), found by
+ * stepping the rule (RRULE, RDATE, EXDATE; at most MAX_EXPANDED_STEPS steps).
+ * Its end keeps the master's duration. Null when the series has no such
+ * occurrence (excluded or never there).
+ */
+export const originalOccurrence = (master: ICAL.Component, wanted: { readonly ms: number } | { readonly date: string }): { readonly start: ICAL.Time; readonly end: ICAL.Time } | null => {
+  const start = timeProp(master, "dtstart")
+  if (start === null) return null
+  const event = new ICAL.Event(master)
+  if (!event.isRecurring()) return null
+  const duration = eventEnd(master, start).subtractDate(start)
+  const iterator = event.iterator()
+  let steps = 0
+  for (let next = iterator.next(); next !== null && next !== undefined && ++steps <= MAX_EXPANDED_STEPS; next = iterator.next()) {
+    const at = outputTime(next)
+    const hit = "ms" in wanted ? !at.allDay && at.ms === wanted.ms : at.allDay && at.value === wanted.date
+    if (hit) {
+      const end = next.clone()
+      end.addDuration(duration)
+      return { start: next, end }
+    }
+    if ("ms" in wanted ? at.ms > wanted.ms : at.value > wanted.date) return null
+  }
+  return null
 }

@@ -10,9 +10,11 @@ import ICAL from "ical.js"
 import { Conflict, InvalidArguments, NotFound, PermissionDenied } from "../../domain/Errors.js"
 import { CalDav, type Calendar, type CalendarObject } from "../../nextcloud/caldav.js"
 import {
+  addComponent,
   componentsOf,
   dateValue,
   editObject,
+  type EditTarget,
   ensureTimezones,
   eventEnd,
   instantAt,
@@ -20,10 +22,12 @@ import {
   isUtcName,
   newCalendarObject,
   occurrencesIn,
+  originalOccurrence,
   outputTime,
   parseInputTime,
   placementOf,
   type PropertyChange,
+  removeComponent,
   rruleText,
   safeParseCalendar,
   textProp,
@@ -426,9 +430,15 @@ export const createEvent = Tool.make({
 
 // --- update event --------------------------------------------------------------------
 
+const RecurrenceId = TimeText.annotations({
+  description:
+    "Only this occurrence of a recurring event: its recurrence_id from nc_calendar_list_events (the original start, RFC 3339, or a date for all-day series)"
+})
+
 export const UpdateEventInput = Schema.Struct({
   calendar_id: CalendarId,
   id: EventId,
+  recurrence_id: Schema.optional(RecurrenceId),
   if_match: Schema.optional(IfMatch),
   summary: Schema.optional(Text(1000)),
   start: Schema.optional(TimeText),
@@ -440,11 +450,55 @@ export const UpdateEventInput = Schema.Struct({
   rrule: Schema.optional(Text(500).annotations({ description: "\"\" makes the event non-recurring" }))
 })
 
+/** The occurrence a caller names by `recurrence_id`: an instant or, for all-day series, a date. */
+const parseRecurrenceId = (text: string): Either.Either<{ readonly ms: number } | { readonly date: string }, InvalidArguments> => {
+  const parsed = parseInputTime(text)
+  if (parsed === null) return Either.left(invalid(`recurrence_id "${text}" is neither an RFC 3339 time with an offset nor a date: pass the recurrence_id nc_calendar_list_events gave.`))
+  return Either.right(parsed.kind === "instant" ? { ms: parsed.ms } : { date: text.slice(0, 10) })
+}
+
+const sameOccurrence = (recurrenceId: ICAL.Time, wanted: { readonly ms: number } | { readonly date: string }) => {
+  const at = outputTime(recurrenceId)
+  return "ms" in wanted ? !at.allDay && at.ms === wanted.ms : at.allDay && at.value === wanted.date
+}
+
+/** The ordinal (file order among the object's VEVENTs) of the override for this occurrence, if it has one. */
+const overrideOrdinal = (vcalendar: ICAL.Component, wanted: { readonly ms: number } | { readonly date: string }): number | null => {
+  const all = vcalendar.getAllSubcomponents("vevent")
+  const at = all.findIndex((c) => {
+    const rid = timeProp(c, "recurrence-id")
+    return rid !== null && sameOccurrence(rid, wanted)
+  })
+  return at < 0 ? null : at
+}
+
+/**
+ * A new overridden instance for one occurrence of `master`: a copy of the
+ * master (attendees, alarms and other properties included) without its
+ * recurrence rules, starting at the occurrence, with RECURRENCE-ID written as
+ * the master's DTSTART is (same TZID or DATE).
+ */
+const newOverride = (master: ICAL.Component, occurrence: { readonly start: ICAL.Time; readonly end: ICAL.Time }): ICAL.Component => {
+  const copy = new ICAL.Component(structuredClone(master.toJSON()))
+  for (const name of ["rrule", "rdate", "exdate", "exrule", "dtstart", "dtend", "duration", "recurrence-id"]) copy.removeAllProperties(name)
+  copy.addProperty(timeProperty("recurrence-id", occurrence.start))
+  copy.addProperty(timeProperty("dtstart", occurrence.start))
+  copy.addProperty(timeProperty("dtend", occurrence.end))
+  return copy
+}
+
+/** RFC 5546 §2.1.4: a change to when (or where) an event happens is a new revision, so SEQUENCE goes up. */
+const nextSequence = (component: ICAL.Component): PropertyChange => {
+  const current = component.getFirstPropertyValue("sequence")
+  const n = typeof current === "number" && Number.isFinite(current) ? current : Number.parseInt(String(current ?? "0"), 10) || 0
+  return { name: "sequence", properties: [valueProperty("sequence", n + 1)] }
+}
+
 export const updateEvent = Tool.make({
   name: "nc_calendar_update_event",
   title: "Update Event",
   description:
-    "Change an event (its whole series when recurring). Give only the fields to change; everything else in the event — attendees, alarms, " +
+    "Change an event: its whole series when recurring, or with recurrence_id only that occurrence. Give only the fields to change; everything else in the event — attendees, alarms, " +
     "properties of other apps — is kept exactly. Moving start keeps the duration unless end is given. Pass if_match (the etag you read) to avoid overwriting someone else's change.",
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   scopes: ["calendar.write"],
@@ -452,10 +506,14 @@ export const updateEvent = Tool.make({
   output: Tool.response(["updated", "error"], { event: Schema.optional(EventOutput) }),
   handler: (input, { grant }) =>
     Effect.gen(function* () {
-      const { calendar_id, id, if_match, ...changes } = input
+      const { calendar_id, id, if_match, recurrence_id, ...changes } = input
       if (Object.keys(changes).length === 0) {
         return yield* invalid("Nothing to change: give summary, start, end, all_day, timezone, location, description and/or rrule.")
       }
+      if (recurrence_id !== undefined && input.rrule !== undefined) {
+        return yield* invalid("One occurrence has no rule of its own: change rrule on the whole series (without recurrence_id).")
+      }
+      const occurrenceWanted = recurrence_id === undefined ? null : yield* parseRecurrenceId(recurrence_id)
       yield* ensureTimezones
       yield* checkTimezone(input.timezone)
       const recur = input.rrule === undefined || input.rrule === "" ? null : yield* parseRrule(input.rrule)
@@ -467,15 +525,38 @@ export const updateEvent = Tool.make({
       const found = yield* findByUid(caldav, account, calendar, "VEVENT", id, "event").pipe(whileTrying(`read event ${id}`))
       yield* checkIfMatch(found.object, if_match, `event ${id}`)
       const master = componentsOf(found.vcalendar, "vevent").master
-      const oldStart = master === null ? null : timeProp(master, "dtstart")
-      if (master === null || oldStart === null) {
-        return yield* invalid(`Event ${id} holds only changed occurrences of a series kept elsewhere; it cannot be edited as a whole.`)
+
+      // The component to change: the master, an existing override, or a new override of one occurrence.
+      let data = found.object.data
+      let target: EditTarget = "master"
+      let component: ICAL.Component | null = master
+      if (occurrenceWanted !== null) {
+        const existing = overrideOrdinal(found.vcalendar, occurrenceWanted)
+        if (existing !== null) {
+          target = { ordinal: existing }
+          component = found.vcalendar.getAllSubcomponents("vevent")[existing] ?? null
+        } else {
+          const occurrence = master === null ? null : originalOccurrence(master, occurrenceWanted)
+          if (master === null || occurrence === null) {
+            return yield* new NotFound({ message: `Event ${id} has no occurrence at ${recurrence_id}: pass a recurrence_id from nc_calendar_list_events.` })
+          }
+          const override = newOverride(master, occurrence)
+          const withOverride = addComponent(data, override)
+          if (withOverride === null) return yield* invalid(`Event ${id} could not be edited.`)
+          data = withOverride
+          target = { ordinal: found.vcalendar.getAllSubcomponents("vevent").length }
+          component = override
+        }
+      }
+      const oldStart = component === null ? null : timeProp(component, "dtstart")
+      if (component === null || oldStart === null) {
+        return yield* invalid(`Event ${id} holds only changed occurrences of a series kept elsewhere; change them one by one with recurrence_id.`)
       }
       const edits: Array<PropertyChange> = []
       const timeFields = input.start !== undefined || input.end !== undefined || input.all_day !== undefined || input.timezone !== undefined
       if (timeFields) {
         const before = outputTime(oldStart)
-        const oldEnd = eventEnd(master, oldStart)
+        const oldEnd = eventEnd(component, oldStart)
         const switching = input.all_day !== undefined && input.all_day !== before.allDay
         if (switching && input.start === undefined) return yield* invalid("Changing all_day needs start (a date for all-day, a time with offset otherwise).")
         const timezone = input.timezone ?? (before.timezone !== null && !isUtcName(before.timezone) && isKnownTimezone(before.timezone) ? before.timezone : null)
@@ -487,7 +568,7 @@ export const updateEvent = Tool.make({
         )
         edits.push({ name: "dtstart", properties: [timeProperty("dtstart", times.start)] })
         edits.push({ name: "dtend", properties: [timeProperty("dtend", times.end)] })
-        if (master.hasProperty("duration")) edits.push({ name: "duration", properties: [] })
+        if (component.hasProperty("duration")) edits.push({ name: "duration", properties: [] })
       }
       const text = (name: string, value: string | undefined) => {
         if (value !== undefined) edits.push({ name, properties: value === "" ? [] : [textProperty(name, value)] })
@@ -496,33 +577,61 @@ export const updateEvent = Tool.make({
       text("location", input.location)
       text("description", input.description)
       if (input.rrule !== undefined) edits.push({ name: "rrule", properties: recur === null ? [] : [valueProperty("rrule", recur)] })
+      if (timeFields || input.rrule !== undefined || input.location !== undefined) edits.push(nextSequence(component))
       const now = utcNow(yield* Clock.currentTimeMillis)
       edits.push({ name: "dtstamp", properties: [valueProperty("dtstamp", now)] }, { name: "last-modified", properties: [valueProperty("last-modified", now)] })
-      const data = editObject(found.object.data, "vevent", edits)
-      if (data === null) return yield* invalid(`Event ${id} could not be edited.`)
+      const edited = editObject(data, "vevent", edits, target)
+      if (edited === null) return yield* invalid(`Event ${id} could not be edited.`)
       const stored = yield* caldav
-        .update(account, found.object.url, data, found.object.etag)
+        .update(account, found.object.url, edited, found.object.etag)
         .pipe(writeRefusals(calendar.id, id), whileTrying(`update event ${id}`))
-      const event = masterOutput(publicUrl, calendar, stored)
+      const event = occurrenceWanted === null ? masterOutput(publicUrl, calendar, stored) : occurrenceOutput(publicUrl, calendar, stored, occurrenceWanted)
       if (event === null) return yield* new NotFound({ message: `Event ${id} was stored, but Nextcloud answered it unreadably.` })
-      return { status: "updated", message: `Updated "${event.summary ?? ""}" (${event.start} – ${event.end}); new etag ${event.etag}.`, event } as const
+      const which = event.recurrence_id === null ? "" : ` (the occurrence of ${event.recurrence_id})`
+      return { status: "updated", message: `Updated "${event.summary ?? ""}"${which} (${event.start} – ${event.end}); new etag ${event.etag}.`, event } as const
     })
 })
 
+/** One overridden occurrence of a stored object, as an event. */
+const occurrenceOutput = (
+  publicUrl: URL,
+  calendar: Calendar,
+  object: CalendarObject,
+  wanted: { readonly ms: number } | { readonly date: string }
+): EventOutput | null => {
+  const vcalendar = safeParseCalendar(object.data)
+  if (vcalendar === null) return null
+  const ordinal = overrideOrdinal(vcalendar, wanted)
+  const component = ordinal === null ? undefined : vcalendar.getAllSubcomponents("vevent")[ordinal]
+  if (component === undefined) return null
+  const start = timeProp(component, "dtstart")
+  const recurrenceId = timeProp(component, "recurrence-id")
+  if (start === null) return null
+  const master = componentsOf(vcalendar, "vevent").master
+  return eventOutput(publicUrl, calendar, object, component, { start, end: eventEnd(component, start), recurrenceId }, master === null ? null : rruleText(master))
+}
+
 // --- delete event --------------------------------------------------------------------
 
-export const DeleteEventInput = Schema.Struct({ calendar_id: CalendarId, id: EventId, if_match: Schema.optional(IfMatch) })
+export const DeleteEventInput = Schema.Struct({
+  calendar_id: CalendarId,
+  id: EventId,
+  recurrence_id: Schema.optional(RecurrenceId),
+  if_match: Schema.optional(IfMatch)
+})
 
 export const deleteEvent = Tool.make({
   name: "nc_calendar_delete_event",
   title: "Delete Event",
-  description: "Delete an event (its whole series when recurring).",
+  description:
+    "Delete an event: its whole series when recurring, or with recurrence_id only that occurrence (an EXDATE is added; the rest of the series stays as it was).",
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
   scopes: ["calendar.write"],
   input: DeleteEventInput,
   output: Tool.response(["deleted", "error"], { id: Schema.optional(Schema.String), calendar_id: Schema.optional(Schema.String) }),
   handler: (input, { grant }) =>
     Effect.gen(function* () {
+      const occurrenceWanted = input.recurrence_id === undefined ? null : yield* parseRecurrenceId(input.recurrence_id)
       yield* ensureTimezones
       const account = yield* davAccountOf(grant)
       const caldav = yield* CalDav
@@ -530,10 +639,57 @@ export const deleteEvent = Tool.make({
       yield* writable(calendar)
       const found = yield* findByUid(caldav, account, calendar, "VEVENT", input.id, "event").pipe(whileTrying(`find event ${input.id}`))
       yield* checkIfMatch(found.object, input.if_match, `event ${input.id}`)
-      yield* caldav.remove(account, found.object.url, found.object.etag).pipe(writeRefusals(calendar.id, input.id), whileTrying(`delete event ${input.id}`))
-      return { status: "deleted", message: `Deleted event ${input.id} from calendar ${calendar.id}.`, id: input.id, calendar_id: calendar.id } as const
+      if (occurrenceWanted === null) {
+        yield* caldav.remove(account, found.object.url, found.object.etag).pipe(writeRefusals(calendar.id, input.id), whileTrying(`delete event ${input.id}`))
+        return { status: "deleted", message: `Deleted event ${input.id} from calendar ${calendar.id}.`, id: input.id, calendar_id: calendar.id } as const
+      }
+      const now = utcNow(yield* Clock.currentTimeMillis)
+      const edited = yield* withoutOccurrence(found.object.data, found.vcalendar, occurrenceWanted, now, input.id, input.recurrence_id ?? "")
+      yield* caldav
+        .update(account, found.object.url, edited, found.object.etag)
+        .pipe(writeRefusals(calendar.id, input.id), whileTrying(`delete an occurrence of event ${input.id}`))
+      return {
+        status: "deleted",
+        message: `Deleted the occurrence of ${input.recurrence_id} of event ${input.id}; the rest of the series stays.`,
+        id: input.id,
+        calendar_id: calendar.id
+      } as const
     })
 })
+
+/**
+ * The object without one occurrence: its override (if any) taken out and, when
+ * the master's rule produces it, an EXDATE written as the master's DTSTART is.
+ */
+const withoutOccurrence = (
+  data: string,
+  vcalendar: ICAL.Component,
+  wanted: { readonly ms: number } | { readonly date: string },
+  now: ICAL.Time,
+  id: string,
+  recurrenceId: string
+): Effect.Effect<string, NotFound | InvalidArguments> => {
+  const master = componentsOf(vcalendar, "vevent").master
+  const ordinal = overrideOrdinal(vcalendar, wanted)
+  const original = master === null ? null : originalOccurrence(master, wanted)
+  if (ordinal === null && original === null) {
+    return Effect.fail(new NotFound({ message: `Event ${id} has no occurrence at ${recurrenceId} (already deleted, or not in the series).` }))
+  }
+  let out: string | null = ordinal === null ? data : removeComponent(data, "vevent", ordinal)
+  if (out !== null && original !== null && master !== null) {
+    out = editObject(out, "vevent", [
+      { name: "exdate", properties: [timeProperty("exdate", original.start)], append: true },
+      nextSequence(master),
+      { name: "dtstamp", properties: [valueProperty("dtstamp", now)] },
+      { name: "last-modified", properties: [valueProperty("last-modified", now)] }
+    ])
+  }
+  if (out === null) return Effect.fail(invalid(`Event ${id} could not be edited.`))
+  if (safeParseCalendar(out)?.getAllSubcomponents("vevent").length === 0) {
+    return Effect.fail(invalid(`That is the only occurrence event ${id} holds here: delete the event instead (without recurrence_id).`))
+  }
+  return Effect.succeed(out)
+}
 
 // --- free time -----------------------------------------------------------------------
 

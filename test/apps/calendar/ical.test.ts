@@ -8,6 +8,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, FastCheck as fc } from "effect"
 import ICAL from "ical.js"
 import {
+  addComponent,
   componentsOf,
   dateValue,
   editObject,
@@ -15,10 +16,12 @@ import {
   instantAt,
   newCalendarObject,
   occurrencesIn,
+  originalOccurrence,
   outputTime,
   parseCalendar,
   parseInputTime,
   placementOf,
+  removeComponent,
   textProperty,
   timeProp,
   timeProperty,
@@ -215,6 +218,87 @@ describe("recurrence expansion", () => {
         expect(ours).toEqual(expected)
       }),
       { numRuns: 60 }
+    )
+  })
+})
+
+describe("single occurrences", () => {
+  const SERIES = (dtstart: string) =>
+    [
+      "BEGIN:VCALENDAR",
+      "VERSION:2.0",
+      "PRODID:-//test//EN",
+      "BEGIN:VEVENT",
+      "UID:series-1",
+      "DTSTAMP:20250101T000000Z",
+      dtstart,
+      "RRULE:FREQ=DAILY;COUNT=5",
+      "EXDATE;VALUE=DATE:20260103",
+      "X-KEEP;X-P=\"a;b\":kept",
+      "SUMMARY:Daily",
+      "END:VEVENT",
+      "END:VCALENDAR",
+      ""
+    ].join("\r\n")
+
+  it("finds an original occurrence of an all-day series by date, never an excluded or missing one", async () => {
+    await ready
+    const master = componentsOf(parseCalendar(SERIES("DTSTART;VALUE=DATE:20260101")), "vevent").master!
+    const hit = originalOccurrence(master, { date: "2026-01-04" })
+    expect(hit && [outputTime(hit.start).value, outputTime(hit.end).value]).toEqual(["2026-01-04", "2026-01-05"])
+    expect(originalOccurrence(master, { date: "2026-01-03" })).toBeNull()
+    expect(originalOccurrence(master, { date: "2026-01-09" })).toBeNull()
+    expect(originalOccurrence(master, { ms: Date.UTC(2026, 0, 4) })).toBeNull()
+  })
+
+  it("adds and removes whole components and appends to a repeated property, every other line as it was", async () => {
+    await ready
+    const ics = SERIES("DTSTART;TZID=Europe/Berlin:20260101T090000")
+    const master = componentsOf(parseCalendar(ics), "vevent").master!
+    const override = new ICAL.Component("vevent")
+    override.addProperty(textProperty("uid", "series-1"))
+    override.addProperty(timeProperty("recurrence-id", originalOccurrence(master, { ms: instant("2026-01-02T09:00:00+01:00").ms })!.start))
+    const added = addComponent(ics, override)!
+    expect(added.startsWith(ics.slice(0, ics.indexOf("END:VCALENDAR")))).toBe(true)
+    expect(added).toContain("RECURRENCE-ID;TZID=Europe/Berlin:20260102T090000\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+    const renamed = editObject(added, "vevent", [{ name: "summary", properties: [textProperty("summary", "Only this one")] }], { ordinal: 1 })!
+    expect(renamed.replace("SUMMARY:Only this one\r\n", "")).toBe(added)
+    expect(removeComponent(renamed, "vevent", 1)).toBe(ics)
+    expect(removeComponent(ics, "vevent", 1)).toBeNull()
+    const excluded = editObject(ics, "vevent", [{ name: "exdate", properties: [valueProperty("exdate", dateValue(2026, 1, 4))], append: true }])!
+    expect(excluded).toBe(ics.replace("EXDATE;VALUE=DATE:20260103\r\n", "EXDATE;VALUE=DATE:20260103\r\nEXDATE;VALUE=DATE:20260104\r\n"))
+  })
+
+  it("an EXDATE written as the master's DTSTART removes exactly that occurrence, for arbitrary rules and zones", async () => {
+    await ready
+    const input = fc.record({
+      freq: fc.constantFrom("DAILY", "WEEKLY", "MONTHLY"),
+      count: fc.integer({ min: 2, max: 12 }),
+      zone: fc.constantFrom("Europe/Berlin", "America/New_York", "Asia/Kolkata", "UTC"),
+      allDay: fc.boolean(),
+      startDay: fc.integer({ min: 0, max: 400 }),
+      pick: fc.nat()
+    })
+    fc.assert(
+      fc.property(input, (i) => {
+        const startMs = Date.UTC(2026, 0, 1, 9) + i.startDay * 86_400_000
+        const d = new Date(startMs)
+        const start = i.allDay ? dateValue(d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate()) : instantAt(startMs, placementOf(i.zone, 0))
+        const ics = newCalendarObject("vevent", [
+          textProperty("uid", "p"),
+          timeProperty("dtstart", start),
+          valueProperty("rrule", ICAL.Recur.fromString(`FREQ=${i.freq};COUNT=${i.count}`))
+        ])
+        const all = occurrencesIn(componentsOf(parseCalendar(ics), "vevent"), 0, Date.UTC(2100, 0, 1)).occurrences
+        const victim = all[i.pick % all.length]!
+        const at = outputTime(victim.start)
+        const found = originalOccurrence(componentsOf(parseCalendar(ics), "vevent").master!, at.allDay ? { date: at.value } : { ms: at.ms })
+        expect(found && outputTime(found.start).value).toBe(at.value)
+        const edited = editObject(ics, "vevent", [{ name: "exdate", properties: [timeProperty("exdate", found!.start)], append: true }])!
+        const left = occurrencesIn(componentsOf(parseCalendar(edited), "vevent"), 0, Date.UTC(2100, 0, 1)).occurrences.map((o) => outputTime(o.start).value)
+        expect(left).toEqual(all.map((o) => outputTime(o.start).value).filter((v) => v !== at.value))
+      }),
+      { numRuns: 40 }
     )
   })
 })

@@ -9,6 +9,7 @@ import { Fault } from "../../../src/simulator/index.js"
 import { type Harness, startHarness, useHarness } from "../../support/inProcess.js"
 import type { ToolResult } from "../../support/stdioServer.js"
 import { failed, ok } from "../../support/results.js"
+import { SEEDED } from "./fixtures.js"
 
 const harness = useHarness({ user: "ada-local" })
 const USER = "ada-5c7e"
@@ -28,54 +29,6 @@ interface EventOut {
   readonly etag: string | null
   readonly url: string
 }
-
-const SEEDED = [
-  "BEGIN:VCALENDAR",
-  "VERSION:2.0",
-  "PRODID:-//Thunderbird//EN",
-  "BEGIN:VEVENT",
-  "UID:standup-1",
-  "DTSTAMP:20250101T000000Z",
-  "DTSTART;TZID=Europe/Berlin:20260105T090000",
-  "DTEND;TZID=Europe/Berlin:20260105T091500",
-  "RRULE:FREQ=WEEKLY;BYDAY=MO;COUNT=6",
-  "EXDATE;TZID=Europe/Berlin:20260112T090000",
-  "SUMMARY:Standup",
-  "X-MOZ-GENERATION;X-FOO=\"a:b\":3",
-  "ATTENDEE;CN=\"Doe, Jane\";PARTSTAT=ACCEPTED;RSVP=TRUE:mailto:jane@example.org",
-  "ORGANIZER;CN=Ada:mailto:ada@example.org",
-  "BEGIN:VALARM",
-  "ACTION:DISPLAY",
-  "TRIGGER:-PT5M",
-  "DESCRIPTION:Standup soon",
-  "END:VALARM",
-  "END:VEVENT",
-  "BEGIN:VEVENT",
-  "UID:standup-1",
-  "DTSTAMP:20250101T000000Z",
-  "RECURRENCE-ID;TZID=Europe/Berlin:20260119T090000",
-  "DTSTART;TZID=Europe/Berlin:20260119T100000",
-  "DTEND;TZID=Europe/Berlin:20260119T101500",
-  "SUMMARY:Standup (late)",
-  "END:VEVENT",
-  "BEGIN:VTIMEZONE",
-  "TZID:Europe/Berlin",
-  "BEGIN:STANDARD",
-  "DTSTART:19701025T030000",
-  "RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU",
-  "TZOFFSETFROM:+0200",
-  "TZOFFSETTO:+0100",
-  "END:STANDARD",
-  "BEGIN:DAYLIGHT",
-  "DTSTART:19700329T020000",
-  "RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU",
-  "TZOFFSETFROM:+0100",
-  "TZOFFSETTO:+0200",
-  "END:DAYLIGHT",
-  "END:VTIMEZONE",
-  "END:VCALENDAR",
-  ""
-].join("\r\n")
 
 describe("calendar tools", () => {
   it("lists the tools with hints", async () => {

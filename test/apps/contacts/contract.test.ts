@@ -6,7 +6,6 @@
  * fields dropped on create, birthdays, a card not named `<uid>.vcf`, 415 on
  * update, and properties lost on update.
  */
-import { Effect, Exit, Layer, Redacted, Schema } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { CardDavLive } from "../../../src/apps/contacts/Client.js"
 import { type ContactsControl, contactsSimulator } from "../../../src/apps/contacts/simulator.js"
@@ -18,15 +17,9 @@ import {
   searchContacts,
   updateContact
 } from "../../../src/apps/contacts/tools.js"
-import { UserId } from "../../../src/domain/Ids.js"
-import { withTransport } from "../../../src/nextcloud/layer.js"
-import { NextcloudConfig } from "../../../src/nextcloud/NextcloudConfig.js"
-import { Ocs } from "../../../src/nextcloud/Ocs.js"
 import * as Simulator from "../../../src/simulator/index.js"
-import { ScopeCache } from "../../../src/auth/ScopeCache.js"
-import type { Grant } from "../../../src/storage/Storage.js"
-import { Storage } from "../../../src/storage/Storage.js"
 import type { AnyTool } from "../../../src/tools/Tool.js"
+import { type Outcome, runDirect, succeeded } from "../../support/directTools.js"
 import { radicaleAvailable, type RadicaleServer, startRadicale } from "../../support/radicale.js"
 
 export interface ContractServer {
@@ -61,38 +54,9 @@ const raw = async (server: ContractServer, book: string, name: string, accept = 
   return { status: answer.status, body: await answer.text(), etag: answer.headers.get("etag") }
 }
 
-type Outcome = { readonly ok: true; readonly value: Record<string, unknown> & { contact?: Record<string, unknown> } } | { readonly ok: false; readonly tag: string; readonly detail: string }
+const runTool = (server: ContractServer, tool: AnyTool, input: unknown) => runDirect(server, CardDavLive, tool, input)
 
-const runTool = async (server: ContractServer, tool: AnyTool, input: unknown): Promise<Outcome> => {
-  const grant: Grant = {
-    userId: UserId.make("tester"),
-    loginName: server.loginName,
-    ncUserId: server.userId,
-    appPassword: Redacted.make(server.password),
-    scopes: null,
-    createdAt: 0,
-    updatedAt: 0
-  }
-  const layer = withTransport(CardDavLive).pipe(
-    Layer.provideMerge(NextcloudConfig.make(server.host)),
-    Layer.merge(Layer.succeed(Ocs, {} as never)),
-    Layer.merge(Layer.succeed(Storage, {} as never)),
-    Layer.merge(Layer.succeed(ScopeCache, {} as never))
-  )
-  const decoded = Schema.decodeUnknownSync(tool.input as Schema.Schema<unknown, unknown>)(input)
-  const effect = tool.handler(decoded, { tool: tool.name, grant }) as unknown as Effect.Effect<Record<string, unknown>, { _tag: string }, never>
-  const exit = await Effect.runPromiseExit(effect.pipe(Effect.provide(layer as Layer.Layer<never>)))
-  if (Exit.isSuccess(exit)) return { ok: true, value: exit.value }
-  const failure = exit.cause._tag === "Fail" ? (exit.cause.error as { _tag: string; error?: { _tag: string; status?: number } }) : null
-  if (failure === null) throw new Error(`defect: ${String(exit.cause)}`)
-  const inner = failure._tag === "NextcloudCallFailed" ? `${failure.error?._tag ?? ""} ${failure.error?.status ?? ""}` : ""
-  return { ok: false, tag: failure._tag, detail: inner.trim() }
-}
-
-const ok = (outcome: Outcome) => {
-  if (!outcome.ok) throw new Error(`expected success, got ${outcome.tag} ${outcome.detail}`)
-  return outcome.value
-}
+const ok = (outcome: Outcome) => succeeded(outcome) as Record<string, unknown> & { contact?: Record<string, unknown> }
 
 const crlf = (...lines: Array<string>) => `${lines.join("\r\n")}\r\n`
 

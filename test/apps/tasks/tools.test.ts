@@ -2,22 +2,14 @@
  * The tasks tools end to end in process, on CalDAV in the simulated
  * Nextcloud (served by the calendar part).
  */
-import { describe, expect, it } from "vitest"
-import { useHarness } from "../../support/inProcess.js"
-import type { ToolResult } from "../../support/stdioServer.js"
+import { FastCheck as fc } from "effect"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { type Harness, startHarness, useHarness } from "../../support/inProcess.js"
+import { failed, ok } from "../../support/results.js"
+import { SEEDED_TODO } from "../calendar/fixtures.js"
 
 const harness = useHarness({ user: "ada-local" })
 const USER = "ada-5c7e"
-
-const ok = (r: ToolResult) => {
-  expect(r.isError ?? false, JSON.stringify(r.structuredContent)).toBe(false)
-  return r.structuredContent
-}
-
-const failed = (r: ToolResult, code: string) => {
-  expect(r.isError, JSON.stringify(r.structuredContent)).toBe(true)
-  expect(r.structuredContent).toMatchObject({ success: false, error_code: code })
-}
 
 interface TaskOut {
   readonly id: string
@@ -31,28 +23,6 @@ interface TaskOut {
   readonly etag: string | null
   readonly url: string
 }
-
-const SEEDED_TODO = [
-  "BEGIN:VCALENDAR",
-  "VERSION:2.0",
-  "PRODID:-//Tasks.org//EN",
-  "BEGIN:VTODO",
-  "UID:seeded-task",
-  "DTSTAMP:20250101T000000Z",
-  "SUMMARY:Water the plants",
-  "DUE;VALUE=DATE:20260110",
-  "X-APPLE-SORT-ORDER:12345",
-  "CATEGORIES:home,garden",
-  "RELATED-TO;RELTYPE=PARENT:parent-uid",
-  "BEGIN:VALARM",
-  "ACTION:DISPLAY",
-  "TRIGGER;RELATED=END:-PT1H",
-  "DESCRIPTION:due soon",
-  "END:VALARM",
-  "END:VTODO",
-  "END:VCALENDAR",
-  ""
-].join("\r\n")
 
 describe("tasks tools", () => {
   it("creates with a date-only due that stays a DATE, lists open ones, completes, pages", async () => {
@@ -107,4 +77,61 @@ describe("tasks tools", () => {
     const reopened = ok(await h.call("nc_tasks_update", { calendar_id: "personal", id: "seeded-task", status: "NEEDS-ACTION", percent_complete: 0 }))["task"] as TaskOut
     expect(reopened).toMatchObject({ status: "NEEDS-ACTION", completed: null, percent_complete: 0 })
   })
+})
+
+describe("tasks round trip (property)", () => {
+  let h: Harness<object>
+  beforeAll(async () => {
+    h = (await startHarness({ user: "ada-local" })) as never
+    await h.provision(["todo.read", "todo.write"])
+  }, 30_000)
+  afterAll(async () => {
+    await h?.close()
+  })
+
+  it("create → list returns every field as given, for arbitrary summaries, descriptions, priorities and due dates or times", async () => {
+    const text = (max: number) =>
+      fc.string({ minLength: 1, maxLength: max, unit: "binary" }).filter((s) => s.trim() !== "" && !/[\u0000-\u0008\u000b-\u001f\u007f\ud800-\udfff]/.test(s))
+    const pad = (n: number) => String(Math.abs(n)).padStart(2, "0")
+    const due = fc.oneof(
+      fc.constant(undefined),
+      fc.integer({ min: 0, max: 3000 }).map((d) => ({ due: new Date(Date.UTC(2025, 0, 1) + d * 86_400_000).toISOString().slice(0, 10) })),
+      fc
+        .record({
+          at: fc.integer({ min: 0, max: 3000 * 96 }).map((q) => Date.UTC(2025, 0, 1) + q * 15 * 60_000),
+          offset: fc.constantFrom(0, 60, -300, 330, 525),
+          zone: fc.option(fc.constantFrom("Europe/Berlin", "America/New_York", "Asia/Kolkata", "UTC"), { nil: undefined })
+        })
+        .map(({ at, offset, zone }) => ({
+          due: `${new Date(at + offset * 60_000).toISOString().slice(0, 19)}${offset === 0 ? "Z" : `${offset < 0 ? "-" : "+"}${pad(Math.trunc(offset / 60))}:${pad(offset % 60)}`}`,
+          ...(zone === undefined ? {} : { timezone: zone })
+        }))
+    )
+    const input = fc.record({ summary: text(80), description: fc.option(text(200), { nil: undefined }), priority: fc.option(fc.integer({ min: 0, max: 9 }), { nil: undefined }), due })
+    await fc.assert(
+      fc.asyncProperty(input, async (i) => {
+        const created = ok(
+          await h.call("nc_tasks_create", {
+            summary: i.summary,
+            ...(i.description === undefined ? {} : { description: i.description }),
+            ...(i.priority === undefined ? {} : { priority: i.priority }),
+            ...(i.due ?? {})
+          })
+        )["task"] as TaskOut & { description: string | null }
+        const listed = (ok(await h.call("nc_tasks_list", { include_completed: true }))["tasks"] as ReadonlyArray<TaskOut>).find((t) => t.id === created.id)
+        expect(listed).toEqual(created)
+        expect(created.summary).toBe(i.summary)
+        expect(created.description).toBe(i.description ?? null)
+        expect(created.priority).toBe(i.priority ?? null)
+        if (i.due === undefined) expect(created.due).toBeNull()
+        else if (!i.due.due.includes("T")) expect(created.due).toBe(i.due.due)
+        else {
+          expect(Date.parse(created.due ?? "")).toBe(Date.parse(i.due.due))
+          if (!("timezone" in i.due)) expect(created.due).toBe(i.due.due)
+        }
+        ok(await h.call("nc_tasks_delete", { calendar_id: "personal", id: created.id }))
+      }),
+      { numRuns: 15 }
+    )
+  }, 120_000)
 })
