@@ -17,15 +17,13 @@ import {
   type ServerRequest,
   type Tool as McpTool
 } from "@modelcontextprotocol/sdk/types.js"
-import { Cause, Context, Effect, Exit, FiberId, FiberRef, FiberRefs, HashMap, Runtime } from "effect"
-import { CurrentUser, type CurrentUserShape } from "../auth/CurrentUser.js"
-import { Elicitation, ElicitationCompletions, type ElicitationShape, type PresentedLogin } from "../auth/Elicitation.js"
-import * as Scopes from "../domain/Scope.js"
-import { enabledAppsOf, usable } from "../tools/availability.js"
+import { Effect, type Runtime } from "effect"
+import type { CurrentUserShape } from "../auth/CurrentUser.js"
+import { ElicitationCompletions, type ElicitationShape, type PresentedLogin } from "../auth/Elicitation.js"
 import { toolJsonSchema } from "../tools/jsonSchema.js"
-import { Progress, type ProgressShape } from "../tools/Progress.js"
-import { runTool } from "../tools/run.js"
+import type { ProgressShape } from "../tools/Progress.js"
 import type { AnyTool } from "../tools/Tool.js"
+import { makeToolCalls, type ToolCalls, type ToolCallsOptions } from "./toolCalls.js"
 
 export type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>
 
@@ -35,17 +33,12 @@ export const SERVER_VERSION = "0.1.0"
 /** How long a person has to answer the login prompt before the tool returns with the URL in its text. */
 const ELICITATION_TIMEOUT_MS = 5 * 60_000
 
-/** Services a tool gets per request, on top of the runtime's. */
-export type RequestServices = CurrentUser | Elicitation | Progress
+export type { RequestServices } from "./toolCalls.js"
+export { visibleTools } from "./toolCalls.js"
 
-export interface McpServerOptions<R> {
-  readonly tools: ReadonlyArray<AnyTool<R | RequestServices>>
-  /**
-   * Provides everything the tools need except the per-request services. May
-   * still be building (a promise): the handshake is answered meanwhile, and
-   * tool calls wait for it.
-   */
-  readonly runtime: Runtime.Runtime<R | ElicitationCompletions> | PromiseLike<Runtime.Runtime<R | ElicitationCompletions>>
+export interface McpServerOptions<R> extends ToolCallsOptions<R> {
+  /** Shared by the servers of one process (HTTP builds one per session); made for this server when absent. */
+  readonly calls?: ToolCalls<R>
   /** Who is calling (stdio: the configured user; http: from the verified token). */
   readonly identify: (extra: Extra) => CurrentUserShape
   readonly instructions?: string
@@ -68,12 +61,6 @@ export const listing = (tool: AnyTool): McpTool => {
   listingCache.set(tool, entry)
   return entry
 }
-
-/** Tools whose token scopes the caller's token covers (the auth tools need none). */
-export const visibleTools = <T extends AnyTool>(tools: ReadonlyArray<T>, user: CurrentUserShape) =>
-  tools.filter((tool) => Scopes.missing(tool.scopes, user.tokenScopes).length === 0)
-
-const needsApp = (tool: AnyTool): boolean => tool.access === "grant" && tool.app?.presence !== undefined
 
 const notShown: PresentedLogin = { outcome: "not_shown", elicitationId: null }
 
@@ -164,28 +151,13 @@ export const makeMcpServer = <R>(options: McpServerOptions<R>): Server => {
       ...(options.instructions !== undefined ? { instructions: options.instructions } : {})
     }
   )
-  const byName = new Map(options.tools.map((tool) => [tool.name, tool]))
-  const appTools = options.tools.some(needsApp)
-  // Until the runtime is built, nothing is known of the user's apps: every tool their token allows is listed.
-  let ready: Runtime.Runtime<R | ElicitationCompletions> | undefined
-  void Promise.resolve(options.runtime).then(
-    (runtime) => (ready = runtime),
-    () => undefined
-  )
-
-  /** The tools this user can use: their token's, less those of apps their Nextcloud is known to lack. */
-  const toolsFor = async (user: CurrentUserShape): Promise<ReadonlyArray<AnyTool>> => {
-    const byToken = visibleTools(options.tools, user)
-    if (!appTools || ready === undefined) return byToken
-    const apps = await Runtime.runPromise(ready)(enabledAppsOf(user.userId))
-    return byToken.filter((tool) => tool.access !== "grant" || usable(tool.app, apps))
-  }
+  const calls = options.calls ?? makeToolCalls(options)
   const namesOf = (tools: ReadonlyArray<AnyTool>) => tools.map((tool) => tool.name).join("\n")
   /** What this connection's client was last told by tools/list, to notice when it changes. */
   let listed: string | undefined
 
   server.setRequestHandler(ListToolsRequestSchema, async (_request, extra) => {
-    const tools = await toolsFor(options.identify(extra))
+    const tools = await calls.toolsFor(options.identify(extra))
     listed = namesOf(tools)
     return { tools: tools.map(listing) }
   })
@@ -196,55 +168,34 @@ export const makeMcpServer = <R>(options: McpServerOptions<R>): Server => {
    * when its list changed (`notifications/tools/list_changed`).
    */
   const announceChanges = async (user: CurrentUserShape): Promise<void> => {
-    if (!appTools || listed === undefined) return
-    const now = namesOf(await toolsFor(user))
+    if (!calls.appTools || listed === undefined) return
+    const now = namesOf(await calls.toolsFor(user))
     if (now === listed) return
     listed = now
     await server.sendToolListChanged()
   }
 
   server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
-    const tool = byName.get(request.params.name)
+    const tool = calls.find(request.params.name)
     if (tool === undefined) {
       throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`)
     }
     const user = options.identify(extra)
-    const runtime = await options.runtime
-    // The call runs on a runtime made for it: the per-request services added to
-    // the runtime's context and the log annotations set in its fiber refs. The
-    // same as `Effect.provide` + `Effect.annotateLogs`, without wrapping the
-    // program in two more layers of fiber-ref bookkeeping on every call.
-    const perRequest = Context.merge(
-      runtime.context,
-      Context.make(CurrentUser, user).pipe(
-        Context.add(Elicitation, elicitationFor(server, extra, runtime)),
-        Context.add(Progress, progressFor(extra))
-      )
-    )
-    const annotations = HashMap.set(
-      HashMap.set(FiberRefs.getOrDefault(runtime.fiberRefs, FiberRef.currentLogAnnotations), "tool", tool.name as unknown),
-      "user",
-      user.userId as unknown
-    )
-    const forCall = Runtime.make({
-      context: perRequest,
-      runtimeFlags: runtime.runtimeFlags,
-      fiberRefs: FiberRefs.updateAs(runtime.fiberRefs, {
-        fiberId: FiberId.none,
-        fiberRef: FiberRef.currentLogAnnotations,
-        value: annotations
-      })
+    const outcome = await calls.call(tool, request.params.arguments, {
+      user,
+      elicitation: (runtime) => elicitationFor(server, extra, runtime),
+      progress: progressFor(extra),
+      signal: extra.signal
     })
-    const exit = await Runtime.runPromiseExit(forCall)(runTool(tool, request.params.arguments), { signal: extra.signal })
-    if (Exit.isSuccess(exit)) {
-      if (tool.access === "open") await announceChanges(user).catch(() => undefined)
-      return exit.value
+    switch (outcome._tag) {
+      case "Result":
+        if (tool.access === "open") await announceChanges(user).catch(() => undefined)
+        return outcome.result
+      case "Cancelled":
+        throw new McpError(ErrorCode.RequestTimeout, "The request was cancelled")
+      case "Internal":
+        throw new McpError(ErrorCode.InternalError, "Internal error")
     }
-    if (Cause.isInterruptedOnly(exit.cause)) {
-      throw new McpError(ErrorCode.RequestTimeout, "The request was cancelled")
-    }
-    // runTool already turns defects into results; anything else here is a bug in the adapter.
-    throw new McpError(ErrorCode.InternalError, "Internal error")
   })
 
   return server

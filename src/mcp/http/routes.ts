@@ -18,7 +18,8 @@
  */
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js"
-import { Effect, Option } from "effect"
+import { isJsonContentType, isLegacyRequest, type McpHttpHandler } from "@modelcontextprotocol/server"
+import { Effect, Exit, Option, Stream } from "effect"
 import type { VerifiedToken } from "../../auth/TokenVerifier.js"
 import type { Scope } from "../../domain/Scope.js"
 import * as Policy from "../httpPolicy.js"
@@ -35,6 +36,8 @@ export interface RoutesOptions {
     req: HttpServerRequest.HttpServerRequest
   ) => Effect.Effect<VerifiedToken, HttpServerResponse.HttpServerResponse>
   readonly sessions: Sessions
+  /** MCP 2026-07-28 (stateless): requests that carry the per-request `_meta` envelope go here. */
+  readonly modern: McpHttpHandler
   readonly toolScopes: ReadonlyMap<string, ReadonlyArray<Scope>>
   readonly maxBodyBytes: number
 }
@@ -79,6 +82,35 @@ const originCheck = (hosts: ReadonlySet<string>) =>
 const toWebRequest = (req: HttpServerRequest.HttpServerRequest, base: string): Request =>
   new Request(new URL(req.url, base), { method: req.method, headers: Policy.forwardedHeaders(req.headers) })
 
+/**
+ * A 2026-07-28 request answered by the stateless handler. The client going
+ * away aborts the request (the handler stops its tool call); an event stream
+ * is passed on as it comes.
+ */
+const answerModern = (handler: McpHttpHandler, request: Request, body: Option.Option<unknown>, authInfo: ReturnType<typeof authInfoOf>) =>
+  Effect.gen(function* () {
+    const controller = new AbortController()
+    let answered = false
+    yield* Effect.addFinalizer(() => Effect.sync(() => (answered ? undefined : controller.abort())))
+    const response = yield* Effect.tryPromise(() =>
+      handler.fetch(new Request(request, { signal: controller.signal }), { authInfo, ...(Option.isSome(body) ? { parsedBody: body.value } : {}) })
+    ).pipe(
+      Effect.tapError((error) => Effect.logError("MCP 2026-07-28 handler failed", error.error instanceof Error ? error.error.message : "")),
+      Effect.option
+    )
+    if (Option.isNone(response)) {
+      answered = true
+      return jsonRpcError(500, -32603, "Internal error")
+    }
+    const answer = HttpServerResponse.fromWeb(response.value)
+    if (answer.body._tag !== "Stream") {
+      answered = true
+      return answer
+    }
+    const events = answer.body.stream.pipe(Stream.ensuringWith((exit) => Effect.sync(() => (answered = Exit.isSuccess(exit)))))
+    return HttpServerResponse.stream(events, { status: answer.status, headers: answer.headers, contentType: answer.body.contentType })
+  })
+
 export const makeRoutes = (options: RoutesOptions) => {
   const { endpoints: ep, sessions } = options
 
@@ -86,6 +118,19 @@ export const makeRoutes = (options: RoutesOptions) => {
     const req = yield* HttpServerRequest.HttpServerRequest
     const verified = yield* options.authenticate(req)
     const body: Option.Option<unknown> = req.method === "POST" ? Option.some(yield* readJsonBody(req, options.maxBodyBytes)) : Option.none()
+    const request = toWebRequest(req, ep.publicUrl)
+    const authInfo = authInfoOf(verified, ep)
+    const legacy = yield* Effect.promise(() =>
+      isLegacyRequest(request, Option.getOrUndefined(body), { maxRequestBodySize: options.maxBodyBytes })
+    )
+    if (!legacy) {
+      if (req.method === "POST" && !isJsonContentType(req.headers["content-type"] ?? null)) {
+        return jsonRpcError(415, -32000, "Unsupported Media Type: Content-Type must be application/json")
+      }
+      const denial = Option.isSome(body) ? Policy.scopeDenial(body.value, options.toolScopes, verified.scopes) : undefined
+      if (denial !== undefined) return insufficientScope(ep, denial)
+      return yield* answerModern(options.modern, request, body, authInfo)
+    }
     const sessionId = req.headers["mcp-session-id"]
     const existing = sessionId === undefined ? undefined : sessions.find(sessionId, verified.userId)
     if (sessionId !== undefined && existing === undefined) {
@@ -99,8 +144,6 @@ export const makeRoutes = (options: RoutesOptions) => {
     }
     const denial = Option.isSome(body) ? Policy.scopeDenial(body.value, options.toolScopes, verified.scopes) : undefined
     if (denial !== undefined) return insufficientScope(ep, denial)
-    const request = toWebRequest(req, ep.publicUrl)
-    const authInfo = authInfoOf(verified, ep)
     if (existing !== undefined) return yield* sessions.forward(existing, request, body, authInfo)
     return yield* Effect.acquireUseRelease(
       sessions.open(verified.userId),

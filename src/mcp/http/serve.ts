@@ -11,12 +11,14 @@ import { createServer } from "node:http"
 import { FetchHttpClient, HttpRouter } from "@effect/platform"
 import type { HttpServer } from "@effect/platform/HttpServer"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { type Duration, Effect, Option, type Runtime } from "effect"
+import { type Duration, Effect, Option, Runtime } from "effect"
 import type { ElicitationCompletions } from "../../auth/Elicitation.js"
 import * as TokenVerifier from "../../auth/TokenVerifier.js"
 import type { AnyTool } from "../../tools/Tool.js"
 import * as Policy from "../httpPolicy.js"
+import { identifyFromAuthInfo, makeModernHandler } from "../modern.js"
 import type { RequestServices } from "../server.js"
+import { makeToolCalls } from "../toolCalls.js"
 import { makeAuthenticate } from "./auth.js"
 import { DEFAULT_MAX_BODY_BYTES } from "./messages.js"
 import { makeRoutes } from "./routes.js"
@@ -74,9 +76,20 @@ export const serveHttp = <R>(options: ServeHttpOptions<R>) =>
       ...(options.maxResponseBytes !== undefined ? { maxResponseBytes: options.maxResponseBytes } : {}),
       ...options.verifier
     }).pipe(Effect.provide(FetchHttpClient.layer))
+    const calls = makeToolCalls({ tools: options.tools, runtime: options.runtime })
+    const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
+    const runFork = Runtime.runFork(options.runtime)
+    const modern = makeModernHandler({
+      calls,
+      identify: identifyFromAuthInfo,
+      maxBodyBytes,
+      onError: (error) => runFork(Effect.logDebug("MCP 2026-07-28 protocol error", `${error.name}: ${error.message}`))
+    })
+    yield* Effect.addFinalizer(() => Effect.promise(() => modern.close()).pipe(Effect.timeout("1 second"), Effect.ignore))
     const sessions = yield* makeSessions({
       tools: options.tools,
       runtime: options.runtime,
+      calls,
       ...(options.sessionIdleTimeout !== undefined ? { idleTimeout: options.sessionIdleTimeout } : {}),
       ...(options.maxSessionsPerUser !== undefined ? { maxPerUser: options.maxSessionsPerUser } : {}),
       ...(options.maxSessions !== undefined ? { maxSessions: options.maxSessions } : {})
@@ -87,8 +100,9 @@ export const serveHttp = <R>(options: ServeHttpOptions<R>) =>
       hosts: Policy.allowedHosts({ host: options.host, port }, publicUrl),
       authenticate: makeAuthenticate(verifier, ep),
       sessions,
+      modern,
       toolScopes: new Map(options.tools.map((tool) => [tool.name, tool.scopes])),
-      maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
+      maxBodyBytes
     })
     const app = yield* HttpRouter.toHttpApp(routes).pipe(HttpRouter.withRouterConfig(EXACT_PATHS))
     yield* httpServer.serve(app)

@@ -25,6 +25,7 @@ import type { UserId } from "../../domain/Ids.js"
 import type { AnyTool } from "../../tools/Tool.js"
 import * as Policy from "../httpPolicy.js"
 import { makeMcpServer, type RequestServices } from "../server.js"
+import { makeToolCalls, type ToolCalls } from "../toolCalls.js"
 import { identify } from "./auth.js"
 import { jsonRpcError } from "./messages.js"
 
@@ -44,6 +45,8 @@ export interface Session extends Policy.SessionUse {
 export interface SessionOptions<R> {
   readonly tools: ReadonlyArray<AnyTool<R | RequestServices>>
   readonly runtime: Runtime.Runtime<R | ElicitationCompletions>
+  /** Shared with the other revision's handler; made here when absent. */
+  readonly calls?: ToolCalls<R>
   readonly idleTimeout?: Duration.DurationInput
   readonly maxPerUser?: number
   readonly maxSessions?: number
@@ -67,6 +70,7 @@ export const makeSessions = <R>(options: SessionOptions<R>) =>
     const maxSessions = Math.max(1, Math.floor(options.maxSessions ?? DEFAULT_MAX_SESSIONS))
     // Through the tools' runtime, so these logs reach its (stderr) logger at its level.
     const runFork = Runtime.runFork(options.runtime)
+    const calls = options.calls ?? makeToolCalls(options)
     const sessions = new Map<string, Session>()
     /** Orders uses of sessions (the Clock's milliseconds tie). */
     let uses = 0
@@ -89,7 +93,7 @@ export const makeSessions = <R>(options: SessionOptions<R>) =>
     const open = (userId: UserId) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) =>
         Effect.promise(async () => {
-          const server = makeMcpServer({ tools: options.tools, runtime: options.runtime, identify })
+          const server = makeMcpServer({ tools: options.tools, runtime: options.runtime, calls, identify })
           const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
             sessionIdGenerator: () => randomUUID(),
             onsessioninitialized: (id) => {
