@@ -3,6 +3,7 @@ import { Effect, Layer, Option } from "effect"
 import { coreLayer, nextcloudLayer, provisioningConfigLayer } from "../app.js"
 import * as AppConfig from "../Config.js"
 import { serveHttp } from "../mcp/http/serve.js"
+import { derivedKey, parseKey } from "../storage/EncryptionKey.js"
 import { allTools } from "../apps/registry.js"
 import { checkIssuer, warnIfNoPublicUrl } from "./httpChecks.js"
 import { cannotListen, failStartup, grantChangesFromSettings, startup, storageFromSettings, warnIfInsecure, withoutTracer } from "./startup.js"
@@ -24,6 +25,7 @@ export const runHttp = ({ host, port }: { readonly host: string; readonly port: 
     provisioning: provisioningConfigLayer(lifecycle)
   })
   const runtime = yield* startup(Layer.toRuntime(withoutTracer(app)))
+  const requestStateKey = yield* startup(Effect.map(parseKey(settings.encryptionKey), (key) => derivedKey(key, "mcp request state v1")))
   yield* startup(
     serveHttp({
       host,
@@ -34,6 +36,7 @@ export const runHttp = ({ host, port }: { readonly host: string; readonly port: 
       publicUrl: settings.publicUrl,
       tools: allTools,
       runtime,
+      requestStateKey,
       sessionIdleTimeout: settings.sessionIdleTimeout,
       maxSessionsPerUser: settings.maxSessionsPerUser,
       maxSessions: settings.maxSessions,

@@ -24,7 +24,7 @@
  */
 import { FileSystem, Path } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
-import { randomBytes } from "node:crypto"
+import { hkdfSync, randomBytes } from "node:crypto"
 import { Data, Effect, Redacted } from "effect"
 import { KEY_BYTES } from "./Cipher.js"
 
@@ -170,3 +170,11 @@ export const loadOrCreateKeyFile = (
     }
     return yield* readKeyFile(fs, path, theirs)
   }).pipe(Effect.withSpan("EncryptionKey.loadOrCreateKeyFile"))
+
+/**
+ * A key for another purpose than encrypting stored secrets, derived from the
+ * encryption key (HKDF-SHA256, the purpose as its info): every replica holding
+ * the encryption key derives the same one, and it reveals nothing of it.
+ */
+export const derivedKey = (key: Redacted.Redacted<Uint8Array>, purpose: string): Redacted.Redacted<Uint8Array> =>
+  Redacted.make(new Uint8Array(hkdfSync("sha256", Redacted.value(key), new Uint8Array(0), `nextcloud-mcp ${purpose}`, KEY_BYTES)))

@@ -29,8 +29,14 @@ let server: HttpServerProcess
 let dir: string
 const closers: Array<() => Promise<void>> = []
 
-const modernClient = async (token: string) => {
-  const client = new ModernClient({ name: "modern-test-client", version: "0.0.1" }, { capabilities: {}, versionNegotiation: { mode: { pin: MODERN } } })
+const modernClient = async (token: string, answer?: (request: { readonly mode?: string; readonly url?: string; readonly message: string }) => "accept" | "decline" | "cancel") => {
+  const client = new ModernClient(
+    { name: "modern-test-client", version: "0.0.1" },
+    { capabilities: answer === undefined ? {} : { elicitation: { url: {} } }, versionNegotiation: { mode: { pin: MODERN } } }
+  )
+  if (answer !== undefined) {
+    client.setRequestHandler("elicitation/create", async (request) => ({ action: answer(request.params as never) }))
+  }
   await client.connect(new ModernTransport(new URL(server.mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${token}` } } }))
   closers.push(() => client.close())
   return client
@@ -169,5 +175,59 @@ describe("MCP 2026-07-28 and 2025-11-25 on one http server", () => {
     const crossed = await modernPost(other, "tools/call", { name: "nc_auth_check_status", arguments: {} }, { "mcp-session-id": sessionId })
     const result = (await answerOf(crossed))["result"] as { structuredContent: { status: string } }
     expect(result.structuredContent.status).toBe("not_initiated")
+  })
+
+  it("shows the login URL through InputRequiredResult to a client that declares URL elicitation, and takes its answer on the second round", async () => {
+    const token = await issuer.token({ sub: "dora", scope: ALL_SCOPES.join(" ") })
+    const shown: Array<{ mode?: string; url?: string; message: string }> = []
+    const modern = await modernClient(token, (request) => {
+      shown.push(request)
+      return "accept"
+    })
+    const started = await modern.callTool({ name: "nc_auth_provision_access", arguments: { scopes: ["notes.read"] } })
+    expect(shown).toHaveLength(1)
+    expect(shown[0]?.mode).toBe("url")
+    const loginUrl = shown[0]?.url as string
+    expect(loginUrl).toContain("/login/v2/flow/")
+    expect(shown[0]?.message).toContain(loginUrl)
+    // Accepted: the login is pending, and the URL is in the text all the same.
+    expect(started.structuredContent).toMatchObject({ status: "pending", login_url: loginUrl })
+    expect(JSON.stringify(started.content)).toContain(loginUrl)
+    await sim.grant({ flow: loginUrl, userId: "ada-5c7e" })
+    const status = async () => ((await modern.callTool({ name: "nc_auth_check_status", arguments: {} })).structuredContent as { status: string }).status
+    expect(await eventually(async () => (await status()) === "provisioned")).toBe(true)
+
+    const declining = await modernClient(await issuer.token({ sub: "erin", scope: ALL_SCOPES.join(" ") }), () => "decline")
+    const declined = await declining.callTool({ name: "nc_auth_provision_access", arguments: { scopes: ["notes.read"] } })
+    expect(declined.isError).toBe(true)
+    expect(declined.structuredContent).toMatchObject({ status: "declined" })
+    expect(((await declining.callTool({ name: "nc_auth_check_status", arguments: {} })).structuredContent as { status: string }).status).toBe("not_initiated")
+  })
+
+  it("refuses a tampered requestState and another user's, changing nothing", async () => {
+    const frank = await issuer.token({ sub: "frank", scope: ALL_SCOPES.join(" ") })
+    const grace = await issuer.token({ sub: "grace", scope: ALL_SCOPES.join(" ") })
+    const withUrl = { ...envelope, "io.modelcontextprotocol/clientCapabilities": { elicitation: { url: {} } } }
+    const call = (token: string, params: Record<string, unknown>) =>
+      postMcp(
+        server.mcpUrl,
+        { jsonrpc: "2.0", id: 9, method: "tools/call", params: { name: "nc_auth_provision_access", arguments: { scopes: ["notes.read"] }, ...params, _meta: withUrl } },
+        { authorization: `Bearer ${token}`, "mcp-protocol-version": MODERN, "mcp-method": "tools/call", "mcp-name": "nc_auth_provision_access" }
+      )
+    const first = (await answerOf(await call(frank, {})))["result"] as { resultType: string; requestState: string; inputRequests: Record<string, { method: string }> }
+    expect(first.resultType).toBe("input_required")
+    expect(first.inputRequests["login"]?.method).toBe("elicitation/create")
+    const accept = { login: { action: "accept" } }
+    const [head, mac] = [first.requestState.slice(0, first.requestState.lastIndexOf(".")), first.requestState.slice(first.requestState.lastIndexOf(".") + 1)]
+    const tampered = `${head}.${mac.startsWith("A") ? "B" : "A"}${mac.slice(1)}`
+    for (const [token, state] of [[frank, tampered], [grace, first.requestState]] as const) {
+      const refused = await answerOf(await call(token, { inputResponses: accept, requestState: state }))
+      expect((refused["error"] as { code: number }).code).toBe(-32602)
+    }
+    // Grace has no flow; Frank's is still waiting for his answer.
+    const graceStatus = (await answerOf(await modernPost(grace, "tools/call", { name: "nc_auth_check_status", arguments: {} })))["result"] as { structuredContent: { status: string } }
+    expect(graceStatus.structuredContent.status).toBe("not_initiated")
+    const second = (await answerOf(await call(frank, { inputResponses: accept, requestState: first.requestState })))["result"] as { structuredContent: { status: string } }
+    expect(second.structuredContent.status).toBe("pending")
   })
 })

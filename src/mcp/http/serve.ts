@@ -11,7 +11,7 @@ import { createServer } from "node:http"
 import { FetchHttpClient, HttpRouter } from "@effect/platform"
 import type { HttpServer } from "@effect/platform/HttpServer"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { type Duration, Effect, Option, Runtime } from "effect"
+import { type Duration, Effect, Option, type Redacted, Runtime } from "effect"
 import type { ElicitationCompletions } from "../../auth/Elicitation.js"
 import * as TokenVerifier from "../../auth/TokenVerifier.js"
 import type { AnyTool } from "../../tools/Tool.js"
@@ -45,6 +45,8 @@ export interface ServeHttpOptions<R> {
   readonly maxSessionsPerUser?: number
   /** Sessions of all users together; opening one more closes the one idle longest (default 1000). */
   readonly maxSessions?: number
+  /** Seals the state of a login URL shown to a 2026-07-28 client; replicas must share it (random when absent). */
+  readonly requestStateKey?: Redacted.Redacted<Uint8Array>
   /** Largest discovery document or key set accepted from the issuer (default 10 MiB). */
   readonly maxResponseBytes?: number
   /** How long one fetch from the issuer may take, and how long a failure to reach it is remembered. */
@@ -83,6 +85,7 @@ export const serveHttp = <R>(options: ServeHttpOptions<R>) =>
       calls,
       identify: identifyFromAuthInfo,
       maxBodyBytes,
+      ...(options.requestStateKey !== undefined ? { requestStateKey: options.requestStateKey } : {}),
       onError: (error) => runFork(Effect.logDebug("MCP 2026-07-28 protocol error", `${error.name}: ${error.message}`))
     })
     yield* Effect.addFinalizer(() => Effect.promise(() => modern.close()).pipe(Effect.timeout("1 second"), Effect.ignore))
