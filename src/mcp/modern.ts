@@ -9,6 +9,8 @@
 import { randomBytes } from "node:crypto"
 import {
   type AuthInfo,
+  CLIENT_CAPABILITIES_META_KEY,
+  type ClientCapabilities,
   createMcpHandler,
   createRequestStateCodec,
   type ElicitResult,
@@ -70,6 +72,14 @@ const REQUEST_STATE_TTL_SECONDS = 20 * 60
 /** The user a request's state is bound to (the verified token's subject), and the method. */
 const bindingOf = (ctx: ServerContext) => `${ctx.mcpReq.method}\0${String(ctx.http?.authInfo?.extra?.["userId"] ?? "")}`
 
+/** The capabilities the request's envelope declares (on HTTP the SDK also copies them to the server). */
+const clientCapabilitiesOf = (server: Server, ctx: ServerContext): ClientCapabilities | undefined => {
+  const envelope = (ctx.mcpReq.envelope ?? {}) as Record<string, unknown>
+  const meta = (ctx.mcpReq._meta ?? {}) as Record<string, unknown>
+  const declared = envelope["clientCapabilities"] ?? envelope[CLIENT_CAPABILITIES_META_KEY] ?? meta[CLIENT_CAPABILITIES_META_KEY]
+  return typeof declared === "object" && declared !== null ? (declared as ClientCapabilities) : server.getClientCapabilities()
+}
+
 /**
  * The login URL on this revision, which has no request from server to client.
  * A client that declares URL elicitation gets it as an `InputRequiredResult`
@@ -78,8 +88,7 @@ const bindingOf = (ctx: ServerContext) => `${ctx.mcpReq.method}\0${String(ctx.ht
  * answer here. Any other client finds the URL in the tool's text.
  */
 const loginElicitation = (server: Server, ctx: ServerContext, toolName: string) => {
-  // On this revision the SDK fills the client's capabilities from each request's envelope.
-  const declared = server.getClientCapabilities()?.elicitation?.url !== undefined
+  const declared = clientCapabilitiesOf(server, ctx)?.elicitation?.url !== undefined
   const state = ctx.mcpReq.requestState<LoginState>()
   const answer = state !== undefined && typeof state === "object" && state.tool === toolName ? (ctx.mcpReq.inputResponses?.[LOGIN_INPUT] as ElicitResult | undefined) : undefined
   let asked: { readonly url: string; readonly message: string } | undefined

@@ -1,13 +1,64 @@
 /**
  * MCP over stdin/stdout for one local user. stdout carries only JSON-RPC;
  * the process ends cleanly when stdin closes or on SIGINT/SIGTERM.
+ *
+ * Both protocol revisions (docs/protocol-revisions.md): the first message
+ * decides. One that carries the 2026-07-28 envelope (a `server/discover`
+ * probe, or any request with `io.modelcontextprotocol/protocolVersion` in its
+ * `_meta`) is served by the v2 SDK's stdio entry; anything else (`initialize`)
+ * by the 2025-11-25 `Server`, exactly as before.
  */
+import { PassThrough, type Readable } from "node:stream"
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
+import { serveStdio as serveModernStdio, StdioServerTransport as ModernStdioTransport } from "@modelcontextprotocol/server/stdio"
 import { Effect, Runtime } from "effect"
 import type { ElicitationCompletions } from "../auth/Elicitation.js"
 import type { UserId } from "../domain/Ids.js"
 import type { AnyTool } from "../tools/Tool.js"
+import { makeModernServer, requestStateCodec } from "./modern.js"
 import { makeMcpServer, type RequestServices } from "./server.js"
+import { makeToolCalls } from "./toolCalls.js"
+
+const PROTOCOL_VERSION_KEY = "io.modelcontextprotocol/protocolVersion"
+
+/** Whether a first message claims the 2026-07-28 envelope (the same rule as the HTTP classifier's). */
+export const claimsEnvelope = (line: string): boolean => {
+  try {
+    const message = JSON.parse(line) as unknown
+    if (typeof message !== "object" || message === null || Array.isArray(message)) return false
+    const params = (message as { params?: unknown }).params
+    const meta = typeof params === "object" && params !== null ? (params as { _meta?: unknown })._meta : undefined
+    return typeof meta === "object" && meta !== null && PROTOCOL_VERSION_KEY in meta
+  } catch {
+    return false
+  }
+}
+
+/**
+ * The first line of `stdin`, and a stream that yields everything read (that
+ * line included) and then the rest of `stdin`. Null when stdin ends first.
+ */
+const firstLine = (stdin: Readable): Promise<{ readonly line: string | null; readonly input: Readable }> =>
+  new Promise((resolve) => {
+    const chunks: Array<Buffer> = []
+    const input = new PassThrough()
+    const done = (line: string | null) => {
+      stdin.off("data", onData)
+      stdin.off("end", onEnd)
+      stdin.pause()
+      for (const chunk of chunks) input.write(chunk)
+      stdin.pipe(input)
+      resolve({ line, input })
+    }
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk)
+      const newline = chunk.indexOf(0x0a)
+      if (newline >= 0) done(Buffer.concat(chunks).toString("utf8").split("\n")[0] ?? "")
+    }
+    const onEnd = () => done(null)
+    stdin.on("data", onData)
+    stdin.once("end", onEnd)
+  })
 
 export const serveStdio = <R>(options: {
   readonly userId: UserId
@@ -16,33 +67,55 @@ export const serveStdio = <R>(options: {
   readonly runtime: Runtime.Runtime<R | ElicitationCompletions> | PromiseLike<Runtime.Runtime<R | ElicitationCompletions>>
 }) =>
   Effect.gen(function* () {
-    const server = makeMcpServer({
-      tools: options.tools,
-      runtime: options.runtime,
-      identify: () => ({ userId: options.userId, tokenScopes: null })
-    })
-    const transport = new StdioServerTransport()
-    // Through the server's runtime, so the warning goes to its (stderr) logger, never to stdout.
-    server.onerror = (error) => {
+    const user = { userId: options.userId, tokenScopes: null }
+    // Through the server's runtime, so warnings go to its (stderr) logger, never to stdout.
+    const warn = (what: string) => (error: unknown) => {
       Promise.resolve(options.runtime).then(
-        (runtime) => Runtime.runFork(runtime)(Effect.logWarning("MCP protocol error", String(error))),
+        (runtime) => Runtime.runFork(runtime)(Effect.logWarning(what, String(error))),
         () => undefined
       )
     }
-    yield* Effect.acquireRelease(
-      Effect.promise(() => server.connect(transport)),
-      () => Effect.promise(() => server.close()).pipe(Effect.timeout("1 second"), Effect.ignore)
-    )
-    // Until the client goes away: stdin ends, or the transport closes.
-    yield* Effect.async<void>((resume) => {
+    const { line, input } = yield* Effect.promise(() => firstLine(process.stdin))
+    const stdinEnded = Effect.async<void>((resume) => {
       const done = () => resume(Effect.void)
-      process.stdin.once("end", done)
+      input.once("end", done)
       process.stdin.once("close", done)
-      server.onclose = done
       return Effect.sync(() => {
-        process.stdin.off("end", done)
+        input.off("end", done)
         process.stdin.off("close", done)
       })
     })
+
+    if (line !== null && claimsEnvelope(line)) {
+      const calls = makeToolCalls(options)
+      const codec = requestStateCodec(undefined)
+      const handle = yield* Effect.acquireRelease(
+        Effect.sync(() =>
+          serveModernStdio(
+            () => makeModernServer({ calls, identify: () => user, onError: warn("MCP protocol error") }, codec, () => undefined),
+            { legacy: "reject", transport: new ModernStdioTransport(input, process.stdout), onerror: warn("MCP protocol error") }
+          )
+        ),
+        (served) => Effect.promise(() => served.close()).pipe(Effect.timeout("1 second"), Effect.ignore)
+      )
+      void handle
+      yield* stdinEnded
+      yield* Effect.logInfo("stdin closed; shutting down")
+      return
+    }
+
+    const server = makeMcpServer({ tools: options.tools, runtime: options.runtime, identify: () => user })
+    server.onerror = warn("MCP protocol error")
+    yield* Effect.acquireRelease(
+      Effect.promise(() => server.connect(new StdioServerTransport(input, process.stdout))),
+      () => Effect.promise(() => server.close()).pipe(Effect.timeout("1 second"), Effect.ignore)
+    )
+    // Until the client goes away: stdin ends, or the transport closes.
+    yield* Effect.raceFirst(
+      stdinEnded,
+      Effect.async<void>((resume) => {
+        server.onclose = () => resume(Effect.void)
+      })
+    )
     yield* Effect.logInfo("stdin closed; shutting down")
   }).pipe(Effect.scoped)

@@ -137,6 +137,8 @@ export const startStdio = async (options: StartOptions): Promise<StdioSession> =
 export interface StdioFixture {
   /** The simulated Nextcloud of the running test. */
   readonly sim: SimulatorWithApps
+  /** The environment the fixture starts the server with (for a client that spawns it itself). */
+  readonly env: () => Record<string, string>
   /** Start the server for the running test; `env` adds to or overrides the fixture's. Closed after the test. */
   readonly start: (
     options?: Omit<StartOptions, "env"> & { readonly env?: Record<string, string> }
@@ -167,22 +169,19 @@ export const useStdioFixture = (user: string): StdioFixture => {
     if (value === undefined) throw new Error(`${what} is only available inside a test`)
     return value
   }
+  const environment = (): Record<string, string> => ({
+    NEXTCLOUD_HOST: running(sim, "the simulator").url,
+    NC_MCP_DB: `${running(tmp, "the temporary folder").dir}/state.db`,
+    NC_MCP_USER: user,
+    NC_MCP_POLL_INTERVAL_SECONDS: "3600"
+  })
   return {
     get sim() {
       return running(sim, "the simulator")
     },
+    env: () => environment(),
     start: async (options = {}) => {
-      const dir = running(tmp, "the temporary folder").dir
-      session = await startStdio({
-        ...options,
-        env: {
-          NEXTCLOUD_HOST: running(sim, "the simulator").url,
-          NC_MCP_DB: `${dir}/state.db`,
-          NC_MCP_USER: user,
-          NC_MCP_POLL_INTERVAL_SECONDS: "3600",
-          ...options.env
-        }
-      })
+      session = await startStdio({ ...options, env: { ...environment(), ...options.env } })
       return session
     }
   }
