@@ -5,6 +5,7 @@ import * as AppConfig from "../Config.js"
 import { serveHttp } from "../mcp/http/serve.js"
 import { derivedKey, parseKey } from "../storage/EncryptionKey.js"
 import { allTools } from "../apps/registry.js"
+import { loginTasks } from "../tools/loginTasks.js"
 import { checkIssuer, warnIfNoPublicUrl } from "./httpChecks.js"
 import { cannotListen, failStartup, grantChangesFromSettings, startup, storageFromSettings, warnIfInsecure, withoutTracer } from "./startup.js"
 
@@ -36,6 +37,7 @@ export const runHttp = ({ host, port }: { readonly host: string; readonly port: 
       publicUrl: settings.publicUrl,
       tools: allTools,
       runtime,
+      tasks: loginTasks,
       requestStateKey,
       sessionIdleTimeout: settings.sessionIdleTimeout,
       maxSessionsPerUser: settings.maxSessionsPerUser,

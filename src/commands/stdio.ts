@@ -5,6 +5,7 @@ import * as AppConfig from "../Config.js"
 import type { UserId } from "../domain/Ids.js"
 import { serveStdio } from "../mcp/stdio.js"
 import { allTools } from "../apps/registry.js"
+import { loginTasks } from "../tools/loginTasks.js"
 import {
   checkKeySettings,
   grantChangesFromSettings,
@@ -41,7 +42,7 @@ export const runStdio = Effect.gen(function* () {
   const runtime = Effect.runPromise(Deferred.await(built))
   runtime.catch(() => undefined) // reported below, through the Deferred
   yield* Effect.raceFirst(
-    serveStdio({ userId: user as UserId, tools: allTools, runtime }),
+    serveStdio({ userId: user as UserId, tools: allTools, runtime, tasks: loginTasks }),
     Deferred.await(built).pipe(Effect.zipRight(Effect.never))
   )
   // A startup failure is reported (exit 1) even when the client left first.

@@ -14,8 +14,9 @@ import { serveStdio as serveModernStdio, StdioServerTransport as ModernStdioTran
 import { Effect, Runtime } from "effect"
 import type { ElicitationCompletions } from "../auth/Elicitation.js"
 import type { UserId } from "../domain/Ids.js"
+import type { LoginTasks } from "../tools/loginTasks.js"
 import type { AnyTool } from "../tools/Tool.js"
-import { makeModernServer, requestStateCodec } from "./modern.js"
+import { makeModernServer, makeSeals } from "./modern.js"
 import { makeMcpServer, type RequestServices } from "./server.js"
 import { makeToolCalls } from "./toolCalls.js"
 
@@ -65,6 +66,8 @@ export const serveStdio = <R>(options: {
   readonly tools: ReadonlyArray<AnyTool<R | RequestServices>>
   /** May still be building: `initialize` is answered meanwhile (see makeMcpServer). */
   readonly runtime: Runtime.Runtime<R | ElicitationCompletions> | PromiseLike<Runtime.Runtime<R | ElicitationCompletions>>
+  /** Logins offered as tasks to 2026-07-28 clients that declare the tasks extension. */
+  readonly tasks?: LoginTasks<R>
 }) =>
   Effect.gen(function* () {
     const user = { userId: options.userId, tokenScopes: null }
@@ -88,11 +91,11 @@ export const serveStdio = <R>(options: {
 
     if (line !== null && claimsEnvelope(line)) {
       const calls = makeToolCalls(options)
-      const codec = requestStateCodec(undefined)
+      const seals = makeSeals(undefined)
       const handle = yield* Effect.acquireRelease(
         Effect.sync(() =>
           serveModernStdio(
-            () => makeModernServer({ calls, identify: () => user, onError: warn("MCP protocol error") }, codec, () => undefined),
+            () => makeModernServer({ calls, identify: () => user, onError: warn("MCP protocol error") }, seals, () => undefined),
             { legacy: "reject", transport: new ModernStdioTransport(input, process.stdout), onerror: warn("MCP protocol error") }
           )
         ),

@@ -5,11 +5,12 @@
  * both come here, so the two can never answer differently.
  */
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
-import { Cause, Context, Exit, FiberId, FiberRef, FiberRefs, HashMap, Runtime } from "effect"
+import { Cause, Context, type Effect, Exit, FiberId, FiberRef, FiberRefs, HashMap, Runtime } from "effect"
 import { CurrentUser, type CurrentUserShape } from "../auth/CurrentUser.js"
 import { Elicitation, type ElicitationCompletions, type ElicitationShape } from "../auth/Elicitation.js"
 import * as Scopes from "../domain/Scope.js"
 import { enabledAppsOf, usable } from "../tools/availability.js"
+import type { LoginTasks } from "../tools/loginTasks.js"
 import { Progress, type ProgressShape } from "../tools/Progress.js"
 import { runTool } from "../tools/run.js"
 import type { AnyTool } from "../tools/Tool.js"
@@ -25,6 +26,8 @@ export interface ToolCallsOptions<R> {
    * tool calls wait for it.
    */
   readonly runtime: Runtime.Runtime<R | ElicitationCompletions> | PromiseLike<Runtime.Runtime<R | ElicitationCompletions>>
+  /** Logins offered as tasks (2026-07-28 clients that declare the tasks extension); none when absent. */
+  readonly tasks?: LoginTasks<R>
 }
 
 /** How a call ended: its result, cancelled by the client, or a bug in the adapter. */
@@ -98,7 +101,13 @@ export const makeToolCalls = <R>(options: ToolCallsOptions<R>) => {
     return { _tag: "Internal" }
   }
 
+  /** Run one of the login-task programs on the runtime. */
+  const run = async <A>(effect: Effect.Effect<A, unknown, R | ElicitationCompletions>): Promise<A> =>
+    Runtime.runPromise(await options.runtime)(effect)
+
   return {
+    tasks: options.tasks,
+    run,
     /** Whether any tool belongs to an app that may be missing (then the list depends on the user's Nextcloud). */
     appTools,
     find: (name: string) => byName.get(name),

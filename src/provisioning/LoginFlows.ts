@@ -220,7 +220,11 @@ export const makeLoginFlows = Effect.gen(function* () {
     if (narrowed !== null) yield* store(storage.putFlow(narrowed))
   })
 
-  return { start, present, poll, expire, abandon, narrowPending } as const
+  /** The person's answer to a login URL shown by another channel (a task's input request): decline or cancel ends the flow. */
+  const dismiss = (flow: PendingFlow, outcome: "declined" | "cancelled") =>
+    abandonPresented(flow, outcome).pipe(Effect.catchTags({ LoginDeclined: () => Effect.void, LoginCancelled: () => Effect.void }))
+
+  return { start, present, poll, expire, abandon, narrowPending, dismiss } as const
 })
 
 export class LoginFlows extends Context.Tag("nextcloud-mcp/LoginFlows")<

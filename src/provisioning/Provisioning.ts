@@ -69,6 +69,22 @@ export type UpdateResult =
       readonly loginUrl: string
     }
 
+/**
+ * Where one login (a flow, named by its user and start time) stands, for the
+ * task that follows it: still pending (with the URL to open, and whether the
+ * person has already answered it), completed (a grant at least as new as the
+ * flow), ended without a grant before its deadline (declined, cancelled or
+ * replaced), or past its deadline.
+ */
+export type LoginState =
+  | { readonly _tag: "Pending"; readonly loginUrl: string; readonly answered: boolean; readonly expiresAt: number }
+  | { readonly _tag: "Completed" }
+  | { readonly _tag: "Ended" }
+  | { readonly _tag: "Expired" }
+
+/** Marks a flow whose URL a task's client showed and the person accepted (no completion notification to send). */
+export const ANSWERED_BY_TASK = "task"
+
 export type RevokeResult =
   | { readonly status: "not_provisioned"; readonly flowCancelled: boolean }
   | { readonly status: "revoked"; readonly remoteRevoked: boolean; readonly remoteFailure: string | null }
@@ -305,7 +321,55 @@ const makeProvisioning = Effect.gen(function* () {
     })
   })
 
-  return { provision, status, awaitCompletion, updateScopes, revoke, reportUnauthorized } as const
+  /** Where the user's login started at `createdAt` stands (see {@link LoginState}); nothing is polled or changed. */
+  const loginState = Effect.fn("Provisioning.loginState")(function* (userId: UserId, createdAt: number, expiresAt: number) {
+    const now = yield* Clock.currentTimeMillis
+    const grant = yield* store(storage.getGrant(userId))
+    if (Option.isSome(grant) && grant.value.createdAt >= createdAt) return { _tag: "Completed" } satisfies LoginState
+    if (now >= expiresAt) return { _tag: "Expired" } satisfies LoginState
+    const flow = yield* store(storage.getFlow(userId))
+    if (Option.isSome(flow) && flow.value.createdAt === createdAt) {
+      return {
+        _tag: "Pending",
+        loginUrl: Redacted.value(flow.value.loginUrl),
+        answered: flow.value.elicitationId !== null,
+        expiresAt: flow.value.expiresAt
+      } satisfies LoginState
+    }
+    return { _tag: "Ended" } satisfies LoginState
+  })
+
+  /** The user's pending login, if any: what a task follows. */
+  const pendingLogin = Effect.fn("Provisioning.pendingLogin")(function* (userId: UserId) {
+    const flow = yield* store(storage.getFlow(userId))
+    return Option.map(flow, (f) => ({ createdAt: f.createdAt, expiresAt: f.expiresAt }))
+  })
+
+  /**
+   * The person's answer to the login started at `createdAt`, given through a
+   * task: accepting marks it answered; declining or cancelling ends it (as a
+   * declined elicitation does). A login that is no longer that one is left alone.
+   */
+  const answerLogin = Effect.fn("Provisioning.answerLogin")(function* (
+    userId: UserId,
+    createdAt: number,
+    answer: "accept" | "decline" | "cancel"
+  ) {
+    const flow = yield* locks.withLock(
+      userId,
+      Effect.gen(function* () {
+        const current = yield* store(storage.getFlow(userId))
+        if (Option.isNone(current) || current.value.createdAt !== createdAt) return null
+        if (answer === "accept" && current.value.elicitationId === null) {
+          yield* store(storage.putFlow({ ...current.value, elicitationId: ANSWERED_BY_TASK }))
+        }
+        return current.value
+      })
+    )
+    if (flow !== null && answer !== "accept") yield* flows.dismiss(flow, answer === "decline" ? "declined" : "cancelled")
+  })
+
+  return { provision, status, awaitCompletion, updateScopes, revoke, reportUnauthorized, loginState, pendingLogin, answerLogin } as const
 })
 
 /**

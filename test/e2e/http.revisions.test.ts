@@ -16,7 +16,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ALL_SCOPES } from "../../src/domain/Scope.js"
 import { TOOLS_LIST_TTL_MS } from "../../src/mcp/modern.js"
 import { eventually } from "../support/eventually.js"
-import { connectHttp, type HttpServerProcess, type HttpSession, postMcp, spawnHttpServer } from "../support/httpServer.js"
+import {
+  answerOf,
+  connectHttp,
+  envelopeOf,
+  type HttpServerProcess,
+  type HttpSession,
+  modernPost as postModern,
+  postMcp,
+  spawnHttpServer
+} from "../support/httpServer.js"
 import { startIssuer, type TestIssuer } from "../support/issuer.js"
 import { type SimulatorWithApps, startSimulatorWithApps } from "../support/simulator.js"
 
@@ -49,30 +58,10 @@ const legacyClient = async (token: string): Promise<HttpSession> => {
 }
 
 /** The `_meta` envelope a 2026-07-28 request carries. */
-const envelope = { "io.modelcontextprotocol/protocolVersion": MODERN, "io.modelcontextprotocol/clientCapabilities": {} }
+const envelope = envelopeOf()
 
 const modernPost = (token: string, method: string, params: Record<string, unknown>, headers: Record<string, string> = {}) =>
-  postMcp(
-    server.mcpUrl,
-    { jsonrpc: "2.0", id: 7, method, params: { ...params, _meta: envelope } },
-    {
-      authorization: `Bearer ${token}`,
-      "mcp-protocol-version": MODERN,
-      "mcp-method": method,
-      ...(method === "tools/call" ? { "mcp-name": String(params["name"]) } : {}),
-      ...headers
-    }
-  )
-
-/** The JSON-RPC answer of a response, whether sent as JSON or as one SSE event. */
-const answerOf = async (response: Response): Promise<Record<string, unknown>> => {
-  const text = await response.text()
-  if ((response.headers.get("content-type") ?? "").includes("text/event-stream")) {
-    const data = text.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trim())
-    return JSON.parse(data[data.length - 1] ?? "{}") as Record<string, unknown>
-  }
-  return JSON.parse(text) as Record<string, unknown>
-}
+  postModern(server.mcpUrl, token, method, params, { headers })
 
 beforeAll(async () => {
   issuer = await startIssuer({ audience: () => AUDIENCE })
@@ -229,5 +218,68 @@ describe("MCP 2026-07-28 and 2025-11-25 on one http server", () => {
     expect(graceStatus.structuredContent.status).toBe("not_initiated")
     const second = (await answerOf(await call(frank, { inputResponses: accept, requestState: first.requestState })))["result"] as { structuredContent: { status: string } }
     expect(second.structuredContent.status).toBe("pending")
+  })
+
+  describe("the login wait as a task (io.modelcontextprotocol/tasks)", () => {
+    const TASKS = { extensions: { "io.modelcontextprotocol/tasks": {} } }
+    const withTasks = (token: string, method: string, params: Record<string, unknown>, capabilities: Record<string, unknown> = TASKS) =>
+      postModern(server.mcpUrl, token, method, params, { capabilities }).then(answerOf)
+    type Task = { resultType: string; taskId: string; status: string; statusMessage?: string; ttlMs: number; pollIntervalMs: number; createdAt: string; result?: { structuredContent: { status: string } }; inputRequests?: Record<string, { method: string; params: { url: string } }> }
+    const taskOf = (answer: Record<string, unknown>) => answer["result"] as Task
+
+    it("provisioning becomes a task that completes when the app password is stored; another user cannot see it; a client without the extension is refused", async () => {
+      const token = await issuer.token({ sub: "hank", scope: ALL_SCOPES.join(" ") })
+      const created = taskOf(await withTasks(token, "tools/call", { name: "nc_auth_provision_access", arguments: { scopes: ["notes.read"] } }))
+      expect(created).toMatchObject({ resultType: "task", status: "working" })
+      expect(created).not.toHaveProperty("requestState")
+      expect(created.ttlMs).toBeGreaterThan(0)
+      expect(created.ttlMs).toBeLessThanOrEqual(20 * 60_000)
+      expect(Number.isInteger(created.pollIntervalMs)).toBe(true)
+      const loginUrl = /(http\S+\/login\/v2\/flow\/\S+)/.exec(created.statusMessage ?? "")?.[1] as string
+      expect(loginUrl).toBeDefined()
+
+      const working = taskOf(await withTasks(token, "tasks/get", { taskId: created.taskId }))
+      expect(working).toMatchObject({ resultType: "complete", taskId: created.taskId, status: "working" })
+      expect(working.result).toBeUndefined()
+
+      const other = await issuer.token({ sub: "ivy", scope: ALL_SCOPES.join(" ") })
+      expect(((await withTasks(other, "tasks/get", { taskId: created.taskId }))["error"] as { code: number }).code).toBe(-32602)
+      expect(((await withTasks(token, "tasks/get", { taskId: created.taskId }, {}))["error"] as { code: number }).code).toBe(-32021)
+      expect(((await withTasks(token, "tasks/get", { taskId: `${created.taskId}x` }))["error"] as { code: number }).code).toBe(-32602)
+      expect(((await withTasks(token, "tasks/list", {}))["error"] as { code: number }).code).toBe(-32601)
+
+      await sim.grant({ flow: loginUrl, userId: "ada-5c7e" })
+      const done = await eventually(async () => taskOf(await withTasks(token, "tasks/get", { taskId: created.taskId })).status === "completed")
+      expect(done).toBe(true)
+      const completed = taskOf(await withTasks(token, "tasks/get", { taskId: created.taskId }))
+      expect(completed.result?.structuredContent.status).toBe("provisioned")
+      // Without a login to wait for, the tool answers at once.
+      const again = (await withTasks(token, "tools/call", { name: "nc_auth_provision_access", arguments: { scopes: ["notes.read"] } }))["result"] as { resultType: string; structuredContent: { status: string } }
+      expect(again.resultType).toBe("complete")
+      expect(again.structuredContent.status).toBe("already_provisioned")
+    })
+
+    it("cancelling the task cancels the login; the URL is an input request for a client that declares URL elicitation, answered by tasks/update", async () => {
+      const token = await issuer.token({ sub: "jack", scope: ALL_SCOPES.join(" ") })
+      const first = taskOf(await withTasks(token, "tools/call", { name: "nc_auth_provision_access", arguments: { scopes: ["notes.read"] } }))
+      expect((await withTasks(token, "tasks/cancel", { taskId: first.taskId }))["result"]).toEqual(expect.objectContaining({ resultType: "complete" }))
+      expect((await withTasks(token, "tasks/cancel", { taskId: first.taskId }))["result"]).toEqual(expect.objectContaining({ resultType: "complete" }))
+      expect(taskOf(await withTasks(token, "tasks/get", { taskId: first.taskId })).status).toBe("cancelled")
+      const status = (await withTasks(token, "tools/call", { name: "nc_auth_check_status", arguments: {} }))["result"] as { structuredContent: { status: string } }
+      expect(status.structuredContent.status).toBe("not_initiated")
+
+      const both = { ...TASKS, elicitation: { url: {} } }
+      const created = taskOf(await withTasks(token, "tools/call", { name: "nc_auth_provision_access", arguments: { scopes: ["notes.read"] } }, both))
+      expect(created).toMatchObject({ resultType: "task", status: "input_required" })
+      const asking = taskOf(await withTasks(token, "tasks/get", { taskId: created.taskId }, both))
+      expect(asking.status).toBe("input_required")
+      expect(asking.inputRequests?.["login"]?.method).toBe("elicitation/create")
+      expect(asking.inputRequests?.["login"]?.params.url).toContain("/login/v2/flow/")
+      const ack = await withTasks(token, "tasks/update", { taskId: asking.taskId, inputResponses: { login: { action: "accept" } } }, both)
+      expect(ack["result"]).toEqual(expect.objectContaining({ resultType: "complete" }))
+      const after = taskOf(await withTasks(token, "tasks/get", { taskId: asking.taskId }, both))
+      expect(after.status).toBe("working")
+      expect(after.inputRequests).toBeUndefined()
+    })
   })
 })

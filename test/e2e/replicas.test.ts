@@ -12,7 +12,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ALL_SCOPES } from "../../src/domain/Scope.js"
 import { eventually } from "../support/eventually.js"
-import { connectHttp, type HttpServerProcess, type HttpSession, spawnHttpServer } from "../support/httpServer.js"
+import { answerOf, connectHttp, type HttpServerProcess, type HttpSession, modernPost, spawnHttpServer } from "../support/httpServer.js"
 import { startIssuer, type TestIssuer } from "../support/issuer.js"
 import { adminSql, freshSchemaName, pgRequired, pgUrl, probePg, shownPgUrl } from "../support/postgres.js"
 import { type SimulatorWithApps, startSimulatorWithApps } from "../support/simulator.js"
@@ -128,5 +128,26 @@ describe.skipIf(!pg.available)("replicas on one PostgreSQL schema", () => {
     const onB = await connect(b, "bob")
     expect(await statusOf(onB)).toBe("provisioned")
     expect((await sim.counters()).successfulPolls).toBe(before + 1)
+  })
+
+  it("a login task started on one replica (MCP 2026-07-28, tasks extension) is answered by another, and completes there once the password is stored", async () => {
+    const TASKS = { extensions: { "io.modelcontextprotocol/tasks": {} } }
+    const token = await issuer.token({ sub: "carol", scope: ALL_SCOPES.join(" ") })
+    const on = (server: HttpServerProcess, method: string, params: Record<string, unknown>) =>
+      modernPost(server.mcpUrl, token, method, params, { capabilities: TASKS }).then(answerOf)
+    // A was killed by the case before: a third replica starts the task.
+    const c = await replica()
+    const created = (await on(c, "tools/call", { name: "nc_auth_provision_access", arguments: { scopes: ["notes.read"] } }))["result"] as {
+      resultType: string
+      taskId: string
+      statusMessage: string
+    }
+    expect(created.resultType).toBe("task")
+    const onB = async () => ((await on(b, "tasks/get", { taskId: created.taskId }))["result"] as { status: string; result?: { structuredContent: { status: string } } })
+    expect((await onB()).status).toBe("working")
+    const loginUrl = /(http\S+\/login\/v2\/flow\/\S+)/.exec(created.statusMessage)?.[1] as string
+    await sim.grant({ flow: loginUrl, userId: "ada-5c7e" })
+    expect(await eventually(async () => (await onB()).status === "completed", 15_000)).toBe(true)
+    expect((await onB()).result?.structuredContent.status).toBe("provisioned")
   })
 })

@@ -301,3 +301,50 @@ export const openStream = async (mcpUrl: string, token: string, sessionId: strin
   const drain = async (): Promise<"ended"> => ((await reader.read()).done ? "ended" : drain())
   return { ended: drain().catch(() => "ended" as const), abort: () => abort.abort() }
 }
+
+// ---------------------------------------------------------------------------
+// MCP 2026-07-28 by hand: one stateless request, its answer
+
+export const MODERN_REVISION = "2026-07-28"
+
+/** The `_meta` envelope of a 2026-07-28 request declaring `capabilities`. */
+export const envelopeOf = (capabilities: Record<string, unknown> = {}) => ({
+  "io.modelcontextprotocol/protocolVersion": MODERN_REVISION,
+  "io.modelcontextprotocol/clientCapabilities": capabilities
+})
+
+/** The name-shaped field a 2026-07-28 request mirrors into `Mcp-Name`. */
+const nameOf = (method: string, params: Record<string, unknown>): string | undefined =>
+  method === "tools/call" || method === "prompts/get" ? String(params["name"]) : method.startsWith("tasks/") ? String(params["taskId"]) : undefined
+
+/** A raw 2026-07-28 POST: the envelope in `_meta`, the version, method and name headers. */
+export const modernPost = (
+  mcpUrl: string,
+  token: string,
+  method: string,
+  params: Record<string, unknown>,
+  options: { readonly capabilities?: Record<string, unknown>; readonly headers?: Record<string, string> } = {}
+): Promise<Response> => {
+  const name = nameOf(method, params)
+  return postMcp(
+    mcpUrl,
+    { jsonrpc: "2.0", id: 7, method, params: { ...params, _meta: envelopeOf(options.capabilities) } },
+    {
+      authorization: `Bearer ${token}`,
+      "mcp-protocol-version": MODERN_REVISION,
+      "mcp-method": method,
+      ...(name !== undefined ? { "mcp-name": name } : {}),
+      ...options.headers
+    }
+  )
+}
+
+/** The JSON-RPC answer of a response, whether sent as JSON or as SSE events (the last one). */
+export const answerOf = async (response: Response): Promise<Record<string, unknown>> => {
+  const text = await response.text()
+  if ((response.headers.get("content-type") ?? "").includes("text/event-stream")) {
+    const data = text.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trim())
+    return JSON.parse(data[data.length - 1] ?? "{}") as Record<string, unknown>
+  }
+  return JSON.parse(text) as Record<string, unknown>
+}

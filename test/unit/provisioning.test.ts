@@ -291,3 +291,50 @@ describe("changing scopes", () => {
     )
   )
 })
+
+describe("a login followed as a task", () => {
+  const loginState = (createdAt: number, expiresAt: number) => Effect.flatMap(Provisioning, (p) => p.loginState(alice, createdAt, expiresAt))
+  const pending = Effect.flatMap(Provisioning, (p) => p.pendingLogin(alice)).pipe(Effect.map(Option.getOrThrow))
+  const answer = (createdAt: number, a: "accept" | "decline" | "cancel") => Effect.flatMap(Provisioning, (p) => p.answerLogin(alice, createdAt, a))
+
+  it.effect("pending (answered once accepted) until 19:59.999, gone at the flow's 20 minutes", () =>
+    withServices(() =>
+      Effect.gen(function* () {
+        yield* provision(["notes.read"])
+        const flow = yield* pending
+        expect(flow.expiresAt - flow.createdAt).toBe(20 * 60_000)
+        expect(yield* loginState(flow.createdAt, flow.expiresAt)).toMatchObject({ _tag: "Pending", answered: false })
+        yield* answer(flow.createdAt, "accept")
+        expect(yield* loginState(flow.createdAt, flow.expiresAt)).toMatchObject({ _tag: "Pending", answered: true })
+        yield* TestClock.adjust("1199999 millis")
+        expect((yield* loginState(flow.createdAt, flow.expiresAt))._tag).toBe("Pending")
+        yield* TestClock.adjust("1 millis")
+        expect((yield* loginState(flow.createdAt, flow.expiresAt))._tag).toBe("Expired")
+      })
+    )
+  )
+
+  it.effect("completed once the password is stored; a declined or cancelled login ends it, and an answer for an older login changes nothing", () =>
+    withServices((nc) =>
+      Effect.gen(function* () {
+        yield* provision(["notes.read"])
+        const first = yield* pending
+        yield* answer(first.createdAt, "decline")
+        expect((yield* loginState(first.createdAt, first.expiresAt))._tag).toBe("Ended")
+        expect(Option.isNone(yield* storedFlow)).toBe(true)
+
+        yield* TestClock.adjust("1 second")
+        const again = yield* provision(["notes.read"])
+        const second = yield* pending
+        // An answer naming the first login leaves the second alone.
+        yield* answer(first.createdAt, "cancel")
+        expect((yield* loginState(second.createdAt, second.expiresAt))._tag).toBe("Pending")
+        nc.grant(loginUrlOf(again))
+        expect((yield* statusNow).status).toBe("provisioned")
+        expect((yield* loginState(second.createdAt, second.expiresAt))._tag).toBe("Completed")
+        // The declined login's task now reads as completed too: the wait for access it stood for is over (a grant at least as new).
+        expect((yield* loginState(first.createdAt, first.expiresAt))._tag).toBe("Completed")
+      })
+    )
+  )
+})

@@ -14,6 +14,7 @@ import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { type Duration, Effect, Option, type Redacted, Runtime } from "effect"
 import type { ElicitationCompletions } from "../../auth/Elicitation.js"
 import * as TokenVerifier from "../../auth/TokenVerifier.js"
+import type { LoginTasks } from "../../tools/loginTasks.js"
 import type { AnyTool } from "../../tools/Tool.js"
 import * as Policy from "../httpPolicy.js"
 import { identifyFromAuthInfo, makeModernHandler } from "../modern.js"
@@ -38,6 +39,8 @@ export interface ServeHttpOptions<R> {
   readonly publicUrl: Option.Option<URL>
   readonly tools: ReadonlyArray<AnyTool<R | RequestServices>>
   readonly runtime: Runtime.Runtime<R | ElicitationCompletions>
+  /** Logins offered as tasks to 2026-07-28 clients that declare the tasks extension. */
+  readonly tasks?: LoginTasks<R>
   readonly maxBodyBytes?: number
   /** A session with nothing open and unused this long is closed (default 30 minutes). */
   readonly sessionIdleTimeout?: Duration.DurationInput
@@ -78,7 +81,7 @@ export const serveHttp = <R>(options: ServeHttpOptions<R>) =>
       ...(options.maxResponseBytes !== undefined ? { maxResponseBytes: options.maxResponseBytes } : {}),
       ...options.verifier
     }).pipe(Effect.provide(FetchHttpClient.layer))
-    const calls = makeToolCalls({ tools: options.tools, runtime: options.runtime })
+    const calls = makeToolCalls({ tools: options.tools, runtime: options.runtime, ...(options.tasks !== undefined ? { tasks: options.tasks } : {}) })
     const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
     const runFork = Runtime.runFork(options.runtime)
     const modern = makeModernHandler({
