@@ -65,7 +65,7 @@ export const run = async ({ calls = 2000 } = {}) => {
     NC_MCP_USER: "bench",
     NC_MCP_POLL_INTERVAL_SECONDS: "3600"
   }
-  const ours = await connectStdio([MAIN, "stdio"], env)
+  const ours = await connectStdio([...(process.env.NC_MCP_BENCH_PROFILE ? ["--cpu-prof", "--cpu-prof-dir", process.env.NC_MCP_BENCH_PROFILE] : []), MAIN, "stdio"], env)
   const bare = await connectStdio([BARE])
   try {
     const started = await ours.client.callTool({ name: "nc_auth_provision_access", arguments: { scopes: ["notes.read"] } })

@@ -26,7 +26,7 @@ import * as Simulator from "../../../src/simulator/index.js"
 import type { AnyTool } from "../../../src/tools/Tool.js"
 import { type DavServer, runDirect, succeeded } from "../../support/directTools.js"
 import { radicaleAvailable, type RadicaleServer, startRadicale } from "../../support/radicale.js"
-import { SEEDED, SEEDED_TODO } from "./fixtures.js"
+import { SEEDED, SEEDED_TODO, type TaskOut } from "./fixtures.js"
 
 interface ContractServer extends DavServer {
   /** sabre/dav (Nextcloud) stores an object as sent; Radicale writes it back in its own serialisation. */
@@ -46,16 +46,6 @@ interface EventOut {
   readonly etag: string | null
 }
 
-interface TaskOut {
-  readonly id: string
-  readonly summary: string | null
-  readonly due: string | null
-  readonly completed: string | null
-  readonly status: string | null
-  readonly priority: number | null
-  readonly percent_complete: number | null
-  readonly etag: string | null
-}
 
 const objectUrl = (server: ContractServer, name: string) =>
   `${server.host}/remote.php/dav/calendars/${encodeURIComponent(server.userId)}/personal/${encodeURIComponent(name)}`
@@ -268,7 +258,7 @@ export const calendarContract = (start: () => Promise<ContractServer>) => {
     succeeded(await call(deleteEvent, { calendar_id: "personal", id: "standup-1" }))
   })
 
-  it("finds free time within working hours around the series", async () => {
+  it("finds free time within working hours around the series, in the caller's zone; none on a weekend", async () => {
     await seed(server, "free.ics", SEEDED)
     const lunch = (await ok(createEvent, { calendar_id: "personal", summary: "Lunch", start: "2026-01-05T12:00:00+01:00", end: "2026-01-05T13:00:00+01:00" }))["event"] as EventOut
     const r = await ok(findFreeTime, {
@@ -284,6 +274,7 @@ export const calendarContract = (start: () => Promise<ContractServer>) => {
       { start: "2026-01-05T09:15:00+01:00", end: "2026-01-05T12:00:00+01:00", duration_minutes: 165 },
       { start: "2026-01-05T13:00:00+01:00", end: "2026-01-05T17:00:00+01:00", duration_minutes: 240 }
     ])
+    expect((await ok(findFreeTime, { start: "2026-01-10", end: "2026-01-12", timezone: "Europe/Berlin" }))["slots"]).toEqual([])
     succeeded(await call(deleteEvent, { calendar_id: "personal", id: lunch.id }))
     succeeded(await call(deleteEvent, { calendar_id: "personal", id: "standup-1" }))
   })

@@ -75,3 +75,17 @@ export const SEEDED_TODO = [
   "END:VCALENDAR",
   ""
 ].join("\r\n")
+
+/** A task as the tasks tools answer it. */
+export interface TaskOut {
+  readonly id: string
+  readonly calendar_id: string
+  readonly summary: string | null
+  readonly due: string | null
+  readonly completed: string | null
+  readonly status: string | null
+  readonly priority: number | null
+  readonly percent_complete: number | null
+  readonly etag: string | null
+  readonly url: string
+}

@@ -144,30 +144,6 @@ describe("calendar tools", () => {
     failed(await h.call("nc_calendar_delete_event", { calendar_id: "personal", id: "standup-1" }), "NotFound")
     expect(await h.sim.listCalendarObjects({ userId: USER, calendar: "personal" })).toEqual([])
   })
-
-  it("finds free time within working hours in the caller's zone", async () => {
-    const h = await harness.start()
-    await h.provision(["calendar.read", "calendar.write"])
-    await h.sim.seedCalendarObject({ userId: USER, calendar: "personal", data: SEEDED })
-    ok(await h.call("nc_calendar_create_event", { calendar_id: "personal", summary: "Lunch", start: "2026-01-05T12:00:00+01:00", end: "2026-01-05T13:00:00+01:00" }))
-    const r = ok(
-      await h.call("nc_calendar_find_free_time", {
-        start: "2026-01-05T00:00:00+01:00",
-        end: "2026-01-06T00:00:00+01:00",
-        timezone: "Europe/Berlin",
-        work_start: "08:30",
-        work_end: "17:00",
-        min_duration_minutes: 30
-      })
-    )
-    expect(r["slots"]).toEqual([
-      { start: "2026-01-05T08:30:00+01:00", end: "2026-01-05T09:00:00+01:00", duration_minutes: 30 },
-      { start: "2026-01-05T09:15:00+01:00", end: "2026-01-05T12:00:00+01:00", duration_minutes: 165 },
-      { start: "2026-01-05T13:00:00+01:00", end: "2026-01-05T17:00:00+01:00", duration_minutes: 240 }
-    ])
-    const weekend = ok(await h.call("nc_calendar_find_free_time", { start: "2026-01-10", end: "2026-01-12", timezone: "Europe/Berlin" }))
-    expect(weekend["slots"]).toEqual([])
-  })
 })
 
 describe("calendar tools against a failing Nextcloud", () => {

@@ -6,23 +6,11 @@ import { FastCheck as fc } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type Harness, startHarness, useHarness } from "../../support/inProcess.js"
 import { failed, ok } from "../../support/results.js"
-import { SEEDED_TODO } from "../calendar/fixtures.js"
+import { SEEDED_TODO, type TaskOut } from "../calendar/fixtures.js"
 
 const harness = useHarness({ user: "ada-local" })
 const USER = "ada-5c7e"
 
-interface TaskOut {
-  readonly id: string
-  readonly calendar_id: string
-  readonly summary: string | null
-  readonly due: string | null
-  readonly completed: string | null
-  readonly status: string | null
-  readonly priority: number | null
-  readonly percent_complete: number | null
-  readonly etag: string | null
-  readonly url: string
-}
 
 describe("tasks tools", () => {
   it("creates with a date-only due that stays a DATE, lists open ones, completes, pages", async () => {
