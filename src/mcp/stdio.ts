@@ -10,13 +10,11 @@
  */
 import { PassThrough, type Readable } from "node:stream"
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
-import { serveStdio as serveModernStdio, StdioServerTransport as ModernStdioTransport } from "@modelcontextprotocol/server/stdio"
 import { Effect, Runtime } from "effect"
 import type { ElicitationCompletions } from "../auth/Elicitation.js"
 import type { UserId } from "../domain/Ids.js"
 import type { LoginTasks } from "../tools/loginTasks.js"
 import type { AnyTool } from "../tools/Tool.js"
-import { makeModernServer, makeSeals } from "./modern.js"
 import { makeMcpServer, type RequestServices } from "./server.js"
 import { makeToolCalls } from "./toolCalls.js"
 
@@ -90,6 +88,9 @@ export const serveStdio = <R>(options: {
     })
 
     if (line !== null && claimsEnvelope(line)) {
+      // Loaded only for such a client: a 2025-11-25 client's start does not pay for the other SDK.
+      const { serveStdio: serveModernStdio, StdioServerTransport: ModernStdioTransport } = yield* Effect.promise(() => import("@modelcontextprotocol/server/stdio"))
+      const { makeModernServer, makeSeals } = yield* Effect.promise(() => import("./modern.js"))
       const calls = makeToolCalls(options)
       const seals = makeSeals(undefined)
       const handle = yield* Effect.acquireRelease(
