@@ -25,8 +25,6 @@ import {
 import { Effect, Option, Redacted, Schema } from "effect"
 import type { CurrentUserShape } from "../auth/CurrentUser.js"
 import type { ElicitationShape, PresentedLogin } from "../auth/Elicitation.js"
-import type { UserId } from "../domain/Ids.js"
-import type { Scope } from "../domain/Scope.js"
 import type { ProgressShape } from "../tools/Progress.js"
 import { listing, SERVER_NAME, SERVER_VERSION } from "./server.js"
 import type { ToolCalls } from "./toolCalls.js"
@@ -334,14 +332,4 @@ export const makeModernHandler = <R>(options: ModernOptions<R> & { readonly maxB
     maxRequestBodySize: options.maxBodyBytes
   })
   return handler
-}
-
-/** The caller of a request, from the authInfo the HTTP edge attached (see http/auth.ts). */
-export const identifyFromAuthInfo = (authInfo: AuthInfo | undefined): CurrentUserShape => {
-  const userId = authInfo?.extra?.["userId"]
-  if (authInfo === undefined || typeof userId !== "string") {
-    // Every /mcp request is authenticated before it reaches the handler; this is a bug.
-    throw new ProtocolError(ProtocolErrorCode.InternalError, "Internal error")
-  }
-  return { userId: userId as UserId, tokenScopes: authInfo.scopes as ReadonlyArray<Scope> }
 }

@@ -9,6 +9,7 @@
 import { type HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js"
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js"
+import { ProtocolError, ProtocolErrorCode } from "@modelcontextprotocol/server"
 import { Clock, Effect, Option, Redacted } from "effect"
 import type { CurrentUserShape } from "../../auth/CurrentUser.js"
 import type { TokenVerifierShape, VerifiedToken } from "../../auth/TokenVerifier.js"
@@ -84,12 +85,24 @@ export const authInfoOf = (verified: VerifiedToken, ep: Policy.PublicEndpoints):
   extra: { [USER_ID]: verified.userId }
 })
 
+/** The caller named by the authInfo {@link authInfoOf} attached to a request; undefined when there is none. */
+export const userOfAuthInfo = (authInfo: AuthInfo | undefined): CurrentUserShape | undefined => {
+  const userId = authInfo?.extra?.[USER_ID]
+  if (authInfo === undefined || typeof userId !== "string") return undefined
+  return { userId: userId as UserId, tokenScopes: authInfo.scopes as ReadonlyArray<Scope> }
+}
+
 /** The caller of an MCP request, from the authInfo {@link authInfoOf} attached to it. */
 export const identify = (extra: Extra): CurrentUserShape => {
-  const userId = extra.authInfo?.extra?.[USER_ID]
-  if (extra.authInfo === undefined || typeof userId !== "string") {
-    // Every /mcp request is authenticated before it reaches a transport; this is a bug.
-    throw new McpError(ErrorCode.InternalError, "Internal error")
-  }
-  return { userId: userId as UserId, tokenScopes: extra.authInfo.scopes as ReadonlyArray<Scope> }
+  const user = userOfAuthInfo(extra.authInfo)
+  // Every /mcp request is authenticated before it reaches a transport; this is a bug.
+  if (user === undefined) throw new McpError(ErrorCode.InternalError, "Internal error")
+  return user
+}
+
+/** The caller of a 2026-07-28 request (its SDK's error type for the bug of a request without one). */
+export const identifyFromAuthInfo = (authInfo: AuthInfo | undefined): CurrentUserShape => {
+  const user = userOfAuthInfo(authInfo)
+  if (user === undefined) throw new ProtocolError(ProtocolErrorCode.InternalError, "Internal error")
+  return user
 }
