@@ -3,8 +3,8 @@
  *
  * @effect/vitest's `layer(…)` installs its `effect`/`scoped`/`layer`/…
  * methods by `Object.assign` onto vitest's one shared `it` object. Within a
- * file that is how its nested API works; but when files share a module graph
- * (`isolate: false`), the last `layer(…)` of one file would also
+ * file that is how its nested API works; but files share a module graph
+ * (`isolate: false`), so the last `layer(…)` of one file would also
  * serve the plain `it.effect` of every later file: tests would run in a
  * layer whose scope was already closed, or without the test services
  * (`excludeTestServices`: "testClock.adjust is not a function"). So every
@@ -17,10 +17,13 @@
  * Node inspect hook, which returns the error itself, and inspects that again
  * until the stack runs out. Effect's errors get a chai hook that renders their
  * name and fields instead (test/unit/assertionMessages.test.ts).
+ *
+ * The temporary folders a file made with `tempDir` are removed after it.
  */
-import { it } from "@effect/vitest"
+import { afterAll, it } from "@effect/vitest"
 import { Data } from "effect"
 import { inspect } from "node:util"
+import { removeTempDirs } from "../storage/fixtures.js"
 
 const METHODS = ["effect", "scoped", "live", "scopedLive", "flakyTest", "layer", "prop"] as const
 
@@ -44,3 +47,6 @@ Object.defineProperty(yieldableError, Symbol.for("chai/inspect"), {
     return `${this.name} ${inspect(fields, { depth: options?.depth ?? 4, breakLength: Infinity })}`
   }
 })
+
+// Registered first, so it runs after the file's own `afterAll` hooks (after hooks run in reverse order).
+afterAll(removeTempDirs)
