@@ -12,11 +12,23 @@ export const randomKey = (): Redacted.Redacted<Uint8Array> => Redacted.make(new 
 
 export const uid = (s: string): UserId => UserId.make(s)
 
-/** A fresh folder under the OS temp dir, removed at process exit. */
+const made = new Set<string>()
+
+/** A fresh folder under the OS temp dir, removed when the test file is done (`removeTempDirs`). */
 export const tempDir = (prefix = "nc-mcp-storage-"): string => {
   const dir = mkdtempSync(join(tmpdir(), prefix))
-  process.once("exit", () => rmSync(dir, { recursive: true, force: true }))
+  made.add(dir)
   return dir
+}
+
+/**
+ * Removes the folders `tempDir` made; `test/support/setup.ts` calls it after
+ * each file. (A process "exit" listener per folder piled up in the shared
+ * workers, and worker threads are ended without that event.)
+ */
+export const removeTempDirs = (): void => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true })
+  made.clear()
 }
 
 export const grant = (userId: string, overrides: Partial<Omit<Grant, "userId">> = {}): Grant => ({
