@@ -6,7 +6,8 @@
  * decides. One that carries the 2026-07-28 envelope (a `server/discover`
  * probe, or any request with `io.modelcontextprotocol/protocolVersion` in its
  * `_meta`) is served by the v2 SDK's stdio entry; anything else (`initialize`)
- * by the 2025-11-25 `Server`, exactly as before.
+ * by the 2025-11-25 `Server`, exactly as before. The first line is put back
+ * on stdin for whichever reads on.
  */
 import { PassThrough, type Readable } from "node:stream"
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
@@ -34,25 +35,22 @@ export const claimsEnvelope = (line: string): boolean => {
 }
 
 /**
- * The first line of `stdin`, and a stream that yields everything read (that
- * line included) and then the rest of `stdin`. Null when stdin ends first.
+ * The first line of `stdin` (null when stdin ends first), read and then put
+ * back (`unshift`), so the transport that takes over reads every byte.
  */
-const firstLine = (stdin: Readable): Promise<{ readonly line: string | null; readonly input: Readable }> =>
+const firstLine = (stdin: Readable): Promise<string | null> =>
   new Promise((resolve) => {
     const chunks: Array<Buffer> = []
-    const input = new PassThrough()
     const done = (line: string | null) => {
       stdin.off("data", onData)
       stdin.off("end", onEnd)
       stdin.pause()
-      for (const chunk of chunks) input.write(chunk)
-      stdin.pipe(input)
-      resolve({ line, input })
+      if (chunks.length > 0) stdin.unshift(Buffer.concat(chunks))
+      resolve(line)
     }
     const onData = (chunk: Buffer) => {
       chunks.push(chunk)
-      const newline = chunk.indexOf(0x0a)
-      if (newline >= 0) done(Buffer.concat(chunks).toString("utf8").split("\n")[0] ?? "")
+      if (chunk.indexOf(0x0a) >= 0) done(Buffer.concat(chunks).toString("utf8").split("\n")[0] ?? "")
     }
     const onEnd = () => done(null)
     stdin.on("data", onData)
@@ -76,14 +74,16 @@ export const serveStdio = <R>(options: {
         () => undefined
       )
     }
-    const { line, input } = yield* Effect.promise(() => firstLine(process.stdin))
+    const line = yield* Effect.promise(() => firstLine(process.stdin))
+    const input = process.stdin
     const stdinEnded = Effect.async<void>((resume) => {
+      if (input.readableEnded) return resume(Effect.void)
       const done = () => resume(Effect.void)
       input.once("end", done)
-      process.stdin.once("close", done)
+      input.once("close", done)
       return Effect.sync(() => {
         input.off("end", done)
-        process.stdin.off("close", done)
+        input.off("close", done)
       })
     })
 
@@ -97,7 +97,8 @@ export const serveStdio = <R>(options: {
         Effect.sync(() =>
           serveModernStdio(
             () => makeModernServer({ calls, identify: () => user, onError: warn("MCP protocol error") }, seals, () => undefined),
-            { legacy: "reject", transport: new ModernStdioTransport(input, process.stdout), onerror: warn("MCP protocol error") }
+            // Through a pipe, which resumes stdin once the transport reads from it.
+            { legacy: "reject", transport: new ModernStdioTransport(input.pipe(new PassThrough()), process.stdout), onerror: warn("MCP protocol error") }
           )
         ),
         (served) => Effect.promise(() => served.close()).pipe(Effect.timeout("1 second"), Effect.ignore)
@@ -114,6 +115,8 @@ export const serveStdio = <R>(options: {
       Effect.promise(() => server.connect(new StdioServerTransport(input, process.stdout))),
       () => Effect.promise(() => server.close()).pipe(Effect.timeout("1 second"), Effect.ignore)
     )
+    // The transport listens now; stdin was paused after the first line was read.
+    input.resume()
     // Until the client goes away: stdin ends, or the transport closes.
     yield* Effect.raceFirst(
       stdinEnded,
