@@ -3,21 +3,23 @@
  * lines that show each step worked.
  */
 import { spawnSync } from "node:child_process"
-import { readdirSync } from "node:fs"
+import { mkdtempSync, readdirSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
+import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import { MAIN } from "../support/stdioServer.js"
 
-const demoDirs = () => readdirSync(tmpdir()).filter((name) => name.startsWith("nextcloud-mcp-demo-"))
-
 describe("nextcloud-mcp demo", () => {
   it("runs the whole product end to end, prints each step, cleans up and exits 0", () => {
-    const before = new Set(demoDirs())
+    // Its own temporary folder: another run beside this one (or its demo) makes folders in the shared one.
+    const tmp = mkdtempSync(path.join(tmpdir(), "ncmcp-demo-test-"))
     const run = spawnSync(process.execPath, [MAIN, "demo"], {
       encoding: "utf8",
-      env: { PATH: process.env["PATH"] ?? "" },
+      env: { PATH: process.env["PATH"] ?? "", TMPDIR: tmp },
       timeout: 60_000
     })
+    const left = readdirSync(tmp)
+    rmSync(tmp, { recursive: true, force: true })
     expect(run.stderr).not.toContain("demo failed")
     expect(run.status).toBe(0)
     const out = run.stdout
@@ -46,6 +48,6 @@ describe("nextcloud-mcp demo", () => {
     const order = ["login_required", "status: provisioned", "status: updated", "status: revoked"].map((s) => out.indexOf(s))
     expect(order).toEqual([...order].sort((a, b) => a - b))
     // The temporary database folder is gone.
-    expect(demoDirs().filter((d) => !before.has(d))).toEqual([])
+    expect(left.filter((name) => name.startsWith("nextcloud-mcp-demo-"))).toEqual([])
   }, 60_000)
 })
