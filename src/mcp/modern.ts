@@ -184,7 +184,8 @@ export const makeModernServer = <R>(options: ModernOptions<R>, seals: Seals, onT
             // Durable before it is answered: the flow it follows is stored. Input requests are for tasks/get.
             if (view !== null) {
               const { inputRequests: _surfacedByTasksGet, ...task } = view as typeof view & { inputRequests?: unknown }
-              return { resultType: "task", ...task } as never
+              // The tool's own text (with the login URL) too: every client can show the URL.
+              return { resultType: "task", ...task, content: outcome.result.content } as never
             }
           }
         }

@@ -237,6 +237,8 @@ describe("MCP 2026-07-28 and 2025-11-25 on one http server", () => {
       expect(Number.isInteger(created.pollIntervalMs)).toBe(true)
       const loginUrl = /(http\S+\/login\/v2\/flow\/\S+)/.exec(created.statusMessage ?? "")?.[1] as string
       expect(loginUrl).toBeDefined()
+      // The tool's text comes with the task, the URL in it.
+      expect(JSON.stringify((created as Task & { content?: unknown }).content)).toContain(loginUrl)
 
       const working = taskOf(await withTasks(token, "tasks/get", { taskId: created.taskId }))
       expect(working).toMatchObject({ resultType: "complete", taskId: created.taskId, status: "working" })
