@@ -51,13 +51,8 @@ export const NextcloudAppsLive: Layer.Layer<NextcloudApps, never, HttpClient.Htt
 
     const ocsGet = <A, I>(operation: string, path: string, schema: Schema.Schema<A, I>, credentials: Credentials) =>
       Effect.gen(function* () {
-        const request = HttpClientRequest.get(underBase(config.host, path)).pipe(
-          HttpClientRequest.setUrlParam("format", "json"),
-          HttpClientRequest.setHeader("OCS-APIRequest", "true"),
-          HttpClientRequest.setHeader("Accept", "application/json"),
-          HttpClientRequest.basicAuth(credentials.loginName, credentials.appPassword)
-        )
-        const response = yield* nc.text(operation, request, { idempotent: true })
+        const request = HttpClientRequest.get(underBase(config.host, path)).pipe(HttpClientRequest.setUrlParam("format", "json"))
+        const response = yield* nc.json(operation, request, credentials, { ocs: true })
         if (response.status === 401) return yield* new NextcloudUnauthorized({ operation })
         if (response.status !== 200) return yield* unexpectedStatus(operation, response.status)
         return yield* decodeJsonBody(schema, operation)(response)

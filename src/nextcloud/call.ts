@@ -17,7 +17,7 @@
  *   (or a tighter cap of the caller) reading stops and the connection is
  *   closed. A Content-Length announcing more is refused before reading.
  */
-import { HttpClient, type HttpClientRequest, type HttpClientResponse } from "@effect/platform"
+import { HttpClient, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
 import { Clock, Data, Duration, Effect, Schedule, Stream } from "effect"
 import {
   answerTooLarge,
@@ -27,6 +27,7 @@ import {
   type NextcloudResponse
 } from "./http.js"
 import type { NextcloudConfigShape } from "./NextcloudConfig.js"
+import type { Credentials } from "./Ocs.js"
 import { isTransient, NextcloudTransportError } from "./errors.js"
 
 export interface CallOptions {
@@ -150,7 +151,27 @@ export const makeCaller = (client: HttpClient.HttpClient, config: NextcloudConfi
       )
     )
 
-  return { call, text } as const
+  /**
+   * A call to an app's JSON API for a user: authenticated with their app
+   * password, asking for JSON, with `OCS-APIRequest` on OCS routes (`ocs`).
+   * Reads are retried unless `idempotent` says otherwise.
+   */
+  const json = (
+    operation: string,
+    request: HttpClientRequest.HttpClientRequest,
+    credentials: Credentials,
+    options: { readonly ocs?: boolean; readonly idempotent?: boolean } = {}
+  ): Effect.Effect<NextcloudResponse, ExchangeError> => {
+    const authenticated = request.pipe(
+      HttpClientRequest.basicAuth(credentials.loginName, credentials.appPassword),
+      HttpClientRequest.setHeader("accept", "application/json")
+    )
+    return text(operation, options.ocs === true ? HttpClientRequest.setHeader(authenticated, "OCS-APIRequest", "true") : authenticated, {
+      idempotent: options.idempotent ?? request.method === "GET"
+    })
+  }
+
+  return { call, text, json } as const
 }
 
 export type Caller = ReturnType<typeof makeCaller>

@@ -93,35 +93,17 @@ export const CookbookLive: Layer.Layer<Cookbook, never, HttpClient.HttpClient | 
 
     /** A read or a delete: every status but 200 is an error of its own kind. */
     const send = (operation: string, request: HttpClientRequest.HttpClientRequest, credentials: Credentials) =>
-      nc
-        .text(
-          operation,
-          request.pipe(
-            HttpClientRequest.basicAuth(credentials.loginName, credentials.appPassword),
-            HttpClientRequest.setHeader("accept", "application/json")
-          ),
-          { idempotent: request.method === "GET" }
-        )
-        .pipe(Effect.flatMap(expectStatus(operation, [200])))
+      nc.json(operation, request, credentials).pipe(Effect.flatMap(expectStatus(operation, [200])))
 
     /** A write: Cookbook's 400 and 422 carry the reason it refused the recipe. */
     const write = (operation: string, request: HttpClientRequest.HttpClientRequest, credentials: Credentials) =>
-      nc
-        .text(
-          operation,
-          request.pipe(
-            HttpClientRequest.basicAuth(credentials.loginName, credentials.appPassword),
-            HttpClientRequest.setHeader("accept", "application/json")
-          ),
-          { idempotent: request.method === "GET" }
+      nc.json(operation, request, credentials).pipe(
+        Effect.flatMap((response): Effect.Effect<NextcloudResponse, CookbookCallError> =>
+          response.status === 400 || response.status === 422
+            ? Effect.fail(new CookbookRefused({ operation, status: response.status, reason: reasonOf(response) }))
+            : expectStatus(operation, [200])(response)
         )
-        .pipe(
-          Effect.flatMap((response): Effect.Effect<NextcloudResponse, CookbookCallError> =>
-            response.status === 400 || response.status === 422
-              ? Effect.fail(new CookbookRefused({ operation, status: response.status, reason: reasonOf(response) }))
-              : expectStatus(operation, [200])(response)
-          )
-        )
+      )
 
     const search = Effect.fn("Cookbook.search")(function* (credentials: Credentials, query?: string) {
       const operation = "Cookbook.search"

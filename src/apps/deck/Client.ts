@@ -199,17 +199,7 @@ export const DeckLive: Layer.Layer<Deck, never, HttpClient.HttpClient | Nextclou
       credentials: Credentials,
       expected: ReadonlyArray<number> = [200]
     ): Effect.Effect<NextcloudResponse, DataCallError> =>
-      nc
-        .text(
-          operation,
-          request.pipe(
-            HttpClientRequest.basicAuth(credentials.loginName, credentials.appPassword),
-            HttpClientRequest.setHeader("OCS-APIRequest", "true"),
-            HttpClientRequest.setHeader("accept", "application/json")
-          ),
-          { idempotent: request.method === "GET" }
-        )
-        .pipe(Effect.flatMap(expectStatus(operation, expected)))
+      nc.json(operation, request, credentials, { ocs: true }).pipe(Effect.flatMap(expectStatus(operation, expected)))
 
     const api = (path: string) => underBase(config.host, `${DECK_API}/${path}`)
     const cardPath = (ref: CardRef) => `boards/${ref.boardId}/stacks/${ref.stackId}/cards/${ref.cardId}`

@@ -99,22 +99,8 @@ export const NewsLive: Layer.Layer<News, never, HttpClient.HttpClient | Nextclou
     const nc = makeCaller(yield* HttpClient.HttpClient, config)
     const url = (path: string) => underBase(config.host, `${API}/${path}`)
 
-    const send = (
-      operation: string,
-      request: HttpClientRequest.HttpClientRequest,
-      credentials: Credentials,
-      idempotent: boolean
-    ) =>
-      nc
-        .text(
-          operation,
-          request.pipe(
-            HttpClientRequest.basicAuth(credentials.loginName, credentials.appPassword),
-            HttpClientRequest.setHeader("accept", "application/json")
-          ),
-          { idempotent }
-        )
-        .pipe(Effect.flatMap(expectStatus(operation, [200])))
+    const send = (operation: string, request: HttpClientRequest.HttpClientRequest, credentials: Credentials, idempotent: boolean) =>
+      nc.json(operation, request, credentials, { idempotent }).pipe(Effect.flatMap(expectStatus(operation, [200])))
 
     const folders = Effect.fn("News.folders")(function* (credentials: Credentials) {
       const response = yield* send("News.folders", HttpClientRequest.get(url("folders")), credentials, true)

@@ -110,16 +110,7 @@ export const NotesLive: Layer.Layer<Notes, never, HttpClient.HttpClient | Nextcl
       credentials: Credentials,
       expected: ReadonlyArray<number>
     ) =>
-      nc
-        .text(
-          operation,
-          request.pipe(
-            HttpClientRequest.basicAuth(credentials.loginName, credentials.appPassword),
-            HttpClientRequest.setHeader("accept", "application/json")
-          ),
-          { idempotent: request.method === "GET" }
-        )
-        .pipe(Effect.flatMap(expectStatus(operation, expected, { app: "Notes" })))
+      nc.json(operation, request, credentials).pipe(Effect.flatMap(expectStatus(operation, expected, { app: "Notes" })))
 
     const noteUrl = (id: number) => underBase(config.host, `${NOTES_PATH}/${id}`)
     const decodeNote = (operation: string) => (response: NextcloudResponse): Effect.Effect<Note, NextcloudProtocolError> =>

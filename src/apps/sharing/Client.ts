@@ -184,18 +184,7 @@ export const SharingLive: Layer.Layer<Sharing, never, HttpClient.HttpClient | Ne
     const nc = makeCaller(yield* HttpClient.HttpClient, config)
 
     const send = (operation: string, request: HttpClientRequest.HttpClientRequest, credentials: Credentials) =>
-      nc
-        .text(
-          operation,
-          request.pipe(
-            HttpClientRequest.setUrlParam("format", "json"),
-            HttpClientRequest.setHeader("OCS-APIRequest", "true"),
-            HttpClientRequest.setHeader("accept", "application/json"),
-            HttpClientRequest.basicAuth(credentials.loginName, credentials.appPassword)
-          ),
-          { idempotent: request.method === "GET" }
-        )
-        .pipe(Effect.flatMap(checkOcs(operation)))
+      nc.json(operation, HttpClientRequest.setUrlParam(request, "format", "json"), credentials, { ocs: true }).pipe(Effect.flatMap(checkOcs(operation)))
 
     const shareUrl = (id: string) => underBase(config.host, `${SHARES_PATH}/${encodeURIComponent(id)}`)
 

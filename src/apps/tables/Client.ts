@@ -120,17 +120,7 @@ export const TablesLive: Layer.Layer<Tables, never, HttpClient.HttpClient | Next
       request: HttpClientRequest.HttpClientRequest,
       credentials: Credentials
     ): Effect.Effect<NextcloudResponse, DataCallError> =>
-      nc
-        .text(
-          operation,
-          request.pipe(
-            HttpClientRequest.basicAuth(credentials.loginName, credentials.appPassword),
-            HttpClientRequest.setHeader("OCS-APIRequest", "true"),
-            HttpClientRequest.setHeader("accept", "application/json")
-          ),
-          { idempotent: request.method === "GET" }
-        )
-        .pipe(Effect.flatMap(expectStatus(operation, [200])))
+      nc.json(operation, request, credentials, { ocs: true }).pipe(Effect.flatMap(expectStatus(operation, [200])))
 
     const v1 = (path: string) => underBase(config.host, `${TABLES_V1}/${path}`)
     const v2 = (path: string) => underBase(config.host, `${TABLES_V2}/${path}`)
