@@ -5,9 +5,9 @@
  * the web root for links into Nextcloud's web UI.
  */
 import { Effect, Either, Schema } from "effect"
-import { Conflict, InvalidArguments, NotFound } from "../domain/Errors.js"
-import type { CalDavShape, Calendar, CalendarObject, ComponentType } from "./caldav.js"
-import { componentsOf, safeParseCalendar } from "./caldavIcal.js"
+import { Conflict, InvalidArguments, NotFound, PermissionDenied } from "../domain/Errors.js"
+import { CalDav, type CalDavShape, type Calendar, type CalendarObject, type ComponentType } from "./caldav.js"
+import { componentsOf, isKnownTimezone, safeParseCalendar } from "./caldavIcal.js"
 import type ICAL from "ical.js"
 import { sameEtag } from "./davObjects.js"
 import type { DataCallError } from "./errors.js"
@@ -127,3 +127,43 @@ export const calendarsFor = (
     }
     return Effect.succeed([calendar])
   })
+
+/** The one calendar with this id that holds `type` (NotFound otherwise; see `calendarsFor`). */
+export const oneCalendar = (account: DavAccount, calendarId: string, type: ComponentType) =>
+  Effect.flatMap(CalDav, (caldav) => calendarsFor(caldav, account, type, calendarId)).pipe(Effect.map((calendars) => calendars[0] as Calendar))
+
+/** Writing into a calendar shared read-only is refused before anything is sent. */
+export const writable = (calendar: Calendar): Effect.Effect<void, PermissionDenied> =>
+  calendar.readOnly ? Effect.fail(new PermissionDenied({ message: `Calendar ${calendar.id} is read-only for you.` })) : Effect.void
+
+/** An IANA zone name the server knows, or none given. */
+export const checkTimezone = (timezone: string | undefined): Effect.Effect<void, InvalidArguments> =>
+  timezone === undefined || isKnownTimezone(timezone)
+    ? Effect.void
+    : Effect.fail(new InvalidArguments({ message: `Unknown time zone "${timezone}": give an IANA name such as Europe/Berlin or America/New_York.` }))
+
+/**
+ * The refusals of a write to a calendar object, in the tools' words (`what`:
+ * "event" or "task"; `id` null for a create); anything else is left to the adapter.
+ */
+export const writeRefusals =
+  (what: "event" | "task", calendarId: string, id: string | null) =>
+  <A, R>(self: Effect.Effect<A, DataCallError, R>): Effect.Effect<A, DataCallError | NotFound | Conflict | PermissionDenied, R> =>
+    Effect.mapError(self, (error) => {
+      const What = what === "event" ? "Event" : "Task"
+      switch (error._tag) {
+        case "NextcloudNotFound":
+          return new NotFound({ message: id === null ? `There is no calendar with id ${calendarId}.` : `${What} ${id} is gone from calendar ${calendarId}.` })
+        case "NextcloudPreconditionFailed":
+          return new Conflict({
+            message:
+              id === null
+                ? `A${what === "event" ? "n" : ""} ${what} with this id already exists in calendar ${calendarId}.`
+                : `${What} ${id} was changed by someone else meanwhile, so nothing was changed. Read it again and re-apply your change.`
+          })
+        case "NextcloudForbidden":
+          return new PermissionDenied({ message: `Calendar ${calendarId} is read-only for you.` })
+        default:
+          return error
+      }
+    })

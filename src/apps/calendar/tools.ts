@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto"
 import { Clock, Effect, Either, Schema } from "effect"
 import ICAL from "ical.js"
-import { Conflict, InvalidArguments, NotFound, PermissionDenied } from "../../domain/Errors.js"
+import { InvalidArguments, NotFound } from "../../domain/Errors.js"
 import { CalDav, type Calendar, type CalendarObject } from "../../nextcloud/caldav.js"
 import {
   addComponent,
@@ -37,10 +37,8 @@ import {
   utcNow,
   valueProperty
 } from "../../nextcloud/caldavIcal.js"
-import { calendarsFor, checkIfMatch, Cursor, findByUid, Limit, pageOf, webUrl } from "../../nextcloud/caldavShared.js"
+import { calendarsFor, checkIfMatch, checkTimezone, Cursor, findByUid, Limit, oneCalendar, pageOf, webUrl, writable, writeRefusals } from "../../nextcloud/caldavShared.js"
 import { NextcloudConfig } from "../../nextcloud/NextcloudConfig.js"
-import type { DataCallError } from "../../nextcloud/errors.js"
-import type { DavAccount } from "../../nextcloud/Ocs.js"
 import { davAccountOf } from "../../tools/account.js"
 import { whileTrying } from "../../tools/nextcloudFailures.js"
 import * as Tool from "../../tools/Tool.js"
@@ -151,11 +149,6 @@ const parseRange = (start: string, end: string, maxDays: number) => {
   return Either.right({ from, to })
 }
 
-const checkTimezone = (timezone: string | undefined) =>
-  timezone === undefined || isKnownTimezone(timezone)
-    ? Effect.void
-    : Effect.fail(invalid(`Unknown time zone "${timezone}": give an IANA name such as Europe/Berlin or America/New_York.`))
-
 const parseRrule = (text: string): Either.Either<ICAL.Recur, InvalidArguments> => {
   const cleaned = text.trim().replace(/^RRULE:/i, "")
   try {
@@ -205,36 +198,6 @@ const buildTimes = (input: TimesInput, keepDurationMs: number | null): Either.Ei
   const placement = placementOf(input.timezone ?? null, start.offsetMinutes)
   return Either.right({ start: instantAt(start.ms, placement), end: instantAt(endMs, placement) })
 }
-
-/** The refusals of a write, in the tool's words; the rest is left to the adapter. */
-const writeRefusals =
-  (calendarId: string, id: string | null) =>
-  <A, R>(self: Effect.Effect<A, DataCallError, R>): Effect.Effect<A, DataCallError | NotFound | Conflict | PermissionDenied, R> =>
-    Effect.mapError(self, (error) => {
-      switch (error._tag) {
-        case "NextcloudNotFound":
-          return new NotFound({ message: id === null ? `There is no calendar with id ${calendarId}.` : `Event ${id} is gone from calendar ${calendarId}.` })
-        case "NextcloudPreconditionFailed":
-          return new Conflict({
-            message:
-              id === null
-                ? `An event with this id already exists in calendar ${calendarId}.`
-                : `Event ${id} was changed by someone else meanwhile, so nothing was changed. Read it again and re-apply your change.`
-          })
-        case "NextcloudForbidden":
-          return new PermissionDenied({ message: `Calendar ${calendarId} is read-only for you.` })
-        default:
-          return error
-      }
-    })
-
-const oneCalendar = (account: DavAccount, calendarId: string) =>
-  Effect.flatMap(CalDav, (caldav) => calendarsFor(caldav, account, "VEVENT", calendarId)).pipe(
-    Effect.map((calendars) => calendars[0] as Calendar)
-  )
-
-const writable = (calendar: Calendar) =>
-  calendar.readOnly ? Effect.fail(new PermissionDenied({ message: `Calendar ${calendar.id} is read-only for you.` })) : Effect.void
 
 // --- list calendars ------------------------------------------------------------------
 
@@ -364,7 +327,7 @@ export const getEvent = Tool.make({
       const account = yield* davAccountOf(grant)
       const caldav = yield* CalDav
       const { publicUrl } = yield* NextcloudConfig
-      const calendar = yield* oneCalendar(account, input.calendar_id).pipe(whileTrying("find the calendar"))
+      const calendar = yield* oneCalendar(account, input.calendar_id, "VEVENT").pipe(whileTrying("find the calendar"))
       const found = yield* findByUid(caldav, account, calendar, "VEVENT", input.id, "event").pipe(whileTrying(`read event ${input.id}`))
       const event = masterOutput(publicUrl, calendar, found.object)
       if (event === null) return yield* new NotFound({ message: `Event ${input.id} has no start.` })
@@ -405,7 +368,7 @@ export const createEvent = Tool.make({
       const account = yield* davAccountOf(grant)
       const caldav = yield* CalDav
       const { publicUrl } = yield* NextcloudConfig
-      const calendar = yield* oneCalendar(account, input.calendar_id).pipe(whileTrying("find the calendar"))
+      const calendar = yield* oneCalendar(account, input.calendar_id, "VEVENT").pipe(whileTrying("find the calendar"))
       yield* writable(calendar)
       const now = utcNow(yield* Clock.currentTimeMillis)
       const uid = randomUUID()
@@ -421,7 +384,7 @@ export const createEvent = Tool.make({
         ...(input.description === undefined ? [] : [textProperty("description", input.description)]),
         ...(recur === null ? [] : [valueProperty("rrule", recur)])
       ])
-      const created = yield* caldav.create(account, calendar, uid, data).pipe(writeRefusals(calendar.id, null), whileTrying("create the event"))
+      const created = yield* caldav.create(account, calendar, uid, data).pipe(writeRefusals("event", calendar.id, null), whileTrying("create the event"))
       const event = masterOutput(publicUrl, calendar, created)
       if (event === null) return yield* new NotFound({ message: "The event was stored, but Nextcloud answered it unreadably." })
       return { status: "created", message: `Created "${input.summary}" from ${event.start} to ${event.end} (id ${uid}).`, event } as const
@@ -520,7 +483,7 @@ export const updateEvent = Tool.make({
       const account = yield* davAccountOf(grant)
       const caldav = yield* CalDav
       const { publicUrl } = yield* NextcloudConfig
-      const calendar = yield* oneCalendar(account, calendar_id).pipe(whileTrying("find the calendar"))
+      const calendar = yield* oneCalendar(account, calendar_id, "VEVENT").pipe(whileTrying("find the calendar"))
       yield* writable(calendar)
       const found = yield* findByUid(caldav, account, calendar, "VEVENT", id, "event").pipe(whileTrying(`read event ${id}`))
       yield* checkIfMatch(found.object, if_match, `event ${id}`)
@@ -584,7 +547,7 @@ export const updateEvent = Tool.make({
       if (edited === null) return yield* invalid(`Event ${id} could not be edited.`)
       const stored = yield* caldav
         .update(account, found.object.url, edited, found.object.etag)
-        .pipe(writeRefusals(calendar.id, id), whileTrying(`update event ${id}`))
+        .pipe(writeRefusals("event", calendar.id, id), whileTrying(`update event ${id}`))
       const event = occurrenceWanted === null ? masterOutput(publicUrl, calendar, stored) : occurrenceOutput(publicUrl, calendar, stored, occurrenceWanted)
       if (event === null) return yield* new NotFound({ message: `Event ${id} was stored, but Nextcloud answered it unreadably.` })
       const which = event.recurrence_id === null ? "" : ` (the occurrence of ${event.recurrence_id})`
@@ -635,19 +598,19 @@ export const deleteEvent = Tool.make({
       yield* ensureTimezones
       const account = yield* davAccountOf(grant)
       const caldav = yield* CalDav
-      const calendar = yield* oneCalendar(account, input.calendar_id).pipe(whileTrying("find the calendar"))
+      const calendar = yield* oneCalendar(account, input.calendar_id, "VEVENT").pipe(whileTrying("find the calendar"))
       yield* writable(calendar)
       const found = yield* findByUid(caldav, account, calendar, "VEVENT", input.id, "event").pipe(whileTrying(`find event ${input.id}`))
       yield* checkIfMatch(found.object, input.if_match, `event ${input.id}`)
       if (occurrenceWanted === null) {
-        yield* caldav.remove(account, found.object.url, found.object.etag).pipe(writeRefusals(calendar.id, input.id), whileTrying(`delete event ${input.id}`))
+        yield* caldav.remove(account, found.object.url, found.object.etag).pipe(writeRefusals("event", calendar.id, input.id), whileTrying(`delete event ${input.id}`))
         return { status: "deleted", message: `Deleted event ${input.id} from calendar ${calendar.id}.`, id: input.id, calendar_id: calendar.id } as const
       }
       const now = utcNow(yield* Clock.currentTimeMillis)
       const edited = yield* withoutOccurrence(found.object.data, found.vcalendar, occurrenceWanted, now, input.id, input.recurrence_id ?? "")
       yield* caldav
         .update(account, found.object.url, edited, found.object.etag)
-        .pipe(writeRefusals(calendar.id, input.id), whileTrying(`delete an occurrence of event ${input.id}`))
+        .pipe(writeRefusals("event", calendar.id, input.id), whileTrying(`delete an occurrence of event ${input.id}`))
       return {
         status: "deleted",
         message: `Deleted the occurrence of ${input.recurrence_id} of event ${input.id}; the rest of the series stays.`,

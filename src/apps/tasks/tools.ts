@@ -8,7 +8,7 @@
 import { randomUUID } from "node:crypto"
 import { Clock, Effect, Either, Schema } from "effect"
 import type ICAL from "ical.js"
-import { Conflict, InvalidArguments, NotFound, PermissionDenied } from "../../domain/Errors.js"
+import { InvalidArguments, NotFound } from "../../domain/Errors.js"
 import { CalDav, type Calendar, type CalendarObject } from "../../nextcloud/caldav.js"
 import {
   componentsOf,
@@ -16,7 +16,6 @@ import {
   editObject,
   ensureTimezones,
   instantAt,
-  isKnownTimezone,
   newCalendarObject,
   outputTime,
   parseInputTime,
@@ -30,10 +29,8 @@ import {
   utcNow,
   valueProperty
 } from "../../nextcloud/caldavIcal.js"
-import { calendarsFor, checkIfMatch, Cursor, findByUid, Limit, pageOf, webUrl } from "../../nextcloud/caldavShared.js"
-import type { DataCallError } from "../../nextcloud/errors.js"
+import { calendarsFor, checkIfMatch, checkTimezone, Cursor, findByUid, Limit, oneCalendar, pageOf, webUrl, writable, writeRefusals } from "../../nextcloud/caldavShared.js"
 import { NextcloudConfig } from "../../nextcloud/NextcloudConfig.js"
-import type { DavAccount } from "../../nextcloud/Ocs.js"
 import { davAccountOf } from "../../tools/account.js"
 import { whileTrying } from "../../tools/nextcloudFailures.js"
 import * as Tool from "../../tools/Tool.js"
@@ -106,33 +103,6 @@ const dueTime = (text: string, timezone: string | undefined): Either.Either<ICAL
   if (due.kind === "date") return Either.right(dateValue(due.year, due.month, due.day))
   return Either.right(instantAt(due.ms, placementOf(timezone ?? null, due.offsetMinutes)))
 }
-
-const checkTimezone = (timezone: string | undefined) =>
-  timezone === undefined || isKnownTimezone(timezone) ? Effect.void : Effect.fail(invalid(`Unknown time zone "${timezone}": give an IANA name such as Europe/Berlin.`))
-
-const writeRefusals =
-  (calendarId: string, id: string | null) =>
-  <A, R>(self: Effect.Effect<A, DataCallError, R>): Effect.Effect<A, DataCallError | NotFound | Conflict | PermissionDenied, R> =>
-    Effect.mapError(self, (error) => {
-      switch (error._tag) {
-        case "NextcloudNotFound":
-          return new NotFound({ message: id === null ? `There is no calendar with id ${calendarId}.` : `Task ${id} is gone from calendar ${calendarId}.` })
-        case "NextcloudPreconditionFailed":
-          return new Conflict({
-            message: id === null ? `A task with this id already exists in calendar ${calendarId}.` : `Task ${id} was changed by someone else meanwhile, so nothing was changed. Read it again and re-apply your change.`
-          })
-        case "NextcloudForbidden":
-          return new PermissionDenied({ message: `Calendar ${calendarId} is read-only for you.` })
-        default:
-          return error
-      }
-    })
-
-const writable = (calendar: Calendar) =>
-  calendar.readOnly ? Effect.fail(new PermissionDenied({ message: `Calendar ${calendar.id} is read-only for you.` })) : Effect.void
-
-const oneCalendar = (account: DavAccount, calendarId: string) =>
-  Effect.flatMap(CalDav, (caldav) => calendarsFor(caldav, account, "VTODO", calendarId)).pipe(Effect.map((all) => all[0] as Calendar))
 
 // --- list ------------------------------------------------------------------------------
 
@@ -219,7 +189,7 @@ export const createTask = Tool.make({
         ...(input.priority === undefined ? [] : [valueProperty("priority", input.priority)]),
         ...(input.description === undefined ? [] : [textProperty("description", input.description)])
       ])
-      const created = yield* caldav.create(account, calendar, uid, data).pipe(writeRefusals(calendar.id, null), whileTrying("create the task"))
+      const created = yield* caldav.create(account, calendar, uid, data).pipe(writeRefusals("task", calendar.id, null), whileTrying("create the task"))
       const task = taskOutput(publicUrl, calendar, created)
       if (task === null) return yield* new NotFound({ message: "The task was stored, but Nextcloud answered it unreadably." })
       return { status: "created", message: `Created task "${input.summary}" in ${calendar.id} (id ${uid}).`, task } as const
@@ -238,7 +208,7 @@ const change = (
     const account = yield* davAccountOf(grant)
     const caldav = yield* CalDav
     const { publicUrl } = yield* NextcloudConfig
-    const calendar = yield* oneCalendar(account, input.calendar_id).pipe(whileTrying("find the calendar"))
+    const calendar = yield* oneCalendar(account, input.calendar_id, "VTODO").pipe(whileTrying("find the calendar"))
     yield* writable(calendar)
     const found = yield* findByUid(caldav, account, calendar, "VTODO", input.id, "task").pipe(whileTrying(`read task ${input.id}`))
     yield* checkIfMatch(found.object, input.if_match, `task ${input.id}`)
@@ -251,7 +221,7 @@ const change = (
       { name: "last-modified", properties: [valueProperty("last-modified", now)] }
     ])
     if (data === null) return yield* invalid(`Task ${input.id} could not be edited.`)
-    const stored = yield* caldav.update(account, found.object.url, data, found.object.etag).pipe(writeRefusals(calendar.id, input.id), whileTrying(`update task ${input.id}`))
+    const stored = yield* caldav.update(account, found.object.url, data, found.object.etag).pipe(writeRefusals("task", calendar.id, input.id), whileTrying(`update task ${input.id}`))
     const task = taskOutput(publicUrl, calendar, stored)
     if (task === null) return yield* new NotFound({ message: `Task ${input.id} was stored, but Nextcloud answered it unreadably.` })
     return { task, message: `${done} task "${task.summary ?? ""}"; new etag ${task.etag}.` }
@@ -349,11 +319,11 @@ export const deleteTask = Tool.make({
       yield* ensureTimezones
       const account = yield* davAccountOf(grant)
       const caldav = yield* CalDav
-      const calendar = yield* oneCalendar(account, input.calendar_id).pipe(whileTrying("find the calendar"))
+      const calendar = yield* oneCalendar(account, input.calendar_id, "VTODO").pipe(whileTrying("find the calendar"))
       yield* writable(calendar)
       const found = yield* findByUid(caldav, account, calendar, "VTODO", input.id, "task").pipe(whileTrying(`find task ${input.id}`))
       yield* checkIfMatch(found.object, input.if_match, `task ${input.id}`)
-      yield* caldav.remove(account, found.object.url, found.object.etag).pipe(writeRefusals(calendar.id, input.id), whileTrying(`delete task ${input.id}`))
+      yield* caldav.remove(account, found.object.url, found.object.etag).pipe(writeRefusals("task", calendar.id, input.id), whileTrying(`delete task ${input.id}`))
       return { status: "deleted", message: `Deleted task ${input.id} from calendar ${calendar.id}.`, id: input.id, calendar_id: calendar.id } as const
     })
 })
