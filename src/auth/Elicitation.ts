@@ -26,11 +26,15 @@ export interface ElicitationShape {
   }) => Effect.Effect<PresentedLogin>
 }
 
+/** The URL was not shown by the client: it is only in the tool's text. */
+export const notShown: PresentedLogin = { outcome: "not_shown", elicitationId: null }
+
+/** A client that cannot show the URL: it is only in the tool's text. */
+export const noElicitation: ElicitationShape = { presentLoginUrl: () => Effect.succeed(notShown) }
+
 export class Elicitation extends Context.Tag("nextcloud-mcp/Elicitation")<Elicitation, ElicitationShape>() {
   /** No elicitation support: the URL is only shown in the tool's text. */
-  static readonly none = Layer.succeed(Elicitation, {
-    presentLoginUrl: () => Effect.succeed({ outcome: "not_shown", elicitationId: null })
-  })
+  static readonly none = Layer.succeed(Elicitation, noElicitation)
 }
 
 /**

@@ -24,8 +24,8 @@ import {
 } from "@modelcontextprotocol/server"
 import { Effect, Option, Redacted, Schema } from "effect"
 import type { CurrentUserShape } from "../auth/CurrentUser.js"
-import type { ElicitationShape, PresentedLogin } from "../auth/Elicitation.js"
-import type { ProgressShape } from "../tools/Progress.js"
+import { type ElicitationShape, noElicitation, notShown, type PresentedLogin } from "../auth/Elicitation.js"
+import { noProgress, progressNotifier, type ProgressShape } from "../tools/Progress.js"
 import { listing, SERVER_NAME, SERVER_VERSION } from "./server.js"
 import type { ToolCalls } from "./toolCalls.js"
 
@@ -53,8 +53,6 @@ export interface ModernOptions<R> {
   readonly instructions?: string
   readonly onError: (error: Error) => void
 }
-
-const notShown: PresentedLogin = { outcome: "not_shown", elicitationId: null }
 
 /** The key of the login URL among a call's input requests and responses. */
 export const LOGIN_INPUT = "login"
@@ -125,19 +123,8 @@ const loginElicitation = (server: Server, ctx: ServerContext, toolName: string) 
   return { shape, asked: () => asked }
 }
 
-const progressFor = (ctx: ServerContext): ProgressShape => {
-  const token = ctx.mcpReq._meta?.progressToken
-  if (token === undefined) return { report: () => Effect.void }
-  return {
-    report: (progress, total, message) =>
-      Effect.promise(() =>
-        ctx.mcpReq.notify({
-          method: "notifications/progress",
-          params: { progressToken: token, progress, ...(total !== undefined ? { total } : {}), message }
-        })
-      ).pipe(Effect.catchAllCause(() => Effect.void))
-  }
-}
+const progressFor = (ctx: ServerContext): ProgressShape =>
+  progressNotifier(ctx.mcpReq._meta?.progressToken, (notification) => ctx.mcpReq.notify(notification as never))
 
 /** A `Server` serving one 2026-07-28 request. */
 export const makeModernServer = <R>(options: ModernOptions<R>, seals: Seals, onToolsChanged: () => void): Server => {
@@ -169,7 +156,7 @@ export const makeModernServer = <R>(options: ModernOptions<R>, seals: Seals, onT
     const login = loginElicitation(server, ctx, tool.name)
     const outcome = await calls.call(tool, request.params.arguments, {
       user,
-      elicitation: () => (asTask ? { presentLoginUrl: () => Effect.succeed(notShown) } : login.shape),
+      elicitation: () => (asTask ? noElicitation : login.shape),
       progress: progressFor(ctx),
       signal: ctx.mcpReq.signal
     })
@@ -293,7 +280,7 @@ const taskView = async <R>(server: Server, ctx: ServerContext, options: ModernOp
       const outcome =
         tool === undefined
           ? null
-          : await calls.call(tool, {}, { user, elicitation: () => ({ presentLoginUrl: () => Effect.succeed(notShown) }), progress: { report: () => Effect.void }, signal: ctx.mcpReq.signal })
+          : await calls.call(tool, {}, { user, elicitation: () => noElicitation, progress: noProgress, signal: ctx.mcpReq.signal })
       if (outcome === null || outcome._tag !== "Result") {
         return { ...common, status: "failed", error: { code: ProtocolErrorCode.InternalError, message: "Internal error" } }
       }

@@ -19,9 +19,9 @@ import {
 } from "@modelcontextprotocol/sdk/types.js"
 import { Effect, type Runtime } from "effect"
 import type { CurrentUserShape } from "../auth/CurrentUser.js"
-import { ElicitationCompletions, type ElicitationShape, type PresentedLogin } from "../auth/Elicitation.js"
+import { ElicitationCompletions, type ElicitationShape, notShown, type PresentedLogin } from "../auth/Elicitation.js"
 import { toolJsonSchema } from "../tools/jsonSchema.js"
-import type { ProgressShape } from "../tools/Progress.js"
+import { progressNotifier, type ProgressShape } from "../tools/Progress.js"
 import type { AnyTool } from "../tools/Tool.js"
 import { makeToolCalls, type ToolCalls, type ToolCallsOptions } from "./toolCalls.js"
 
@@ -62,7 +62,6 @@ export const listing = (tool: AnyTool): McpTool => {
   return entry
 }
 
-const notShown: PresentedLogin = { outcome: "not_shown", elicitationId: null }
 
 const elicitationFor = (server: Server, extra: Extra, runtime: Runtime.Runtime<ElicitationCompletions>): ElicitationShape => ({
   presentLoginUrl: ({ loginUrl, message }): Effect.Effect<PresentedLogin> => {
@@ -129,19 +128,8 @@ const elicitationFor = (server: Server, extra: Extra, runtime: Runtime.Runtime<E
   }
 })
 
-const progressFor = (extra: Extra): ProgressShape => {
-  const token = extra._meta?.progressToken
-  if (token === undefined) return { report: () => Effect.void }
-  return {
-    report: (progress, total, message) =>
-      Effect.promise(() =>
-        extra.sendNotification({
-          method: "notifications/progress",
-          params: { progressToken: token, progress, ...(total !== undefined ? { total } : {}), message }
-        })
-      ).pipe(Effect.catchAllCause(() => Effect.void))
-  }
-}
+const progressFor = (extra: Extra): ProgressShape =>
+  progressNotifier(extra._meta?.progressToken, (notification) => extra.sendNotification(notification as never))
 
 export const makeMcpServer = <R>(options: McpServerOptions<R>): Server => {
   const server = new Server(

@@ -324,7 +324,8 @@ const makeProvisioning = Effect.gen(function* () {
   /** Where the user's login started at `createdAt` stands (see {@link LoginState}); nothing is polled or changed. */
   const loginState = Effect.fn("Provisioning.loginState")(function* (userId: UserId, createdAt: number, expiresAt: number) {
     const now = yield* Clock.currentTimeMillis
-    const grant = yield* store(storage.getGrant(userId))
+    // From the scope cache, as `status` reads it: invalidated on every grant change, in this process and others.
+    const grant = yield* store(cache.get(userId))
     if (Option.isSome(grant) && grant.value.createdAt >= createdAt) return { _tag: "Completed" } satisfies LoginState
     if (now >= expiresAt) return { _tag: "Expired" } satisfies LoginState
     const flow = yield* store(storage.getFlow(userId))
