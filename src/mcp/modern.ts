@@ -206,10 +206,6 @@ export const makeModernServer = <R>(options: ModernOptions<R>, seals: Seals, onT
       if (ref === null || typeof ref.f !== "number" || typeof ref.x !== "number") throw unknownTask(taskId)
       return ref
     }
-    const TaskIdParams = Schema.standardSchemaV1(Schema.Struct({ taskId: Schema.String }))
-    const UpdateParams = Schema.standardSchemaV1(Schema.Struct({ taskId: Schema.String, inputResponses: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.Unknown })) }))
-    const AnyResult = Schema.standardSchemaV1(Schema.Record({ key: Schema.String, value: Schema.Unknown }))
-
     server.setRequestHandler("tasks/get", { params: TaskIdParams, result: AnyResult }, async (params, ctx) => {
       const ref = await taskOf(params.taskId, ctx)
       const view = await taskView(server, ctx, options, params.taskId, ref)
@@ -237,6 +233,13 @@ export const makeModernServer = <R>(options: ModernOptions<R>, seals: Seals, onT
   }
   return server
 }
+
+/** The params and results of the task methods (built once: a server is built per request). */
+const TaskIdParams = Schema.standardSchemaV1(Schema.Struct({ taskId: Schema.String }))
+const UpdateParams = Schema.standardSchemaV1(
+  Schema.Struct({ taskId: Schema.String, inputResponses: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.Unknown })) })
+)
+const AnyResult = Schema.standardSchemaV1(Schema.Record({ key: Schema.String, value: Schema.Unknown }))
 
 const unknownTask = (taskId: string) => new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown task: ${taskId.slice(0, 80)}`)
 
