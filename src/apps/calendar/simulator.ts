@@ -22,7 +22,7 @@ import { Effect, Either, Schema } from "effect"
 import { componentsOf, ensureTimezones, occurrencesIn, safeParseCalendar, textProp, timeProp, msOf } from "../../nextcloud/caldavIcal.js"
 import { CALDAV_NS, CALENDARSERVER_NS, CARDDAV_NS, xmlText, APPLE_ICAL_NS } from "../../nextcloud/davObjects.js"
 import { childNamed, childrenNamed, DAV_NS, parseXml, textOf, type XmlElement } from "../../nextcloud/davXml.js"
-import { requestAuth } from "../../simulator/auth.js"
+import { davUser, sabreError as davError } from "../../simulator/dav.js"
 import { hook } from "../../simulator/hooks.js"
 import { header } from "../../simulator/http.js"
 import { pathOf } from "../../simulator/routeKeys.js"
@@ -105,12 +105,8 @@ const objectHref = (userId: string, id: string, name: string) => `${calendarHref
 
 // --- responses ----------------------------------------------------------------------------
 
-const sabreError = (status: number, exception: string, text: string, extra = "") =>
-  HttpServerResponse.text(
-    `<?xml version="1.0" encoding="utf-8"?>\n<d:error xmlns:d="DAV:" xmlns:s="http://sabredav.org/ns" xmlns:cal="${CALDAV_NS}">${extra}\n` +
-      `  <s:exception>Sabre\\DAV\\Exception\\${exception}</s:exception>\n  <s:message>${xmlText(text)}</s:message>\n</d:error>\n`,
-    { status, contentType: "application/xml; charset=utf-8" }
-  )
+const sabreError = (status: number, exception: string, text: string, condition = "") =>
+  davError(status, exception, text, { namespaces: `xmlns:cal="${CALDAV_NS}"`, condition })
 
 const NAMESPACES = `xmlns:d="DAV:" xmlns:s="http://sabredav.org/ns" xmlns:cal="${CALDAV_NS}" xmlns:cs="${CALENDARSERVER_NS}" xmlns:card="${CARDDAV_NS}" xmlns:x1="${APPLE_ICAL_NS}" xmlns:oc="http://owncloud.org/ns" xmlns:nc="http://nextcloud.org/ns"`
 
@@ -277,17 +273,11 @@ const decodeSegments = (rest: string): ReadonlyArray<string> | null => {
 const davApp = (sim: SimState, store: Store) =>
   Effect.gen(function* () {
     const request = yield* HttpServerRequest.HttpServerRequest
-    const auth = yield* requestAuth(sim, request)
-    if (auth._tag === "Throttled") return sabreError(429, "TooManyRequests", "Reached maximum delay")
-    if (auth._tag === "Failed" || auth._tag === "Anonymous") {
-      return HttpServerResponse.setHeader(
-        sabreError(401, "NotAuthenticated", "No public access to this resource., No 'Authorization: Basic' header found. Either the client didn't send one, or the server is misconfigured"),
-        "WWW-Authenticate",
-        'Basic realm="Nextcloud", charset="UTF-8"'
-      )
-    }
+    const who = yield* davUser(sim, request)
+    if (Either.isLeft(who)) return who.left
+    const user = who.right
     yield* ensureTimezones
-    const userId = auth.user.userId
+    const userId = user.userId
     const method = request.method.toUpperCase()
     const path = pathOf(request.url)
     const text = yield* Effect.orElseSucceed(request.text, () => "")
@@ -313,7 +303,7 @@ const davApp = (sim: SimState, store: Store) =>
         return multistatus([
           responseXml(principal, names, new Map([
             [`${DAV_NS} resourcetype`, "<d:principal/>"],
-            [`${DAV_NS} displayname`, xmlText(auth.user.displayName)],
+            [`${DAV_NS} displayname`, xmlText(user.displayName)],
             [`${DAV_NS} current-user-principal`, `<d:href>${principal}</d:href>`],
             [`${CALDAV_NS} calendar-home-set`, `<d:href>${homeHref(userId)}</d:href>`],
             [`${CARDDAV_NS} addressbook-home-set`, `<d:href>${DAV_ROOT}/addressbooks/users/${encodeURIComponent(userId)}/</d:href>`]

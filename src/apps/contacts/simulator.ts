@@ -27,9 +27,9 @@ import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platf
 import ICAL from "ical.js"
 import { Effect, Either, Schema } from "effect"
 import { childNamed, childrenNamed, DAV_NS, parseXml, textOf, type XmlElement } from "../../nextcloud/davXml.js"
-import { requestAuth } from "../../simulator/auth.js"
+import { davUser, sabreError as davError } from "../../simulator/dav.js"
 import { Empty, hook } from "../../simulator/hooks.js"
-import { escapeHtml, header } from "../../simulator/http.js"
+import { header } from "../../simulator/http.js"
 import { pathOf } from "../../simulator/routeKeys.js"
 import type { SimulatorApp } from "../../simulator/SimulatorApp.js"
 import { now, type SimState, SimulatorHookError } from "../../simulator/state.js"
@@ -102,12 +102,8 @@ const booksOf = (state: CardDavState, userId: string, at: number): Map<string, B
 
 const xmlText = (s: string): string => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
 
-const sabreError = (status: number, exception: string, text: string, extra = "") =>
-  HttpServerResponse.text(
-    `<?xml version="1.0" encoding="utf-8"?>\n<d:error xmlns:d="DAV:" xmlns:s="http://sabredav.org/ns" xmlns:card="${CARDDAV_NS}">\n` +
-      `${extra}  <s:exception>Sabre\\DAV\\Exception\\${exception}</s:exception>\n  <s:message>${escapeHtml(text)}</s:message>\n</d:error>\n`,
-    { status, contentType: "application/xml; charset=utf-8" }
-  )
+const sabreError = (status: number, exception: string, text: string, condition = "") =>
+  davError(status, exception, text, { namespaces: `xmlns:card="${CARDDAV_NS}"`, condition })
 
 const multistatus = (responses: ReadonlyArray<string>) =>
   HttpServerResponse.text(
@@ -565,18 +561,12 @@ const isCardDavPath = (path: string): boolean =>
 const cardDavApp = (state: CardDavState) =>
   Effect.gen(function* () {
     const request = yield* HttpServerRequest.HttpServerRequest
-    const auth = yield* requestAuth(state.sim, request)
-    if (auth._tag === "Throttled") return sabreError(429, "TooManyRequests", "Reached maximum delay")
-    if (auth._tag === "Failed" || auth._tag === "Anonymous") {
-      return HttpServerResponse.setHeader(
-        sabreError(401, "NotAuthenticated", "No public access to this resource., No 'Authorization: Basic' header found."),
-        "WWW-Authenticate",
-        'Basic realm="Nextcloud", charset="UTF-8"'
-      )
-    }
+    const who = yield* davUser(state.sim, request)
+    if (Either.isLeft(who)) return who.left
+    const user = who.right
     const at = yield* now(state.sim)
     const path = pathOf(request.url)
-    const ctx: Ctx = { state, request, userId: auth.user.userId, at }
+    const ctx: Ctx = { state, request, userId: user.userId, at }
     return path.startsWith(BOOKS_PREFIX) ? yield* bookRequest(ctx, path) : yield* principalRequest(ctx, path)
   })
 

@@ -11,8 +11,8 @@ import { createHash } from "node:crypto"
 import { HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Effect, Either } from "effect"
 import { childNamed, DAV_NS, isElement, parseXml, textOf, type XmlElement } from "../../nextcloud/davXml.js"
-import { requestAuth } from "../../simulator/auth.js"
-import { escapeHtml, header } from "../../simulator/http.js"
+import { davUser, sabreError } from "../../simulator/dav.js"
+import { header } from "../../simulator/http.js"
 import { pathOf } from "../../simulator/routeKeys.js"
 import { now, type SimState } from "../../simulator/state.js"
 
@@ -114,12 +114,6 @@ const isLocked = (state: DavState, userId: string, segments: ReadonlyArray<strin
 // ---------------------------------------------------------------------------
 // Wire format
 
-const sabreError = (status: number, exception: string, text: string) =>
-  HttpServerResponse.text(
-    `<?xml version="1.0" encoding="utf-8"?>\n<d:error xmlns:d="DAV:" xmlns:s="http://sabredav.org/ns">\n` +
-      `  <s:exception>Sabre\\DAV\\Exception\\${exception}</s:exception>\n  <s:message>${escapeHtml(text)}</s:message>\n</d:error>\n`,
-    { status, contentType: "application/xml; charset=utf-8" }
-  )
 
 const httpDate = (ms: number): string => new Date(ms).toUTCString()
 
@@ -514,25 +508,19 @@ const search = (state: DavState, request: HttpServerRequest.HttpServerRequest, u
 export const davApp = (state: DavState) =>
   Effect.gen(function* () {
     const request = yield* HttpServerRequest.HttpServerRequest
-    const auth = yield* requestAuth(state.sim, request)
-    if (auth._tag === "Throttled") return sabreError(429, "TooManyRequests", "Reached maximum delay")
-    if (auth._tag === "Failed" || auth._tag === "Anonymous") {
-      return HttpServerResponse.setHeader(
-        sabreError(401, "NotAuthenticated", "No public access to this resource., No 'Authorization: Basic' header found. Either the client didn't send one, or the server is misconfigured"),
-        "WWW-Authenticate",
-        'Basic realm="Nextcloud", charset="UTF-8"'
-      )
-    }
+    const who = yield* davUser(state.sim, request)
+    if (Either.isLeft(who)) return who.left
+    const user = who.right
     const path = pathOf(request.url)
     if (path === DAV_ROOT || path === `${DAV_ROOT}/`) {
       if (request.method.toUpperCase() !== "SEARCH") {
         return sabreError(501, "NotImplemented", `There was no plugin in the system that was willing to handle this ${request.method} method.`)
       }
-      return yield* search(state, request, auth.user.userId)
+      return yield* search(state, request, user.userId)
     }
     const parsed = parseDavPath(path)
     if (parsed === null) return sabreError(400, "BadRequest", "Invalid path")
-    if (parsed.userId !== auth.user.userId) return sabreError(403, "Forbidden", "Principal mismatch: this is not your home")
+    if (parsed.userId !== user.userId) return sabreError(403, "Forbidden", "Principal mismatch: this is not your home")
     const at = yield* now(state.sim)
     const r: DavRequest = { request, ...parsed, files: userFiles(state, parsed.userId, at), at }
     switch (request.method.toUpperCase()) {
