@@ -18,12 +18,7 @@ import * as path from "node:path"
 import { inspect } from "node:util"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js"
-import {
-  type ClientCapabilities,
-  ElicitationCompleteNotificationSchema,
-  ElicitRequestSchema,
-  type ElicitResult
-} from "@modelcontextprotocol/sdk/types.js"
+import type { ClientCapabilities } from "@modelcontextprotocol/sdk/types.js"
 import { Effect, Exit, Layer, Logger, LogLevel, Redacted, Scope } from "effect"
 import { afterEach } from "vitest"
 import { coreLayer } from "../../src/app.js"
@@ -37,7 +32,7 @@ import { NextcloudConfig, type NextcloudConfigShape } from "../../src/nextcloud/
 import { ProvisioningConfig, type ProvisioningConfigShape } from "../../src/provisioning/ProvisioningConfig.js"
 import * as Simulator from "../../src/simulator/index.js"
 import * as StorageLayers from "../../src/storage/layer.js"
-import type { ElicitAnswer, ToolResult } from "./stdioServer.js"
+import { answerElicitations, type ElicitAnswer, type SeenElicitation, type ToolResult } from "./stdioServer.js"
 
 export interface HarnessOptions<Apps extends ReadonlyArray<AnyApp>> {
   /** The apps the server offers and the simulator mounts. Default: the registered ones. */
@@ -64,15 +59,7 @@ export interface HarnessOptions<Apps extends ReadonlyArray<AnyApp>> {
   readonly answers?: ReadonlyArray<ElicitAnswer>
 }
 
-/** What the client saw of one elicitation request. */
-export interface SeenElicitation {
-  readonly mode: string
-  readonly message: string
-  readonly url?: string
-  readonly elicitationId?: string
-  /** Form mode: the requested schema. */
-  readonly requestedSchema?: unknown
-}
+export type { SeenElicitation } from "./stdioServer.js"
 
 export interface Harness<Control> {
   /** The simulated Nextcloud, with the apps' hooks. */
@@ -145,24 +132,7 @@ const startServer = async (
       const caller = { userId: UserId.make(options.user ?? "ada-local"), tokenScopes: options.tokenScopes ?? null }
       const server = makeMcpServer({ tools: toolsOf(apps), runtime, identify: () => caller })
       const client = new Client({ name: "in-process-test", version: "0.0.1" }, { capabilities: options.capabilities ?? {} })
-      if (options.capabilities?.elicitation !== undefined) {
-        client.setRequestHandler(ElicitRequestSchema, async (request): Promise<ElicitResult> => {
-          const params = request.params
-          seen.elicitations.push({
-            mode: params.mode ?? "form",
-            message: params.message,
-            ...(params.mode === "url"
-              ? { url: params.url, elicitationId: params.elicitationId }
-              : { requestedSchema: params.requestedSchema })
-          })
-          const action = answers.shift() ?? "cancel"
-          if (action === "accept" && params.mode !== "url") return { action, content: { acknowledged: true } }
-          return { action }
-        })
-        client.setNotificationHandler(ElicitationCompleteNotificationSchema, async (n) => {
-          seen.completed.push(n.params.elicitationId)
-        })
-      }
+      if (options.capabilities?.elicitation !== undefined) answerElicitations(client, answers, seen.elicitations, seen.completed)
       const [clientSide, serverSide] = InMemoryTransport.createLinkedPair()
       yield* Effect.acquireRelease(
         Effect.promise(async () => {

@@ -39,18 +39,43 @@ export type ToolResult = CallToolResult & { readonly structuredContent: ToolOutp
 
 export type ElicitAnswer = "accept" | "decline" | "cancel"
 
+/** What the client saw of one elicitation request. */
+export interface SeenElicitation {
+  readonly mode: string
+  readonly message: string
+  readonly url?: string
+  readonly elicitationId?: string
+  /** Form mode: the requested schema. */
+  readonly requestedSchema?: unknown
+}
+
+/**
+ * A test client's side of elicitation: each request noted in `shown` and
+ * answered with the next of `answers` ("cancel" once they run out; a form is
+ * accepted with its box ticked), each completion noted in `completed`.
+ */
+export const answerElicitations = (client: Client, answers: Array<ElicitAnswer>, shown: Array<SeenElicitation>, completed: Array<string>) => {
+  client.setRequestHandler(ElicitRequestSchema, async (request): Promise<ElicitResult> => {
+    const params = request.params
+    shown.push({
+      mode: params.mode ?? "form",
+      message: params.message,
+      ...(params.mode === "url" ? { url: params.url, elicitationId: params.elicitationId } : { requestedSchema: params.requestedSchema })
+    })
+    const action = answers.shift() ?? "cancel"
+    if (action === "accept" && params.mode !== "url") return { action, content: { acknowledged: true } }
+    return { action }
+  })
+  client.setNotificationHandler(ElicitationCompleteNotificationSchema, async (n) => {
+    completed.push(n.params.elicitationId)
+  })
+}
+
 export interface StdioSession {
   readonly client: Client
   readonly stderr: () => string
   /** Elicitation requests the server sent, in order. */
-  readonly elicitations: Array<{
-    readonly mode: string
-    readonly message: string
-    readonly url?: string
-    readonly elicitationId?: string
-    /** Form mode: the requested schema. */
-    readonly requestedSchema?: unknown
-  }>
+  readonly elicitations: Array<SeenElicitation>
   readonly completedElicitations: Array<string>
   readonly call: (name: string, args?: Record<string, unknown>) => Promise<ToolResult>
   readonly close: () => Promise<void>
@@ -85,24 +110,7 @@ export const startStdio = async (options: StartOptions): Promise<StdioSession> =
   const elicitations: StdioSession["elicitations"] = []
   const completedElicitations: Array<string> = []
   const answers = [...(options.answers ?? [])]
-  if (options.capabilities?.elicitation !== undefined) {
-    client.setRequestHandler(ElicitRequestSchema, async (request): Promise<ElicitResult> => {
-      const params = request.params
-      elicitations.push({
-        mode: params.mode ?? "form",
-        message: params.message,
-        ...(params.mode === "url"
-          ? { url: params.url, elicitationId: params.elicitationId }
-          : { requestedSchema: params.requestedSchema })
-      })
-      const action = answers.shift() ?? "cancel"
-      if (action === "accept" && params.mode !== "url") return { action, content: { acknowledged: true } }
-      return { action }
-    })
-    client.setNotificationHandler(ElicitationCompleteNotificationSchema, async (n) => {
-      completedElicitations.push(n.params.elicitationId)
-    })
-  }
+  if (options.capabilities?.elicitation !== undefined) answerElicitations(client, answers, elicitations, completedElicitations)
   await client.connect(transport)
   // The SDK keeps the child process private; tests need its raw streams.
   const child = (transport as unknown as { readonly _process?: import("node:child_process").ChildProcess })._process
