@@ -1,35 +1,13 @@
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Redacted } from "effect"
-import { execFileSync } from "node:child_process"
-import { mkdtempSync, readFileSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import { HttpClientLive } from "../../src/nextcloud/HttpClientLive.js"
 import { makeCaller } from "../../src/nextcloud/call.js"
 import { NextcloudLive } from "../../src/app.js"
 import { LoginFlowClient } from "../../src/nextcloud/LoginFlowClient.js"
 import { NextcloudConfig } from "../../src/nextcloud/NextcloudConfig.js"
-import { config, expectNoSecrets, json, later, longAppPassword, startHttpsStub, startStub } from "./stub.js"
+import { config, expectNoSecrets, json, later, longAppPassword, selfSigned, startHttpsStub, startStub } from "./stub.js"
 
-/** A throwaway self-signed certificate for 127.0.0.1. */
-const selfSigned = Effect.acquireRelease(
-  Effect.sync(() => mkdtempSync(join(tmpdir(), "nc-mcp-tls-"))),
-  (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
-).pipe(
-  Effect.map((dir) => {
-    execFileSync(
-      "openssl",
-      [
-        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-        "-addext", "subjectAltName=IP:127.0.0.1",
-        "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")
-      ],
-      { stdio: "ignore" }
-    )
-    return { key: readFileSync(join(dir, "key.pem"), "utf8"), cert: readFileSync(join(dir, "cert.pem"), "utf8") }
-  })
-)
 
 const init = { poll: { token: "t".repeat(128), endpoint: "http://x/login/v2/poll" }, login: "http://x/login/v2/flow/y" }
 

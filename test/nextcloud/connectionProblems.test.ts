@@ -7,10 +7,6 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Layer, Redacted } from "effect"
-import { execFileSync } from "node:child_process"
-import { mkdtempSync, readFileSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import { Notes, NotesLive } from "../../src/apps/notes/Client.js"
 import { NextcloudLive } from "../../src/app.js"
 import {
@@ -24,25 +20,8 @@ import { withTransport } from "../../src/nextcloud/layer.js"
 import { LoginFlowClient } from "../../src/nextcloud/LoginFlowClient.js"
 import { NextcloudConfig } from "../../src/nextcloud/NextcloudConfig.js"
 import * as Simulator from "../../src/simulator/index.js"
-import { closedPort, config, fieldsOf, json, startHttpsStub, startStub } from "./stub.js"
+import { closedPort, config, fieldsOf, json, selfSigned, startHttpsStub, startStub } from "./stub.js"
 
-const selfSigned = Effect.acquireRelease(
-  Effect.sync(() => mkdtempSync(join(tmpdir(), "nc-mcp-tls-"))),
-  (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
-).pipe(
-  Effect.map((dir) => {
-    execFileSync(
-      "openssl",
-      [
-        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-        "-addext", "subjectAltName=IP:127.0.0.1",
-        "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")
-      ],
-      { stdio: "ignore" }
-    )
-    return { key: readFileSync(join(dir, "key.pem"), "utf8"), cert: readFileSync(join(dir, "cert.pem"), "utf8") }
-  })
-)
 
 /** Starting a login flow against `host`: the first call the server makes. */
 const initiateAt = (host: string) =>

@@ -2,9 +2,13 @@
  * A tiny scripted HTTP(S) server on 127.0.0.1 for exact wire behaviours.
  */
 import { Duration, Effect, Layer } from "effect"
+import { execFileSync } from "node:child_process"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import * as Http from "node:http"
 import * as Https from "node:https"
 import type { AddressInfo } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { inspect } from "node:util"
 import { expect } from "vitest"
 import { NextcloudConfig, type NextcloudConfigShape } from "../../src/nextcloud/NextcloudConfig.js"
@@ -123,3 +127,22 @@ export const token128 = (seed: string): string => seed.repeat(Math.ceil(128 / se
  * report short and readable.
  */
 export const fieldsOf = (value: unknown): unknown => (typeof value === "object" && value !== null ? { ...value } : value)
+
+/** A throwaway self-signed certificate for 127.0.0.1 (openssl), removed with the scope. */
+export const selfSigned = Effect.acquireRelease(
+  Effect.sync(() => mkdtempSync(join(tmpdir(), "nc-mcp-tls-"))),
+  (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+).pipe(
+  Effect.map((dir) => {
+    execFileSync(
+      "openssl",
+      [
+        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+        "-addext", "subjectAltName=IP:127.0.0.1",
+        "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")
+      ],
+      { stdio: "ignore" }
+    )
+    return { key: readFileSync(join(dir, "key.pem"), "utf8"), cert: readFileSync(join(dir, "cert.pem"), "utf8") }
+  })
+)
