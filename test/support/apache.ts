@@ -20,7 +20,7 @@ import { createHash } from "node:crypto"
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
-import { connects, freePort, serverInstalled, sleep } from "./realServers.js"
+import { connects, freePort, ownedProcess, serverInstalled, sleep } from "./realServers.js"
 
 export const APACHE = "/usr/sbin/apache2"
 const MODULES = "/usr/lib/apache2/modules"
@@ -159,10 +159,7 @@ export const startApache = async (users: ReadonlyArray<ApacheUser>, options: { r
     })
     child.stdout?.on("data", (c: Buffer) => (output += c.toString("utf8")))
     child.stderr?.on("data", (c: Buffer) => (output += c.toString("utf8")))
-    const stopChild = () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM")
-    }
-    process.once("exit", stopChild)
+    const owned = ownedProcess(child, dir)
     const log = () => {
       let errors = ""
       try {
@@ -182,8 +179,7 @@ export const startApache = async (users: ReadonlyArray<ApacheUser>, options: { r
       await sleep(25)
     }
     if (!up) {
-      stopChild()
-      process.off("exit", stopChild)
+      owned.kill()
       const text = log()
       // Another process took the port between the probe and Apache's bind: try another one.
       if (attempt < 5 && /Address already in use|could not bind/i.test(text)) continue
@@ -199,16 +195,7 @@ export const startApache = async (users: ReadonlyArray<ApacheUser>, options: { r
       },
       own,
       log,
-      stop: async () => {
-        const exited = new Promise<void>((resolve) => {
-          if (child.exitCode !== null || child.signalCode !== null) resolve()
-          else child.once("exit", () => resolve())
-        })
-        stopChild()
-        await exited
-        process.off("exit", stopChild)
-        rmSync(dir, { recursive: true, force: true })
-      }
+      stop: owned.stop
     }
   }
 }

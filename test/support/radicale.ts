@@ -19,11 +19,11 @@
  * read-only system address book `z-server-generated--system`.
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
 import { createServer, type IncomingMessage, type OutgoingHttpHeaders, request, type Server, type ServerResponse } from "node:http"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
-import { connects, freePort, serverInstalled, sleep } from "./realServers.js"
+import { connects, freePort, ownedProcess, serverInstalled, sleep } from "./realServers.js"
 
 export const RADICALE = "/usr/bin/radicale"
 
@@ -211,15 +211,11 @@ export const startRadicale = async (users: ReadonlyArray<RadicaleUser>): Promise
   const child: ChildProcess = spawn(RADICALE, ["--config", path.join(dir, "config")], { stdio: ["ignore", "pipe", "pipe"] })
   child.stdout?.on("data", (c: Buffer) => (log += c.toString("utf8")))
   child.stderr?.on("data", (c: Buffer) => (log += c.toString("utf8")))
-  const stopChild = () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM")
-  }
-  process.once("exit", stopChild)
+  const owned = ownedProcess(child, dir)
   const deadline = Date.now() + 30_000
   while (!(await connects(port))) {
     if (child.exitCode !== null || Date.now() > deadline) {
-      stopChild()
-      rmSync(dir, { recursive: true, force: true })
+      await owned.stop()
       throw new Error(`Radicale did not start on 127.0.0.1:${port}: ${log.slice(0, 2000)}`)
     }
     await sleep(25)
@@ -235,14 +231,7 @@ export const startRadicale = async (users: ReadonlyArray<RadicaleUser>): Promise
     stop: async () => {
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))
-      const exited = new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) resolve()
-        else child.once("exit", () => resolve())
-      })
-      stopChild()
-      await exited
-      process.off("exit", stopChild)
-      rmSync(dir, { recursive: true, force: true })
+      await owned.stop()
     }
   }
 }

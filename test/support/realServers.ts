@@ -4,7 +4,8 @@
  * installed is skipped, under a title that says why and how to get it; under
  * CI=true (where .ci/run installs them) that is a failure.
  */
-import { existsSync } from "node:fs"
+import type { ChildProcess } from "node:child_process"
+import { existsSync, rmSync } from "node:fs"
 import { createConnection, createServer as createTcpServer } from "node:net"
 import { describe, expect, it } from "vitest"
 
@@ -55,3 +56,28 @@ export const connects = (port: number) =>
 
 /** The pause between readiness probes of a starting server (not a wait for an outcome). */
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/**
+ * A server process the test started, stopped with it: SIGTERM when the test
+ * runner exits or on `kill`, and `stop` (that, then wait for the exit and
+ * remove its folder).
+ */
+export const ownedProcess = (child: ChildProcess, dir: string) => {
+  const kill = () => {
+    process.off("exit", kill)
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM")
+  }
+  process.once("exit", kill)
+  return {
+    kill,
+    stop: async () => {
+      const exited = new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) resolve()
+        else child.once("exit", () => resolve())
+      })
+      kill()
+      await exited
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+}
