@@ -162,15 +162,8 @@ const findBook = (account: DavAccount, addressbookId: string) =>
 const asRef = (account: DavAccount, addressbookId: string) =>
   Effect.flatMap(CardDav, (c) => c.bookUrl(account, addressbookId)).pipe(Effect.map((url) => ({ id: addressbookId, url })))
 
-const patchOf = (input: {
-  readonly full_name?: string | undefined
-  readonly emails?: ReadonlyArray<string> | undefined
-  readonly phones?: ReadonlyArray<string> | undefined
-  readonly org?: string | null | undefined
-  readonly note?: string | null | undefined
-  readonly birthday?: string | null | undefined
-  readonly addresses?: ReadonlyArray<typeof AddressInput.Type> | undefined
-}): ContactPatch => ({
+/** The fields a create or update input gives (the tool inputs carry more; only these are taken). */
+const patchOf = (input: ContactPatch): ContactPatch => ({
   ...(input.full_name !== undefined ? { full_name: input.full_name } : {}),
   ...(input.emails !== undefined ? { emails: input.emails } : {}),
   ...(input.phones !== undefined ? { phones: input.phones } : {}),
