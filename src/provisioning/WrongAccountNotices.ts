@@ -59,6 +59,8 @@ export interface WrongAccountNoticesShape {
   readonly take: (userId: UserId) => Effect.Effect<Option.Option<WrongAccountNotice>>
 }
 
+const NOTHING = Effect.succeed(Option.none<WrongAccountNotice>())
+
 export const makeWrongAccountNotices = Effect.gen(function* () {
   const storage = yield* Storage
   const watched = new Map<UserId, Watched>()
@@ -72,7 +74,10 @@ export const makeWrongAccountNotices = Effect.gen(function* () {
       )
     )
 
-  const take = (userId: UserId) =>
+  // Nothing watched for the user (nearly always): answered without running the lookup below.
+  const take = (userId: UserId) => (watched.has(userId) ? takeWatched(userId) : NOTHING)
+
+  const takeWatched = (userId: UserId) =>
     Effect.gen(function* () {
       const entry = watched.get(userId)
       if (entry === undefined) return Option.none()

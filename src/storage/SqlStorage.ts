@@ -33,12 +33,13 @@
  * - Errors carry the operation and a reduced cause (./errors.ts): never row
  *   values or statement parameters.
  * - Each method is a span `Storage.<method>` with the backend as
- *   `db.system` (`sqlite` or `postgresql`).
+ *   `db.system` (`sqlite` or `postgresql`) when a tracer is on.
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect } from "effect"
 import type { UserId } from "../domain/Ids.js"
 import type { Scope } from "../domain/Scope.js"
+import { tracedFn } from "../log/spans.js"
 import { Cipher } from "./Cipher.js"
 import { storageError } from "./errors.js"
 import { reencryptAll as reencryptWith, sqlReencryptBackend } from "./reencrypt.js"
@@ -53,24 +54,26 @@ export const make: Effect.Effect<StorageShape, never, SqlClient.SqlClient | Ciph
   const rows = rowCodec(cipher)
   const db = statements(sql)
   const span = { attributes: { "db.system": sql.onDialectOrElse({ pg: () => "postgresql", orElse: () => "sqlite" }) } }
+  // Spans only when tracing: `getFlow` and `getGrant` are on the hot path (log/spans.ts).
+  const spanned = (name: string) => tracedFn(name, span)
 
-  const getGrant = Effect.fn("Storage.getGrant", span)(
+  const getGrant = spanned("Storage.getGrant")(Effect.fnUntraced(
     function* (userId: UserId) {
       return yield* rows.readGrant(userId, yield* db.findGrant(userId))
     },
     Effect.mapError(storageError("getGrant"))
-  )
+  ))
 
-  const putGrant = Effect.fn("Storage.putGrant", span)(
+  const putGrant = spanned("Storage.putGrant")(Effect.fnUntraced(
     function* (grant: Grant) {
       const row = yield* rows.grantToRow(grant)
       const previous = yield* db.replaceGrant(row).pipe(sql.withTransaction)
       return yield* rows.previousGrant("putGrant")(previous)
     },
     Effect.mapError(storageError("putGrant"))
-  )
+  ))
 
-  const completeFlow = Effect.fn("Storage.completeFlow", span)(
+  const completeFlow = spanned("Storage.completeFlow")(Effect.fnUntraced(
     function* (grant: Grant, flowCreatedAt?: number) {
       const row = yield* rows.grantToRow(grant)
       const previous = yield* db.replaceGrant(row).pipe(
@@ -80,133 +83,133 @@ export const make: Effect.Effect<StorageShape, never, SqlClient.SqlClient | Ciph
       return yield* rows.previousGrant("completeFlow")(previous)
     },
     Effect.mapError(storageError("completeFlow"))
-  )
+  ))
 
-  const updateScopes = Effect.fn("Storage.updateScopes", span)(
+  const updateScopes = spanned("Storage.updateScopes")(Effect.fnUntraced(
     function* (userId: UserId, scopes: ReadonlyArray<Scope> | null, at: number) {
       return (yield* db.updateScopes({ userId, scopes, at })).length > 0
     },
     Effect.mapError(storageError("updateScopes"))
-  )
+  ))
 
-  const setNcUserId = Effect.fn("Storage.setNcUserId", span)(
+  const setNcUserId = spanned("Storage.setNcUserId")(Effect.fnUntraced(
     function* (userId: UserId, ncUserId: string, at: number, onlyCreatedAt?: number) {
       return (yield* db.updateNcUserId({ userId, ncUserId, at, onlyCreatedAt: onlyCreatedAt ?? null })).length > 0
     },
     Effect.mapError(storageError("setNcUserId"))
-  )
+  ))
 
-  const deleteGrant = Effect.fn("Storage.deleteGrant", span)(
+  const deleteGrant = spanned("Storage.deleteGrant")(Effect.fnUntraced(
     function* (userId: UserId, onlyCreatedAt?: number) {
       const deleted = yield* db.deleteGrant({ userId, onlyCreatedAt: onlyCreatedAt ?? null })
       return yield* rows.previousGrant("deleteGrant")(deleted)
     },
     Effect.mapError(storageError("deleteGrant"))
-  )
+  ))
 
-  const getFlow = Effect.fn("Storage.getFlow", span)(
+  const getFlow = spanned("Storage.getFlow")(Effect.fnUntraced(
     function* (userId: UserId) {
       return yield* rows.readFlow(userId, yield* db.findFlow(userId))
     },
     Effect.mapError(storageError("getFlow"))
-  )
+  ))
 
-  const putFlow = Effect.fn("Storage.putFlow", span)(
+  const putFlow = spanned("Storage.putFlow")(Effect.fnUntraced(
     function* (flow: PendingFlow) {
       yield* db.upsertFlow(yield* rows.flowToRow(flow))
     },
     Effect.mapError(storageError("putFlow"))
-  )
+  ))
 
-  const deleteFlow = Effect.fn("Storage.deleteFlow", span)(
+  const deleteFlow = spanned("Storage.deleteFlow")(Effect.fnUntraced(
     function* (userId: UserId, onlyCreatedAt?: number) {
       return (yield* db.deleteFlow({ userId, onlyCreatedAt: onlyCreatedAt ?? null })).length > 0
     },
     Effect.mapError(storageError("deleteFlow"))
-  )
+  ))
 
-  const listActiveFlows = Effect.fn("Storage.listActiveFlows", span)(
+  const listActiveFlows = spanned("Storage.listActiveFlows")(Effect.fnUntraced(
     function* (now: number, limit: number) {
       if (limit <= 0) return []
       return yield* rows.readableFlows(yield* db.findActiveFlows({ now, limit: Math.floor(limit) }))
     },
     Effect.mapError(storageError("listActiveFlows"))
-  )
+  ))
 
-  const deleteExpiredFlows = Effect.fn("Storage.deleteExpiredFlows", span)(
+  const deleteExpiredFlows = spanned("Storage.deleteExpiredFlows")(Effect.fnUntraced(
     function* (before: number) {
       return yield* db.deleteExpiredFlows(before)
     },
     Effect.mapError(storageError("deleteExpiredFlows"))
-  )
+  ))
 
-  const claimFlows = Effect.fn("Storage.claimFlows", span)(
+  const claimFlows = spanned("Storage.claimFlows")(Effect.fnUntraced(
     function* (owner: string, now: number, leaseMs: number, limit: number) {
       if (limit <= 0) return []
       const claimed = yield* db.claimFlows({ owner, now, until: now + Math.max(0, leaseMs), limit: Math.floor(limit) })
       return yield* rows.readableFlows([...claimed].sort(byAge))
     },
     Effect.mapError(storageError("claimFlows"))
-  )
+  ))
 
-  const releaseFlow = Effect.fn("Storage.releaseFlow", span)(
+  const releaseFlow = spanned("Storage.releaseFlow")(Effect.fnUntraced(
     function* (userId: UserId, owner: string) {
       return (yield* db.releaseFlow({ userId, owner })).length > 0
     },
     Effect.mapError(storageError("releaseFlow"))
-  )
+  ))
 
-  const recordFlowStart = Effect.fn("Storage.recordFlowStart", span)(
+  const recordFlowStart = spanned("Storage.recordFlowStart")(Effect.fnUntraced(
     function* (userId: UserId, at: number) {
       yield* db.insertFlowStart({ user_id: userId, at })
     },
     Effect.mapError(storageError("recordFlowStart"))
-  )
+  ))
 
-  const flowStartsSince = Effect.fn("Storage.flowStartsSince", span)(
+  const flowStartsSince = spanned("Storage.flowStartsSince")(Effect.fnUntraced(
     function* (userId: UserId, since: number) {
       return (yield* db.findFlowStarts({ userId, since })).map((r) => r.at)
     },
     Effect.mapError(storageError("flowStartsSince"))
-  )
+  ))
 
-  const audit = Effect.fn("Storage.audit", span)(
+  const audit = spanned("Storage.audit")(Effect.fnUntraced(
     function* (entry: AuditEntry) {
       yield* db.insertAudit(auditEntryToRow(entry))
     },
     Effect.mapError(storageError("audit"))
-  )
+  ))
 
-  const auditCoalesced = Effect.fn("Storage.auditCoalesced", span)(
+  const auditCoalesced = spanned("Storage.auditCoalesced")(Effect.fnUntraced(
     function* (entry: AuditEntry, repeat: AuditRepeat) {
       yield* db.upsertCoalescedAudit(coalescedAuditRow(entry, repeat))
     },
     Effect.mapError(storageError("auditCoalesced"))
-  )
+  ))
 
-  const auditLog = Effect.fn("Storage.auditLog", span)(
+  const auditLog = spanned("Storage.auditLog")(Effect.fnUntraced(
     function* (userId: UserId | null, limit: number) {
       if (limit <= 0) return []
       return (yield* db.findAudit({ userId, limit: Math.floor(limit) })).map(auditRecordFromRow)
     },
     Effect.mapError(storageError("auditLog"))
-  )
+  ))
 
-  const pruneHistory = Effect.fn("Storage.pruneHistory", span)(
+  const pruneHistory = spanned("Storage.pruneHistory")(Effect.fnUntraced(
     function* (before: number) {
       return yield* db.pruneAudit(before).pipe(Effect.zipLeft(db.pruneFlowStarts(before)), sql.withTransaction)
     },
     Effect.mapError(storageError("pruneHistory"))
-  )
+  ))
 
   const secrets = sqlReencryptBackend(sql)
 
-  const reencryptAll = Effect.fn("Storage.reencryptAll", span)(
+  const reencryptAll = spanned("Storage.reencryptAll")(Effect.fnUntraced(
     function* (options?: { readonly batchSize?: number }) {
       return yield* reencryptWith(cipher, secrets, options?.batchSize)
     },
     Effect.mapError(storageError("reencryptAll"))
-  )
+  ))
 
   return Storage.of({
     getGrant,

@@ -150,11 +150,11 @@ export const checkStatus = Tool.open({
     Effect.gen(function* () {
       const user = yield* CurrentUser
       const provisioning = yield* Provisioning
-      const progress = yield* Progress
       const wait = Duration.seconds(input.wait_seconds ?? 0)
       let result: StatusResult = yield* provisioning.status(user.userId)
       const waiting = result.status === "pending" || (result.status === "provisioned" && result.pendingUpdate !== null)
       if (waiting && Duration.toMillis(wait) > 0) {
+        const progress = yield* Progress
         const total = input.wait_seconds ?? 0
         const waitStarted = yield* Clock.currentTimeMillis
         yield* provisioning.awaitCompletion(user.userId, wait, (elapsed) =>

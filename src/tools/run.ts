@@ -15,7 +15,8 @@
  * It never fails and never leaks a defect: a defect is logged and answered as
  * a generic InternalError. Interruption (a cancelled request) propagates.
  */
-import { Cause, Effect, FiberRef, ParseResult, Schema } from "effect"
+import { Cause, Effect, Either, type ParseResult, Schema } from "effect"
+import { whenTracing } from "../log/spans.js"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
 import { InvalidArguments, internalError, type ToolError } from "../domain/Errors.js"
 import { requireScopes } from "./access.js"
@@ -45,47 +46,47 @@ const nestedDeeperThan = (value: unknown, max: number): boolean => {
   return false
 }
 
-export const decodeArguments = <I>(schema: Schema.Schema<I, any>, args: unknown) =>
-  nestedDeeperThan(args, MAX_ARGUMENT_DEPTH)
-    ? Effect.fail(
-        new InvalidArguments({ message: `Invalid arguments: nested more than ${MAX_ARGUMENT_DEPTH} levels deep.` })
-      )
-    : decodeChecked(schema, args)
+/**
+ * The arguments decoded with the tool's input Schema, or why not. Tool
+ * Schemas are synchronous: decoded as a plain value, without the effects
+ * an effectful decode runs on every call.
+ */
+export const decodeArguments = <I>(schema: Schema.Schema<I, any>, args: unknown): Either.Either<I, InvalidArguments> => {
+  if (nestedDeeperThan(args, MAX_ARGUMENT_DEPTH)) {
+    return Either.left(new InvalidArguments({ message: `Invalid arguments: nested more than ${MAX_ARGUMENT_DEPTH} levels deep.` }))
+  }
+  return Either.mapLeft(decoderOf(schema)(args ?? {}), (error) => {
+    const detail = describeArguments(error.issue)
+    return new InvalidArguments({
+      message: detail.length > MAX_ISSUE_TEXT ? `${detail.slice(0, MAX_ISSUE_TEXT)}…` : detail
+    })
+  })
+}
 
 /**
  * A tool's decoder and encoder, compiled once per Schema (a tool is called
  * many times; HTTP builds a Server per session, not a tool).
  */
-const decoders = new WeakMap<Schema.Schema.Any, (u: unknown) => Effect.Effect<unknown, ParseResult.ParseError>>()
-const encoders = new WeakMap<Schema.Schema.Any, (a: unknown) => Effect.Effect<unknown, ParseResult.ParseError>>()
+const decoders = new WeakMap<Schema.Schema.Any, (u: unknown) => Either.Either<unknown, ParseResult.ParseError>>()
+const encoders = new WeakMap<Schema.Schema.Any, (a: unknown) => Either.Either<unknown, ParseResult.ParseError>>()
 
 const decoderOf = <I>(schema: Schema.Schema<I, any>) => {
   let decode = decoders.get(schema)
   if (decode === undefined) {
-    decode = Schema.decodeUnknown(schema, { onExcessProperty: "error", errors: "all" }) as (u: unknown) => Effect.Effect<unknown, ParseResult.ParseError>
+    decode = Schema.decodeUnknownEither(schema, { onExcessProperty: "error", errors: "all" }) as (u: unknown) => Either.Either<unknown, ParseResult.ParseError>
     decoders.set(schema, decode)
   }
-  return decode as (u: unknown) => Effect.Effect<I, ParseResult.ParseError>
+  return decode as (u: unknown) => Either.Either<I, ParseResult.ParseError>
 }
 
 const encoderOf = (schema: Schema.Schema<any, any>) => {
   let encode = encoders.get(schema)
   if (encode === undefined) {
-    encode = Schema.encode(schema) as (a: unknown) => Effect.Effect<unknown, ParseResult.ParseError>
+    encode = Schema.encodeEither(schema) as (a: unknown) => Either.Either<unknown, ParseResult.ParseError>
     encoders.set(schema, encode)
   }
   return encode
 }
-
-const decodeChecked = <I>(schema: Schema.Schema<I, any>, args: unknown) =>
-  decoderOf(schema)(args ?? {}).pipe(
-    Effect.mapError((error) => {
-      const detail = describeArguments(error.issue)
-      return new InvalidArguments({
-        message: detail.length > MAX_ISSUE_TEXT ? `${detail.slice(0, MAX_ISSUE_TEXT)}…` : detail
-      })
-    })
-  )
 
 /** Steps 2–4: the handler, behind the scope check for app tools. `R` holds the adapter's services by construction (`Tool.make`). */
 const handle = <R>(tool: AnyTool<R>, input: unknown): Effect.Effect<Reply<unknown>, ToolError, R> => {
@@ -122,23 +123,20 @@ const errorResponse = (tool: AnyTool, error: ToolError): Record<string, unknown>
   }
 }
 
-/**
- * A span per call when a tracer is on. With tracing off (the command line)
- * a span is a no-op that still costs a stack capture and a context copy on
- * every call, so it is left out.
- */
-const traced = <A, E, R>(name: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.flatMap(FiberRef.get(FiberRef.currentTracerEnabled), (enabled) => (enabled ? Effect.withSpan(effect, name) : effect))
-
-/** One `tools/call`, as a structured MCP result. */
+/** One `tools/call`, as a structured MCP result. A span per call when a tracer is on (log/spans.ts). */
 export const runTool = <R>(tool: AnyTool<R>, args: unknown): Effect.Effect<CallToolResult, never, R> =>
-  traced(`tool.${tool.name}`, answer(tool, args))
+  whenTracing(`tool.${tool.name}`, answer(tool, args))
 
 const answer = <R>(tool: AnyTool<R>, args: unknown): Effect.Effect<CallToolResult, never, R> =>
-  decodeArguments(tool.input, args).pipe(
-    Effect.flatMap((input) => handle(tool, input)),
-    Effect.flatMap((reply) => encoderOf(tool.output)({ ...(reply as object), success: true }).pipe(Effect.orDie)),
-    Effect.map((encoded) => toResult(encoded as Record<string, unknown>, false)),
+  Effect.suspend(() => {
+    const input = decodeArguments(tool.input, args)
+    return Either.isLeft(input) ? Effect.fail(input.left) : handle(tool, input.right)
+  }).pipe(
+    Effect.flatMap((reply) => {
+      const encoded = encoderOf(tool.output)({ ...(reply as object), success: true })
+      // An answer its own Schema refuses is a bug in the tool: a defect, logged below.
+      return Either.isRight(encoded) ? Effect.succeed(toResult(encoded.right as Record<string, unknown>, false)) : Effect.die(encoded.left)
+    }),
     Effect.catchAll((error: ToolError) => Effect.succeed(toResult(errorResponse(tool, error), true))),
     Effect.catchAllCause((cause) =>
       Cause.isInterruptedOnly(cause)
