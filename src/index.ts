@@ -8,7 +8,7 @@ export * from "./domain/Errors.js"
 export { UserId } from "./domain/Ids.js"
 export { CurrentUser, type CurrentUserShape } from "./auth/CurrentUser.js"
 export { GrantChanges, inProcess as inProcessGrantChanges, type GrantChangeHandlers, type GrantChangesShape } from "./storage/GrantChanges.js"
-export { ScopeCache, type ScopeCacheShape } from "./auth/ScopeCache.js"
+export { ScopeCache, type ScopeCacheShape, type AnnouncedChange } from "./auth/ScopeCache.js"
 export { requireScopes, type ScopeCheck } from "./tools/access.js"
 export {
   Elicitation,
@@ -28,6 +28,7 @@ export {
 export { LoginFlows, type PollOutcome } from "./provisioning/LoginFlows.js"
 export { Audit, type AuditShape, type Refusal } from "./provisioning/Audit.js"
 export { SettledFlows, type SettledFlowsShape } from "./provisioning/SettledFlows.js"
+export { StoredFlows, type StoredFlowsShape } from "./provisioning/StoredFlows.js"
 export { UserLocks, type UserLocksShape } from "./provisioning/UserLocks.js"
 export { ProvisioningConfig, defaultProvisioningConfig } from "./provisioning/ProvisioningConfig.js"
 export { PollerLive, makePoller } from "./provisioning/Poller.js"

@@ -8,12 +8,23 @@
  * database drop a changed grant within a notification's latency; the TTL is
  * the backstop when a notification is missed. That one subscription also
  * serves whoever else must hear of those changes (`changes`), so a process
- * follows its database once.
+ * follows its database once. The same channel announces that a user's login
+ * was stored (see provisioning/StoredFlows.ts): every announcement drops the
+ * user's entry here, which is harmless when only their login changed.
  */
 import { Cache, Context, Duration, Effect, Exit, Layer, type Option, PubSub, type Queue, type Scope } from "effect"
 import type { UserId } from "../domain/Ids.js"
 import { type Grant, Storage, type StorageError } from "../storage/Storage.js"
 import { GrantChanges } from "../storage/GrantChanges.js"
+
+/** What {@link ScopeCacheShape.changes} delivers. */
+export type AnnouncedChange =
+  /** The grant (or the stored login) of `userId` changed, in this process or another. */
+  | { readonly _tag: "User"; readonly userId: UserId }
+  /** Announcements may have been missed (the channel was down and is back): anything derived from them is stale. */
+  | { readonly _tag: "Reset" }
+
+const RESET: AnnouncedChange = { _tag: "Reset" }
 
 export interface ScopeCacheShape {
   readonly get: (userId: UserId) => Effect.Effect<Option.Option<Grant>, StorageError>
@@ -22,11 +33,11 @@ export interface ScopeCacheShape {
   readonly forget: (userId: UserId) => Effect.Effect<void>
   readonly invalidateAll: Effect.Effect<void>
   /**
-   * Users whose grant changed as announced through `GrantChanges` (by any
-   * process), each after its entry here was dropped; for the life of the
+   * The changes announced through `GrantChanges` (by any process), each
+   * after the entries it concerns were dropped here; for the life of the
    * scope. Only {@link ScopeCache.layer} follows the announcements.
    */
-  readonly changes: Effect.Effect<Queue.Dequeue<UserId>, never, Scope.Scope>
+  readonly changes: Effect.Effect<Queue.Dequeue<AnnouncedChange>, never, Scope.Scope>
 }
 
 type Options = { readonly ttl?: Duration.DurationInput; readonly capacity?: number }
@@ -42,7 +53,7 @@ const build = (options: Options) =>
       // A storage failure must not be remembered for the whole TTL.
       timeToLive: (exit) => (Exit.isSuccess(exit) ? ttl : Duration.zero)
     })
-    const announced = yield* PubSub.unbounded<UserId>()
+    const announced = yield* PubSub.unbounded<AnnouncedChange>()
     const service = ScopeCache.of({
       // A zero TTL still serves the failure until the clock moves (expiry is `now > expiresAt`), so drop it.
       get: (userId) => cache.get(userId).pipe(Effect.tapError(() => cache.invalidate(userId))),
@@ -67,8 +78,8 @@ export class ScopeCache extends Context.Tag("nextcloud-mcp/ScopeCache")<ScopeCac
       Effect.gen(function* () {
         const { service, cache, changes, announced } = yield* build(options ?? {})
         yield* changes.subscribe({
-          onChange: (userId) => Effect.zipRight(service.forget(userId), PubSub.publish(announced, userId)),
-          onReset: cache.invalidateAll
+          onChange: (userId) => Effect.zipRight(service.forget(userId), PubSub.publish(announced, { _tag: "User", userId })),
+          onReset: Effect.zipRight(cache.invalidateAll, PubSub.publish(announced, RESET))
         })
         return service
       })

@@ -29,6 +29,7 @@ import { nextcloudFailure, store } from "./edges.js"
 import { flowStartRetryAfter, formatWait, type Grantable, isExpired, narrowedPendingUpdate } from "./flowRules.js"
 import { ProvisioningConfig } from "./ProvisioningConfig.js"
 import { SettledFlows } from "./SettledFlows.js"
+import { StoredFlows } from "./StoredFlows.js"
 import { UserLocks } from "./UserLocks.js"
 import { type WrongAccountNotice, WrongAccountNotices } from "./WrongAccountNotices.js"
 
@@ -57,6 +58,7 @@ export const makeLoginFlows = Effect.gen(function* () {
   const signals = yield* SettledFlows
   const locks = yield* UserLocks
   const notices = yield* WrongAccountNotices
+  const stored = yield* StoredFlows
   const complete = yield* makeCompletion
 
   /** Refused (and audited) when the user started too many flows lately. */
@@ -106,7 +108,7 @@ export const makeLoginFlows = Effect.gen(function* () {
       createdAt: now,
       expiresAt: now + Duration.toMillis(config.flowLifetime)
     }
-    yield* store(storage.putFlow(flow))
+    yield* store(stored.put(flow))
     yield* store(storage.recordFlowStart(userId, now))
     yield* audit.record(userId, "flow_started", { purpose, scopes: requestedScopes })
     yield* Effect.logInfo("login flow started", { user: userId, purpose })
@@ -125,7 +127,7 @@ export const makeLoginFlows = Effect.gen(function* () {
       Effect.gen(function* () {
         const current = yield* store(storage.getFlow(flow.userId))
         if (Option.isSome(current) && current.value.createdAt === flow.createdAt) {
-          return yield* store(storage.putFlow({ ...current.value, elicitationId }))
+          return yield* store(stored.put({ ...current.value, elicitationId }))
         }
         const grant = yield* store(storage.getGrant(flow.userId))
         const completedIt = Option.isSome(grant) && grant.value.createdAt >= flow.createdAt
@@ -217,7 +219,7 @@ export const makeLoginFlows = Effect.gen(function* () {
     now: number
   ) {
     const narrowed = narrowedPendingUpdate(Option.getOrNull(yield* store(storage.getFlow(userId))), remove, now)
-    if (narrowed !== null) yield* store(storage.putFlow(narrowed))
+    if (narrowed !== null) yield* store(stored.put(narrowed))
   })
 
   /** The person's answer to a login URL shown by another channel (a task's input request): decline or cancel ends the flow. */

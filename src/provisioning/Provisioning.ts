@@ -4,7 +4,8 @@
  * revoke, and forget a password Nextcloud no longer accepts. Built from named
  * parts: the flow state machine ({@link LoginFlows}), the pure decisions
  * (`flowRules.ts`), the audit log ({@link Audit}), settled-flow signals
- * ({@link SettledFlows}) and per-user locks ({@link UserLocks});
+ * ({@link SettledFlows}), the stored flows with what is known of their
+ * absence ({@link StoredFlows}) and per-user locks ({@link UserLocks});
  * {@link Provisioning.layer} provides them all.
  *
  * Invariants:
@@ -25,9 +26,11 @@ import { Ocs } from "../nextcloud/Ocs.js"
 import { type Grant, type PendingFlow, Storage } from "../storage/Storage.js"
 import { Audit } from "./Audit.js"
 import { store } from "./edges.js"
+import { tracedFn } from "../log/spans.js"
 import { flowState, type Grantable, isReusable, planScopeChange } from "./flowRules.js"
 import { LoginFlows } from "./LoginFlows.js"
 import { SettledFlows } from "./SettledFlows.js"
+import { StoredFlows } from "./StoredFlows.js"
 import { UserLocks } from "./UserLocks.js"
 import { describeNextcloudFailure } from "../nextcloud/errors.js"
 import { WaitingPolls } from "./WaitingPolls.js"
@@ -120,6 +123,7 @@ const makeProvisioning = Effect.gen(function* () {
   const locks = yield* UserLocks
   const notices = yield* WrongAccountNotices
   const waiting = yield* WaitingPolls
+  const storedFlows = yield* StoredFlows
 
   /** `tool`: the tool asking, named in the audit log when the request is refused. */
   const provision = Effect.fn("Provisioning.provision")(function* (
@@ -163,11 +167,13 @@ const makeProvisioning = Effect.gen(function* () {
       return yield* new LoginWrongAccount({ message: wrongAccountMessage(refused.value, grant) })
     })
 
-  const status = Effect.fn("Provisioning.status")(function* (userId: UserId) {
-    // The cache is invalidated on every grant change, so this is current; it spares
-    // a query and a decryption on the path clients call most.
+  // The path clients call most: a span only when tracing (log/spans.ts).
+  const status = tracedFn("Provisioning.status")(Effect.fnUntraced(function* (userId: UserId) {
+    // Both from memory for a user without a login in progress: the cache is invalidated on
+    // every grant change and the absence of a flow is forgotten when one is stored, in this
+    // process and in others.
     const grant = yield* store(cache.get(userId))
-    const stored = flowState(Option.getOrNull(yield* store(storage.getFlow(userId))), yield* Clock.currentTimeMillis)
+    const stored = flowState(Option.getOrNull(yield* store(storedFlows.get(userId))), yield* Clock.currentTimeMillis)
     switch (stored._tag) {
       case "None":
         return yield* unlessRefused(userId, Effect.succeed(settledStatus(grant, false)))
@@ -199,7 +205,7 @@ const makeProvisioning = Effect.gen(function* () {
           store(storage.getGrant(userId)).pipe(Effect.map((current) => settledStatus(current, false, true)))
         )
     }
-  })
+  }))
 
   /**
    * Wait up to `wait` (never past the flow's deadline) for the user's pending
@@ -328,7 +334,7 @@ const makeProvisioning = Effect.gen(function* () {
     const grant = yield* store(cache.get(userId))
     if (Option.isSome(grant) && grant.value.createdAt >= createdAt) return { _tag: "Completed" } satisfies LoginState
     if (now >= expiresAt) return { _tag: "Expired" } satisfies LoginState
-    const flow = yield* store(storage.getFlow(userId))
+    const flow = yield* store(storedFlows.get(userId))
     if (Option.isSome(flow) && flow.value.createdAt === createdAt) {
       return {
         _tag: "Pending",
@@ -342,7 +348,7 @@ const makeProvisioning = Effect.gen(function* () {
 
   /** The user's pending login, if any: what a task follows. */
   const pendingLogin = Effect.fn("Provisioning.pendingLogin")(function* (userId: UserId) {
-    const flow = yield* store(storage.getFlow(userId))
+    const flow = yield* store(storedFlows.get(userId))
     return Option.map(flow, (f) => ({ createdAt: f.createdAt, expiresAt: f.expiresAt }))
   })
 
@@ -362,7 +368,7 @@ const makeProvisioning = Effect.gen(function* () {
         const current = yield* store(storage.getFlow(userId))
         if (Option.isNone(current) || current.value.createdAt !== createdAt) return null
         if (answer === "accept" && current.value.elicitationId === null) {
-          yield* store(storage.putFlow({ ...current.value, elicitationId: ANSWERED_BY_TASK }))
+          yield* store(storedFlows.put({ ...current.value, elicitationId: ANSWERED_BY_TASK }))
         }
         return current.value
       })
@@ -375,11 +381,12 @@ const makeProvisioning = Effect.gen(function* () {
 
 /**
  * The flow state machine, what it is built on (the audit log, settled-flow
- * signals, per-user locks, refusal notices) and the polls for waiting clients.
+ * signals, stored flows, per-user locks, refusal notices) and the polls for
+ * waiting clients.
  */
 const parts = WaitingPolls.layer.pipe(
   Layer.provideMerge(LoginFlows.layer),
-  Layer.provideMerge(Layer.mergeAll(Audit.layer, SettledFlows.layer, UserLocks.layer, WrongAccountNotices.layer))
+  Layer.provideMerge(Layer.mergeAll(Audit.layer, SettledFlows.layer, StoredFlows.layer(), UserLocks.layer, WrongAccountNotices.layer))
 )
 
 export class Provisioning extends Context.Tag("nextcloud-mcp/Provisioning")<

@@ -7,7 +7,7 @@
  * new grant.
  */
 import { Clock, Context, Duration, Effect, Layer, Option, PubSub, Queue, Schedule } from "effect"
-import { ScopeCache } from "../auth/ScopeCache.js"
+import { type AnnouncedChange, ScopeCache } from "../auth/ScopeCache.js"
 import type { UserId } from "../domain/Ids.js"
 import { Storage, type StorageError } from "../storage/Storage.js"
 
@@ -30,11 +30,16 @@ export interface SettledFlowsShape {
 export const makeSettledFlows = Effect.gen(function* () {
   const storage = yield* Storage
   const cache = yield* ScopeCache
-  const settled = yield* PubSub.unbounded<UserId>()
-  const settle = (userId: UserId) => PubSub.publish(settled, userId).pipe(Effect.asVoid)
+  // A reset (announcements may have been missed) wakes every waiter to look again.
+  const settled = yield* PubSub.unbounded<AnnouncedChange>()
+  const settle = (userId: UserId) => PubSub.publish(settled, { _tag: "User", userId }).pipe(Effect.asVoid)
 
-  const grantChanges = yield* cache.changes
-  yield* Queue.take(grantChanges).pipe(Effect.flatMap(settle), Effect.forever, Effect.forkScoped)
+  const announced = yield* cache.changes
+  yield* Queue.take(announced).pipe(
+    Effect.flatMap((change) => PubSub.publish(settled, change)),
+    Effect.forever,
+    Effect.forkScoped
+  )
 
   const awaitSettled = Effect.fn("SettledFlows.awaitSettled")(function* (
     userId: UserId,
@@ -56,7 +61,7 @@ export const makeSettledFlows = Effect.gen(function* () {
       (now, at) => Option.isSome(now) && now.value.createdAt === flow.value.createdAt && at < now.value.expiresAt
     )
     const mine = Queue.take(subscription).pipe(
-      Effect.repeat({ until: (u) => u === userId }),
+      Effect.repeat({ until: (change) => change._tag === "Reset" || change.userId === userId }),
       Effect.zipRight(stillPending),
       Effect.repeat({ while: (pending) => pending }),
       Effect.asVoid

@@ -1,7 +1,8 @@
 /**
  * Several http replicas on one PostgreSQL schema (the built server, two or
- * three processes): a login started on one completes once and is seen by
- * the other; narrowing on one is enforced by the other within 1 s (the
+ * three processes): a login started on one is seen pending by the other
+ * (which had remembered that there was none), completes once and is seen
+ * by the other; narrowing on one is enforced by the other within 1 s (the
  * scope cache TTL is 5 minutes, so only the grant-change notification can
  * do it); a replica killed while holding a flow's lease leaves the flow to
  * the others once the lease runs out (moved into the past here rather than
@@ -84,7 +85,10 @@ describe.skipIf(!pg.available)("replicas on one PostgreSQL schema", () => {
   it("a login started on A completes once and is seen on B; narrowing on A is enforced on B by notification, long before the 5-minute cache TTL", async () => {
     const onA = await connect(a, "alice")
     const onB = await connect(b, "alice")
+    // B remembers that alice has no login stored; A's notification makes it look again.
+    expect(await statusOf(onB)).toBe("not_initiated")
     const started = await onA.call("nc_auth_provision_access", { scopes: ["notes.read", "notes.write"] })
+    expect(await eventually(async () => (await statusOf(onB)) === "pending")).toBe(true)
     const loginUrl = started.structuredContent["login_url"] as string
     expect(loginUrl).toContain("/login/v2/flow/")
     await sim.grant({ flow: loginUrl, userId: "alice" })

@@ -1,8 +1,9 @@
 /**
  * Two stdio servers on one SQLite file (the default database is one file per
- * OS user, so two desktop clients share it): a grant narrowed through one is
- * enforced by the other promptly, although the other had the grant cached
- * and the cache TTL is 5 minutes.
+ * OS user, so two desktop clients share it): a login started through one is
+ * seen pending by the other, which had remembered that there was none; a
+ * grant narrowed through one is enforced by the other promptly, although the
+ * other had the grant cached and the cache TTL is 5 minutes.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { eventually } from "../support/eventually.js"
@@ -39,11 +40,13 @@ const start = async () => {
 const errorCode = (r: ToolResult) => r.structuredContent.error_code
 
 describe("two stdio servers on one SQLite file", () => {
-  it("scopes narrowed through one are enforced by the other, whose cache held the wider grant", async () => {
+  it("a login started through one is seen by the other; scopes narrowed through one are enforced by the other, whose cache held the wider grant", async () => {
     const [a, b] = [await start(), await start()]
     // Both fully started (a tool call waits for that), so B's first poller sweep is behind us.
     expect((await b.call("nc_auth_check_status")).structuredContent.status).toBe("not_initiated")
     const started = await a.call("nc_auth_provision_access", { scopes: ["files.read", "files.write"] })
+    // B remembered that no login was stored for the user; A's announcement makes it look again.
+    expect(await eventually(async () => (await b.call("nc_auth_check_status")).structuredContent.status === "pending", 20_000)).toBe(true)
     await sim.grant({ flow: started.structuredContent.login_url, userId: "ada-5c7e" })
     // Either process may complete the flow; A hears of it either way.
     expect((await a.call("nc_auth_check_status", { wait_seconds: 20 })).structuredContent.status).toBe("provisioned")

@@ -48,7 +48,9 @@ const scriptedChanges = Effect.map(Ref.make<ReadonlyArray<GrantChangeHandlers>>(
   }),
   /** Another process changed the user's grant. */
   announce: (userId: UserId) =>
-    Effect.flatMap(Ref.get(subscribers), (all) => Effect.forEach(all, (h) => h.onChange(userId), { discard: true }))
+    Effect.flatMap(Ref.get(subscribers), (all) => Effect.forEach(all, (h) => h.onChange(userId), { discard: true })),
+  /** The announcements were interrupted: some may have been missed. */
+  reset: Effect.flatMap(Ref.get(subscribers), (all) => Effect.forEach(all, (h) => h.onReset, { discard: true }))
 }))
 
 /**
@@ -119,6 +121,21 @@ describe("SettledFlows", () => {
       expect(yield* storage.lookups).toBe(before + 1)
       // One subscription serves the cache and the signals.
       expect(yield* changes.subscribers).toHaveLength(1)
+    }))
+
+  it.scoped("announcements that may have been missed (a reset) wake every waiter, each of whom goes on waiting if still pending", () =>
+    Effect.gen(function* () {
+      const changes = yield* scriptedChanges
+      const storage = yield* storageWithFlows
+      const { signals } = yield* signalsOver(storage.layer, changes.layer)
+      const forAlice = yield* Effect.fork(signals.awaitSettled(alice, MINUTE, noTicks))
+      const forBob = yield* Effect.fork(signals.awaitSettled(bob, MINUTE, noTicks))
+      yield* TestClock.adjust(Duration.seconds(1))
+      // Alice's login ended in another process, whose announcement was lost.
+      yield* storage.end(alice)
+      yield* changes.reset
+      expect(yield* answered(forAlice)).toBe(true)
+      expect(yield* answered(forBob)).toBe("still waiting")
     }))
 
   it.scoped("a signal that leaves the awaited flow pending (this process's own change echoed back, a narrowing) does not end the wait", () =>
