@@ -1,6 +1,8 @@
 /**
  * Per-user grant lookups with a TTL on `Clock`, so a scope check on a hot path
- * does not touch storage. Every change of a user's grant must `invalidate`.
+ * does not touch storage. Every change of a user's grant must `invalidate`;
+ * a lookup that raced an invalidation does not keep what it read
+ * (./userMemory.ts).
  *
  * `invalidate` also publishes the change through `GrantChanges`, and
  * {@link ScopeCache.layer} subscribes to the changes of other processes
@@ -12,10 +14,11 @@
  * was stored (see provisioning/StoredFlows.ts): every announcement drops the
  * user's entry here, which is harmless when only their login changed.
  */
-import { Cache, Context, Duration, Effect, Exit, Layer, type Option, PubSub, type Queue, type Scope } from "effect"
+import { Clock, Context, Duration, Effect, Layer, type Option, PubSub, type Queue, type Scope } from "effect"
 import type { UserId } from "../domain/Ids.js"
 import { type Grant, Storage, type StorageError } from "../storage/Storage.js"
 import { GrantChanges } from "../storage/GrantChanges.js"
+import { makeUserMemory } from "./userMemory.js"
 
 /** What {@link ScopeCacheShape.changes} delivers. */
 export type AnnouncedChange =
@@ -46,23 +49,29 @@ const build = (options: Options) =>
   Effect.gen(function* () {
     const storage = yield* Storage
     const changes = yield* GrantChanges
-    const ttl = Duration.decode(options.ttl ?? ScopeCache.DEFAULT_TTL)
-    const cache = yield* Cache.makeWith({
-      capacity: options.capacity ?? 100_000,
-      lookup: (userId: UserId) => storage.getGrant(userId),
-      // A storage failure must not be remembered for the whole TTL.
-      timeToLive: (exit) => (Exit.isSuccess(exit) ? ttl : Duration.zero)
+    const memory = makeUserMemory<Option.Option<Grant>>({
+      ttlMillis: Duration.toMillis(options.ttl ?? ScopeCache.DEFAULT_TTL),
+      capacity: options.capacity ?? 100_000
     })
     const announced = yield* PubSub.unbounded<AnnouncedChange>()
     const service = ScopeCache.of({
-      // A zero TTL still serves the failure until the clock moves (expiry is `now > expiresAt`), so drop it.
-      get: (userId) => cache.get(userId).pipe(Effect.tapError(() => cache.invalidate(userId))),
-      invalidate: (userId) => Effect.zipRight(cache.invalidate(userId), changes.publish(userId)),
-      forget: (userId) => cache.invalidate(userId),
-      invalidateAll: cache.invalidateAll,
+      // A failed lookup is not remembered: the next one tries again.
+      get: (userId) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          const hit = memory.get(userId, now)
+          if (hit !== undefined) return Effect.succeed(hit.value)
+          const seen = memory.generation()
+          return Effect.map(storage.getGrant(userId), (grant) => {
+            memory.remember(userId, grant, now, seen)
+            return grant
+          })
+        }),
+      invalidate: (userId) => Effect.zipRight(Effect.sync(() => memory.forget(userId)), changes.publish(userId)),
+      forget: (userId) => Effect.sync(() => memory.forget(userId)),
+      invalidateAll: Effect.sync(() => memory.forgetAll()),
       changes: PubSub.subscribe(announced)
     })
-    return { service, cache, changes, announced } as const
+    return { service, changes, announced } as const
   })
 
 export class ScopeCache extends Context.Tag("nextcloud-mcp/ScopeCache")<ScopeCache, ScopeCacheShape>() {
@@ -76,10 +85,10 @@ export class ScopeCache extends Context.Tag("nextcloud-mcp/ScopeCache")<ScopeCac
     Layer.scoped(
       ScopeCache,
       Effect.gen(function* () {
-        const { service, cache, changes, announced } = yield* build(options ?? {})
+        const { service, changes, announced } = yield* build(options ?? {})
         yield* changes.subscribe({
           onChange: (userId) => Effect.zipRight(service.forget(userId), PubSub.publish(announced, { _tag: "User", userId })),
-          onReset: Effect.zipRight(cache.invalidateAll, PubSub.publish(announced, RESET))
+          onReset: Effect.zipRight(service.invalidateAll, PubSub.publish(announced, RESET))
         })
         return service
       })

@@ -16,14 +16,14 @@
  *   hears of it: within the SQLite change poll (100 ms) or a PostgreSQL
  *   notification.
  * - A read that races a `put` or an announcement never keeps a stale
- *   absence: every drop moves a generation counter, and an absence read
- *   before a drop is not remembered.
- * - A missed announcement is bounded by the scope cache's TTL, and a reset
- *   of the channel (announcements may have been missed) drops everything.
- * - At most `capacity` users are remembered; the oldest entry goes first.
+ *   absence, a missed announcement is bounded by the scope cache's TTL, and
+ *   at most `capacity` users are remembered (../auth/userMemory.ts). A
+ *   reset of the channel (announcements may have been missed) drops
+ *   everything.
  */
 import { Clock, Context, Duration, Effect, Layer, Option, Queue } from "effect"
 import { ScopeCache } from "../auth/ScopeCache.js"
+import { makeUserMemory } from "../auth/userMemory.js"
 import type { UserId } from "../domain/Ids.js"
 import { type PendingFlow, Storage, type StorageError } from "../storage/Storage.js"
 
@@ -50,38 +50,22 @@ export const makeStoredFlows = (options: StoredFlowsOptions = {}) =>
     const ttl = Duration.toMillis(options.ttl ?? ScopeCache.DEFAULT_TTL)
     const capacity = options.capacity ?? 100_000
 
-    /** Users known to have no stored flow, each until when; in the order they were learnt. */
-    const none = new Map<UserId, number>()
-    /** Moves on every drop, so a lookup that raced one does not remember what it read. */
-    let generation = 0
-    const forget = (userId: UserId) => {
-      generation++
-      none.delete(userId)
-    }
-    const remember = (userId: UserId, until: number) => {
-      none.delete(userId)
-      none.set(userId, until)
-      if (none.size > capacity) none.delete(none.keys().next().value as UserId)
-    }
+    /** Users known to have no stored flow (the value is always "none"). */
+    const none = makeUserMemory<true>({ ttlMillis: ttl, capacity })
 
     const announced = yield* cache.changes
     yield* Queue.take(announced).pipe(
-      Effect.map((change) => {
-        if (change._tag === "User") return forget(change.userId)
-        generation++
-        none.clear()
-      }),
+      Effect.map((change) => (change._tag === "User" ? none.forget(change.userId) : none.forgetAll())),
       Effect.forever,
       Effect.forkScoped
     )
 
     const get = (userId: UserId) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) => {
-        const until = none.get(userId)
-        if (until !== undefined && now < until) return NONE
-        const seen = generation
+        if (none.get(userId, now) !== undefined) return NONE
+        const seen = none.generation()
         return Effect.map(storage.getFlow(userId), (flow) => {
-          if (Option.isNone(flow) && generation === seen) remember(userId, now + ttl)
+          if (Option.isNone(flow)) none.remember(userId, true, now, seen)
           return flow
         })
       })
@@ -91,7 +75,7 @@ export const makeStoredFlows = (options: StoredFlowsOptions = {}) =>
       storage.putFlow(flow).pipe(
         Effect.ensuring(
           Effect.suspend(() => {
-            forget(flow.userId)
+            none.forget(flow.userId)
             return cache.invalidate(flow.userId)
           })
         )

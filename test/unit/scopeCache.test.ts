@@ -132,6 +132,33 @@ describe("ScopeCache", () => {
     })
   )
 
+  it.effect("a lookup that raced an invalidation does not keep the grant it read (a narrowing is never undone for the TTL)", () =>
+    Effect.gen(function* () {
+      const grants = yield* Ref.make(new Map([[alice, grantOf(alice, ["notes.read", "notes.write"])]]))
+      const slipIn = yield* Ref.make<Effect.Effect<void>>(Effect.void)
+      const storage = fakeStorage({
+        getGrant: (userId) =>
+          Effect.gen(function* () {
+            const read = Option.fromNullable((yield* Ref.get(grants)).get(userId))
+            // What the test slips in between the read and its answer (once).
+            yield* Effect.flatten(Ref.getAndSet(slipIn, Effect.void))
+            return read
+          })
+      })
+      const cache = yield* ScopeCache.make().pipe(Effect.provide(storage))
+      const scopesOf = cache.get(alice).pipe(Effect.map(Option.match({ onNone: () => "none" as const, onSome: (g) => g.scopes })))
+      // While alice's lookup holds the wider grant, it is narrowed and invalidated.
+      yield* Ref.set(
+        slipIn,
+        Effect.suspend(() =>
+          Ref.update(grants, (m) => new Map(m).set(alice, grantOf(alice, ["notes.read"]))).pipe(Effect.zipRight(cache.invalidate(alice)))
+        )
+      )
+      expect(yield* scopesOf).toEqual(["notes.read", "notes.write"])
+      expect(yield* scopesOf).toEqual(["notes.read"])
+    })
+  )
+
   it.effect("a custom TTL is honoured", () =>
     Effect.gen(function* () {
       const calls = yield* Ref.make(0)
