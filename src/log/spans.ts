@@ -15,8 +15,9 @@ export const whenTracing = <A, E, R>(
   effect: Effect.Effect<A, E, R>,
   options?: Tracer.SpanOptions
 ): Effect.Effect<A, E, R> =>
-  Effect.flatMap(FiberRef.get(FiberRef.currentTracerEnabled), (enabled) =>
-    enabled ? Effect.withSpan(effect, name, options) : effect
+  // One step of the fiber's loop (a FiberRef.get and a flatMap take three).
+  Effect.withFiberRuntime<A, E, R>((fiber) =>
+    fiber.getFiberRef(FiberRef.currentTracerEnabled) ? Effect.withSpan(effect, name, options) : effect
   )
 
 /**

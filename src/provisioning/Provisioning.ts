@@ -26,6 +26,7 @@ import { Ocs } from "../nextcloud/Ocs.js"
 import { type Grant, type PendingFlow, Storage } from "../storage/Storage.js"
 import { Audit } from "./Audit.js"
 import { store } from "./edges.js"
+import { storageUnavailable } from "../storage/errors.js"
 import { tracedFn } from "../log/spans.js"
 import { flowState, type Grantable, isReusable, planScopeChange } from "./flowRules.js"
 import { LoginFlows } from "./LoginFlows.js"
@@ -160,20 +161,25 @@ const makeProvisioning = Effect.gen(function* () {
    * account, say so (once, to everyone waiting); else `otherwise`.
    */
   const unlessRefused = <E>(userId: UserId, otherwise: Effect.Effect<StatusResult, E>) =>
-    Effect.gen(function* () {
-      const refused = yield* notices.take(userId)
-      if (Option.isNone(refused)) return yield* otherwise
-      const grant = Option.getOrNull(yield* store(storage.getGrant(userId)))
-      return yield* new LoginWrongAccount({ message: wrongAccountMessage(refused.value, grant) })
-    })
+    Effect.flatMap(
+      notices.take(userId),
+      (refused): Effect.Effect<StatusResult, E | Effect.Effect.Error<ReturnType<typeof refusedAs>>> =>
+        Option.isNone(refused) ? otherwise : refusedAs(userId, refused.value)
+    )
+
+  const refusedAs = (userId: UserId, notice: WrongAccountNotice) =>
+    Effect.flatMap(store(storage.getGrant(userId)), (grant) =>
+      Effect.fail(new LoginWrongAccount({ message: wrongAccountMessage(notice, Option.getOrNull(grant)) }))
+    )
 
   // The path clients call most: a span only when tracing (log/spans.ts).
-  const status = tracedFn("Provisioning.status")(Effect.fnUntraced(function* (userId: UserId) {
+  // Storage failures anywhere in it are answered as `store` answers them, caught once.
+  const statusOf = Effect.fnUntraced(function* (userId: UserId) {
     // Both from memory for a user without a login in progress: the cache is invalidated on
     // every grant change and the absence of a flow is forgotten when one is stored, in this
     // process and in others.
-    const grant = yield* store(cache.get(userId))
-    const stored = flowState(Option.getOrNull(yield* store(storedFlows.get(userId))), yield* Clock.currentTimeMillis)
+    const grant = yield* cache.get(userId)
+    const stored = flowState(Option.getOrNull(yield* storedFlows.get(userId)), yield* Clock.currentTimeMillis)
     switch (stored._tag) {
       case "None":
         return yield* unlessRefused(userId, Effect.succeed(settledStatus(grant, false)))
@@ -205,7 +211,10 @@ const makeProvisioning = Effect.gen(function* () {
           store(storage.getGrant(userId)).pipe(Effect.map((current) => settledStatus(current, false, true)))
         )
     }
-  }))
+  })
+  const status = tracedFn("Provisioning.status")((userId: UserId) =>
+    statusOf(userId).pipe(Effect.catchTag("StorageError", storageUnavailable))
+  )
 
   /**
    * Wait up to `wait` (never past the flow's deadline) for the user's pending

@@ -127,22 +127,29 @@ const errorResponse = (tool: AnyTool, error: ToolError): Record<string, unknown>
 export const runTool = <R>(tool: AnyTool<R>, args: unknown): Effect.Effect<CallToolResult, never, R> =>
   whenTracing(`tool.${tool.name}`, answer(tool, args))
 
+/** Steps 1, 4 and 5, in one step of the fiber's loop after the handler: every outcome goes through `answered`. */
 const answer = <R>(tool: AnyTool<R>, args: unknown): Effect.Effect<CallToolResult, never, R> =>
-  Effect.suspend(() => {
-    const input = decodeArguments(tool.input, args)
-    return Either.isLeft(input) ? Effect.fail(input.left) : handle(tool, input.right)
-  }).pipe(
-    Effect.flatMap((reply) => {
-      const encoded = encoderOf(tool.output)({ ...(reply as object), success: true })
-      // An answer its own Schema refuses is a bug in the tool: a defect, logged below.
-      return Either.isRight(encoded) ? Effect.succeed(toResult(encoded.right as Record<string, unknown>, false)) : Effect.die(encoded.left)
+  Effect.matchCauseEffect(
+    Effect.suspend(() => {
+      const input = decodeArguments(tool.input, args)
+      return Either.isLeft(input) ? Effect.fail(input.left) : handle(tool, input.right)
     }),
-    Effect.catchAll((error: ToolError) => Effect.succeed(toResult(errorResponse(tool, error), true))),
-    Effect.catchAllCause((cause) =>
-      Cause.isInterruptedOnly(cause)
-        ? Effect.failCause(cause as Cause.Cause<never>)
-        : Effect.logError(`tool ${tool.name} failed with a defect`, cause).pipe(
-            Effect.as(toResult(errorResponse(tool, internalError()), true))
-          )
-    )
+    {
+      onSuccess: (reply) => {
+        const encoded = encoderOf(tool.output)({ ...(reply as object), success: true })
+        // An answer its own Schema refuses is a bug in the tool.
+        return Either.isRight(encoded)
+          ? Effect.succeed(toResult(encoded.right as Record<string, unknown>, false))
+          : defect(tool, Cause.die(encoded.left))
+      },
+      onFailure: (cause) => {
+        const failure = Cause.failureOrCause(cause)
+        if (Either.isLeft(failure)) return Effect.succeed(toResult(errorResponse(tool, failure.left), true))
+        return Cause.isInterruptedOnly(cause) ? Effect.failCause(cause as Cause.Cause<never>) : defect(tool, cause)
+      }
+    }
   )
+
+/** A defect: logged, and answered as a generic InternalError. */
+const defect = (tool: AnyTool, cause: Cause.Cause<unknown>) =>
+  Effect.logError(`tool ${tool.name} failed with a defect`, cause).pipe(Effect.as(toResult(errorResponse(tool, internalError()), true)))
