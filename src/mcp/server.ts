@@ -156,7 +156,6 @@ export const makeMcpServer = <R>(options: McpServerOptions<R>): Server => {
    * when its list changed (`notifications/tools/list_changed`).
    */
   const announceChanges = async (user: CurrentUserShape): Promise<void> => {
-    if (!calls.appTools || listed === undefined) return
     const now = namesOf(await calls.toolsFor(user))
     if (now === listed) return
     listed = now
@@ -177,7 +176,8 @@ export const makeMcpServer = <R>(options: McpServerOptions<R>): Server => {
     })
     switch (outcome._tag) {
       case "Result":
-        if (tool.access === "open") await announceChanges(user).catch(() => undefined)
+        // Only a client that listed the tools can be told its list changed (and only apps can change it).
+        if (tool.access === "open" && calls.appTools && listed !== undefined) await announceChanges(user).catch(() => undefined)
         return outcome.result
       case "Cancelled":
         throw new McpError(ErrorCode.RequestTimeout, "The request was cancelled")

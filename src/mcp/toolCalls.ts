@@ -80,7 +80,8 @@ export const makeToolCalls = <R>(options: ToolCallsOptions<R>) => {
   }
 
   const call = async (tool: AnyTool<R | RequestServices>, args: unknown, perCall: PerCall<R>): Promise<CallOutcome> => {
-    const runtime = await options.runtime
+    // Once built, the runtime is taken as it is, without a turn of the microtask queue.
+    const runtime = ready ?? (await options.runtime)
     // The call runs on a runtime made for it: the per-request services added to
     // the runtime's context and the log annotations set in its fiber refs. The
     // same as `Effect.provide` + `Effect.annotateLogs`, without wrapping the
