@@ -8,10 +8,10 @@
  * clients hold event streams open.
  */
 import { createServer } from "node:http"
-import { FetchHttpClient, HttpRouter } from "@effect/platform"
+import { FetchHttpClient, HttpMiddleware, HttpRouter } from "@effect/platform"
 import type { HttpServer } from "@effect/platform/HttpServer"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { type Duration, Effect, Option, type Redacted, Runtime } from "effect"
+import { type Duration, Effect, FiberRef, identity, Option, type Redacted, Runtime } from "effect"
 import type { ElicitationCompletions } from "../../auth/Elicitation.js"
 import * as TokenVerifier from "../../auth/TokenVerifier.js"
 import type { LoginTasks } from "../../tools/loginTasks.js"
@@ -111,7 +111,10 @@ export const serveHttp = <R>(options: ServeHttpOptions<R>) =>
       maxBodyBytes
     })
     const app = yield* HttpRouter.toHttpApp(routes).pipe(HttpRouter.withRouterConfig(EXACT_PATHS))
-    yield* httpServer.serve(app)
+    // With tracing off (the command line), the server's per-request span is skipped, not made as a no-op
+    // (it copies and redacts every header and parses the URL on each request).
+    const tracing = yield* FiberRef.get(FiberRef.currentTracerEnabled)
+    yield* httpServer.serve(app).pipe(tracing ? identity : Effect.locally(HttpMiddleware.currentTracerDisabledWhen, () => true))
     yield* Effect.logInfo(
       `listening on http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${port}; MCP at ${ep.resource}`
     )

@@ -14,6 +14,8 @@
  * deliver their answers).
  */
 import { randomUUID } from "node:crypto"
+import { Readable } from "node:stream"
+import type { ReadableStream as NodeReadableStream } from "node:stream/web"
 import { HttpBody, HttpServerResponse } from "@effect/platform"
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js"
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js"
@@ -203,7 +205,20 @@ export const makeSessions = <R>(options: SessionOptions<R>) =>
           answered = true
           return response
         }
-        undelivered = handedOff.value.body
+        const web = handedOff.value.body
+        if (request.method === "POST" && web !== null) {
+          // A POST's events (the answer, and any progress or elicitation before it) go to the
+          // socket as a Node stream piped by the HTTP server: the path of every tool call,
+          // without an Effect stream per response. Delivered once it has ended; a response
+          // never written or cut short (the client went away) is destroyed, which cancels
+          // the transport's stream, and its requests are cancelled above.
+          const events = Readable.fromWeb(web as NodeReadableStream<Uint8Array>)
+          events.once("end", () => (answered = true))
+          undelivered = null
+          yield* Effect.addFinalizer(() => Effect.sync(() => (answered ? undefined : events.destroy())))
+          return HttpServerResponse.setBody(response, HttpBody.raw(events, { contentType: streamed.contentType, contentLength: streamed.contentLength }))
+        }
+        undelivered = web
         // A GET stream may stay silent for a long time: an SSE comment first puts
         // the response head on the wire at once, so the client knows it is open.
         const events = request.method === "GET" ? Stream.concat(Stream.make(STREAM_OPENED), streamed.stream) : streamed.stream
