@@ -2,19 +2,34 @@
 // calling nc_auth_check_status in a loop for a fixed time, against the built
 // server (dist/main.js http) and, in the same run, against a bare SDK server
 // (the same web-standard Streamable HTTP transport over node:http, one
-// trivial tool, no auth). Reports throughput, p50/p99 latency and the
-// server's peak RSS, and the ratio between the two.
+// trivial tool, no auth). Reports throughput, p50/p99 latency, each
+// server's CPU per call and peak RSS, and the ratio between the two; with
+// `--json <file>` (bench/run.mjs) the throughput ratio is a target row
+// (≥ 0.7×, as over stdio).
 //
 //   npm run build && node bench/http-load.mjs [--sessions 50] [--seconds 10]
 //
 // Not part of `npm test`. Everything stays on 127.0.0.1.
 import { randomUUID } from "node:crypto"
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { createServer } from "node:http"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { procMemory, spawnListening, startIssuer } from "./lib.mjs"
+
+/** The same goal as over stdio (check-status.mjs). */
+const TARGET_THROUGHPUT_RATIO = 0.7
+
+/** User + system CPU time of a live process, in ms (Linux `/proc/<pid>/stat`, clock ticks of 10 ms). */
+const cpuMs = (pid) => {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ")
+    return (Number(fields[11]) + Number(fields[12])) * 10
+  } catch {
+    return Number.NaN
+  }
+}
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 const SELF = fileURLToPath(import.meta.url)
@@ -131,6 +146,7 @@ async function main() {
     await Promise.all(clients.map(({ client }) => client.callTool({ name: tool, arguments: {} })))
     const latencies = []
     let errors = 0
+    const cpu0 = cpuMs(target.child.pid)
     const start = performance.now()
     const deadline = start + SECONDS * 1000
     await Promise.all(
@@ -144,6 +160,7 @@ async function main() {
       })
     )
     const elapsed = (performance.now() - start) / 1000
+    const cpu = cpuMs(target.child.pid) - cpu0
     const rss = procMemory(target.child.pid).peakMb
     await Promise.all(clients.map(({ transport }) => transport.terminateSession().catch(() => undefined)))
     await Promise.all(clients.map(({ client }) => client.close()))
@@ -157,7 +174,8 @@ async function main() {
       p50: quantile(latencies, 0.5),
       p99: quantile(latencies, 0.99),
       rss,
-      connectMs
+      connectMs,
+      cpu
     }
   }
 
@@ -187,7 +205,8 @@ async function main() {
     throughput: (x.calls + y.calls) / (x.calls / x.throughput + y.calls / y.throughput),
     latencies: [...x.latencies, ...y.latencies].sort((p, q) => p - q),
     rss: Math.max(x.rss, y.rss),
-    connectMs: (x.connectMs + y.connectMs) / 2
+    connectMs: (x.connectMs + y.connectMs) / 2,
+    cpu: x.cpu + y.cpu
   })
   let a1, a2, b1, b2
   try {
@@ -211,6 +230,7 @@ async function main() {
     ["throughput (calls/s)", f(a.throughput), f(b.throughput), f(a.throughput / b.throughput, 2)],
     ["p50 latency (ms)", f(a.p50, 2), f(b.p50, 2), f(a.p50 / b.p50, 2)],
     ["p99 latency (ms)", f(a.p99, 2), f(b.p99, 2), f(a.p99 / b.p99, 2)],
+    ["server CPU per call (µs)", f((1000 * a.cpu) / a.calls, 0), f((1000 * b.cpu) / b.calls, 0), f((a.cpu / a.calls) / (b.cpu / b.calls), 2)],
     ["peak RSS (MiB)", f(a.rss), f(b.rss), f(a.rss / b.rss, 2)],
     [`open ${SESSIONS} sessions (ms)`, f(a.connectMs, 0), f(b.connectMs, 0), f(a.connectMs / b.connectMs, 2)],
     ["calls (errors)", `${a.calls} (${a.errors})`, `${b.calls} (${b.errors})`, ""]
@@ -219,6 +239,23 @@ async function main() {
   const cells = [headers, ...rows]
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => r[i].length)))
   const line = (r) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`
-  console.log(`\nhttp load: ${SESSIONS} concurrent sessions (one user each), 2 × ${SECONDS} s per server (ours, bare, bare, ours), Node ${process.version}\n`)
-  console.log([line(headers), `| ${widths.map((w) => "-".repeat(w)).join(" | ")} |`, ...rows.map(line)].join("\n"))
+  const title = `http load: ${SESSIONS} concurrent sessions (one user each), 2 × ${SECONDS} s per server (ours, bare, bare, ours), Node ${process.version}`
+  const markdown = [line(headers), `| ${widths.map((w) => "-".repeat(w)).join(" | ")} |`, ...rows.map(line)].join("\n")
+  console.log(`\n${title}\n`)
+  console.log(markdown)
+  const ratio = a.throughput / b.throughput
+  const jsonAt = process.argv.indexOf("--json")
+  if (jsonAt >= 0) {
+    writeFileSync(
+      process.argv[jsonAt + 1],
+      JSON.stringify({
+        name: "http-load",
+        title: "http load: nc_auth_check_status over Streamable HTTP",
+        markdown: `${title}\n\n${markdown}\n\n- server CPU per call from /proc/<pid>/stat over the measured rounds (the client runs on the same machine)`,
+        targets: [
+          { what: "check_status throughput ratio, http", target: `≥ ${TARGET_THROUGHPUT_RATIO}×`, actual: `${f(ratio, 2)}×`, met: ratio >= TARGET_THROUGHPUT_RATIO }
+        ]
+      })
+    )
+  }
 }
