@@ -11,21 +11,11 @@
 // CPU per call of each falls by half or more over that stretch), so shorter
 // runs measure the compiler as much as the servers. The warm-up's own
 // throughput is reported too.
-import { readFileSync } from "node:fs"
 import * as path from "node:path"
-import { BARE, INDEX, MAIN, connectStdio, fmt, runStandalone, summarize, table, tempDir } from "./lib.mjs"
+import { BARE, INDEX, MAIN, connectStdio, cpuMs, fmt, runStandalone, summarize, table, tempDir } from "./lib.mjs"
 
 export const TARGET_THROUGHPUT_RATIO = 0.7
 
-/** User + system CPU time of a live process, in ms (Linux `/proc/<pid>/stat`, clock ticks of 10 ms). */
-const cpuMs = (pid) => {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ")
-    return (Number(fields[11]) + Number(fields[12])) * 10
-  } catch {
-    return Number.NaN
-  }
-}
 
 const WARM_UP = 2_000
 const ROUNDS = 8

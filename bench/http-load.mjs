@@ -11,25 +11,16 @@
 //
 // Not part of `npm test`. Everything stays on 127.0.0.1.
 import { randomUUID } from "node:crypto"
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { createServer } from "node:http"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { procMemory, spawnListening, startIssuer } from "./lib.mjs"
+import { cpuMs, procMemory, spawnListening, startIssuer } from "./lib.mjs"
 
 /** The same goal as over stdio (check-status.mjs). */
 const TARGET_THROUGHPUT_RATIO = 0.7
 
-/** User + system CPU time of a live process, in ms (Linux `/proc/<pid>/stat`, clock ticks of 10 ms). */
-const cpuMs = (pid) => {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ")
-    return (Number(fields[11]) + Number(fields[12])) * 10
-  } catch {
-    return Number.NaN
-  }
-}
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 const SELF = fileURLToPath(import.meta.url)

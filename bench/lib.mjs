@@ -66,6 +66,16 @@ export const connectStdio = async (args, env = {}) => {
   return { client, ms, pid: transport.pid, stderr: () => stderr }
 }
 
+/** User + system CPU time of a live process, in ms (Linux `/proc/<pid>/stat`, clock ticks of 10 ms). */
+export const cpuMs = (pid) => {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ")
+    return (Number(fields[11]) + Number(fields[12])) * 10
+  } catch {
+    return Number.NaN
+  }
+}
+
 /** `VmHWM` (peak resident set) and `VmRSS` of a live process, in MiB (Linux `/proc`). */
 export const procMemory = (pid) => {
   const status = readFileSync(`/proc/${pid}/status`, "utf8")
