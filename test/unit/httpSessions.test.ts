@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import type { HttpServerResponse } from "@effect/platform"
+import { Readable } from "node:stream"
 import { Effect, Layer, Option, Stream } from "effect"
 import { ElicitationCompletions } from "../../src/auth/Elicitation.js"
 import { UserId } from "../../src/domain/Ids.js"
@@ -40,11 +41,22 @@ const call = (id: number, name: string, args: Record<string, unknown>) => ({
   params: { name, arguments: args }
 })
 
-/** The whole body of a response, as text. */
-const read = (response: HttpServerResponse.HttpServerResponse) =>
-  response.body._tag === "Stream"
-    ? Stream.runCollect(response.body.stream).pipe(Effect.map((chunks) => Array.from(chunks, (c) => new TextDecoder().decode(c)).join("")))
-    : Effect.succeed("")
+/** The whole body of a response, as text: an event stream (GET), or a Node stream (a POST's events). */
+const read = (response: HttpServerResponse.HttpServerResponse) => {
+  const body = response.body
+  if (body._tag === "Stream") {
+    return Stream.runCollect(body.stream).pipe(Effect.map((chunks) => Array.from(chunks, (c) => new TextDecoder().decode(c)).join("")))
+  }
+  if (body._tag === "Raw" && body.body instanceof Readable) {
+    const events = body.body
+    return Effect.promise(async () => {
+      let text = ""
+      for await (const chunk of events) text += new TextDecoder().decode(chunk as Uint8Array)
+      return text
+    })
+  }
+  return Effect.succeed("")
+}
 
 /** The sessions over a real runtime, and alice's initialised session. */
 const setup = Effect.gen(function* () {
