@@ -2,7 +2,7 @@
  * Spans that cost nothing while no tracer is on. `Effect.fn(name)` and
  * `Effect.withSpan` make a span on every call even then (a no-op one, still
  * with a stack capture, a copy of the fiber's context and an exit hook);
- * on `nc_auth_check_status`, the call clients make most, that was a third
+ * on `nc_auth_check_status`, the call clients make most, that was a fifth
  * of what the process spent per call (bench/ANALYSIS.md). The command line
  * runs with tracing off; an embedding program with a tracer gets the same
  * spans as before.
