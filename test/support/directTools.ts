@@ -6,6 +6,7 @@
  */
 import type { HttpClient } from "@effect/platform"
 import { Effect, Exit, Layer, Redacted, Schema } from "effect"
+import { afterAll, beforeAll } from "vitest"
 import { ScopeCache } from "../../src/auth/ScopeCache.js"
 import { UserId } from "../../src/domain/Ids.js"
 import { withTransport } from "../../src/nextcloud/layer.js"
@@ -21,6 +22,34 @@ export interface DavServer {
   readonly userId: string
   readonly loginName: string
   readonly password: string
+}
+
+/** A DAV server a contract suite runs against (the simulated Nextcloud, or a real server behind its paths). */
+export interface ContractServer extends DavServer {
+  /** sabre/dav (Nextcloud) stores an object as sent; Radicale writes it back in its own serialisation. */
+  readonly sabre: boolean
+  readonly close: () => Promise<void>
+}
+
+/**
+ * The suite's server: started before its cases and closed after them. The
+ * value stands for it from the start, so the suite's cases and helpers read
+ * its fields as they run.
+ */
+export const suiteServer = (start: () => Promise<ContractServer>): ContractServer => {
+  let started: ContractServer | undefined
+  beforeAll(async () => {
+    started = await start()
+  }, 60_000)
+  afterAll(async () => {
+    await started?.close()
+  })
+  return new Proxy({} as ContractServer, {
+    get: (_target, key) => {
+      if (started === undefined) throw new Error("the suite's server is read before it started")
+      return Reflect.get(started, key)
+    }
+  })
 }
 
 export type Outcome =

@@ -8,7 +8,7 @@
  * dates turned into midnight UTC, recurrences that ignore EXDATE and moved
  * occurrences, properties lost on update, objects guessed at `<uid>.ics`.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
+import { afterEach, describe, expect, it } from "vitest"
 import { calendarSimulator } from "../../../src/apps/calendar/simulator.js"
 import {
   createEvent,
@@ -24,15 +24,10 @@ import { tasksSimulator } from "../../../src/apps/tasks/simulator.js"
 import { CalDavLive } from "../../../src/nextcloud/caldav.js"
 import * as Simulator from "../../../src/simulator/index.js"
 import type { AnyTool } from "../../../src/tools/Tool.js"
-import { type DavServer, runDirect, succeeded } from "../../support/directTools.js"
+import { type ContractServer, runDirect, succeeded, suiteServer } from "../../support/directTools.js"
 import { radicaleAvailable, type RadicaleServer, startRadicale } from "../../support/radicale.js"
 import { SEEDED, SEEDED_TODO, type TaskOut } from "./fixtures.js"
 
-interface ContractServer extends DavServer {
-  /** sabre/dav (Nextcloud) stores an object as sent; Radicale writes it back in its own serialisation. */
-  readonly sabre: boolean
-  readonly close: () => Promise<void>
-}
 
 interface EventOut {
   readonly id: string
@@ -91,13 +86,7 @@ const componentLines = (ics: string, type: "VEVENT" | "VTODO", nth: number) => {
 const property = (lines: ReadonlyArray<string>, name: string) => lines.filter((l) => l.startsWith(`${name};`) || l.startsWith(`${name}:`))
 
 export const calendarContract = (start: () => Promise<ContractServer>) => {
-  let server: ContractServer
-  beforeAll(async () => {
-    server = await start()
-  }, 60_000)
-  afterAll(async () => {
-    await server?.close()
-  })
+  const server = suiteServer(start)
   // Each case starts from an empty calendar, whatever the one before left behind.
   afterEach(async () => {
     for (const name of await objectNames(server)) await fetch(objectUrl(server, name), { method: "DELETE", headers: { authorization: basic(server) } })

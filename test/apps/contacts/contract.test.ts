@@ -6,7 +6,7 @@
  * fields dropped on create, birthdays, a card not named `<uid>.vcf`, 415 on
  * update, and properties lost on update.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { CardDavLive } from "../../../src/apps/contacts/Client.js"
 import { type ContactsControl, contactsSimulator } from "../../../src/apps/contacts/simulator.js"
 import {
@@ -19,19 +19,9 @@ import {
 } from "../../../src/apps/contacts/tools.js"
 import * as Simulator from "../../../src/simulator/index.js"
 import type { AnyTool } from "../../../src/tools/Tool.js"
-import { type Outcome, runDirect, succeeded } from "../../support/directTools.js"
+import { type ContractServer, type Outcome, runDirect, succeeded, suiteServer } from "../../support/directTools.js"
 import { radicaleAvailable, type RadicaleServer, startRadicale } from "../../support/radicale.js"
 
-export interface ContractServer {
-  readonly name: string
-  readonly host: string
-  readonly userId: string
-  readonly loginName: string
-  readonly password: string
-  /** sabre/dav (Nextcloud): stores a card as sent; Radicale writes it back in its own order. */
-  readonly sabre: boolean
-  readonly close: () => Promise<void>
-}
 
 const bookUrl = (server: ContractServer, book: string, name = "") =>
   `${server.host}/remote.php/dav/addressbooks/users/${encodeURIComponent(server.userId)}/${encodeURIComponent(book)}/${name === "" ? "" : encodeURIComponent(name)}`
@@ -98,13 +88,7 @@ const V4 = (uid: string) => crlf(
 )
 
 export const contactsContract = (start: () => Promise<ContractServer>) => {
-  let server: ContractServer
-  beforeAll(async () => {
-    server = await start()
-  }, 60_000)
-  afterAll(async () => {
-    await server?.close()
-  })
+  const server = suiteServer(start)
   const call = (tool: AnyTool, input: unknown) => runTool(server, tool, input)
 
   it("lists the address books, the system one read-only", async () => {
@@ -256,7 +240,7 @@ describe("contacts contract: simulated Nextcloud", () => {
   const suite = contactsContract(async () => {
     sim = (await Simulator.startSimulator({ apps: [contactsSimulator] })) as typeof sim
     const pw = await sim.createAppPassword({ userId: "ada-5c7e" })
-    return { name: "simulator", host: sim.url, userId: "ada-5c7e", loginName: "ada@example.org", password: pw.password, sabre: true, close: () => sim.close() }
+    return { host: sim.url, userId: "ada-5c7e", loginName: "ada@example.org", password: pw.password, sabre: true, close: () => sim.close() }
   })
 
   it("answers 415 to a PUT that is not text/vcard, and to a vCard it cannot accept", async () => {
@@ -319,7 +303,7 @@ if (radicaleAvailable("contacts contract: Radicale")) {
     let radicale: RadicaleServer
     contactsContract(async () => {
       radicale = await startRadicale([{ userId: "ada", password: "ada-secret" }])
-      return { name: "radicale", host: radicale.url, userId: "ada", loginName: "ada", password: "ada-secret", sabre: false, close: () => radicale.stop() }
+      return { host: radicale.url, userId: "ada", loginName: "ada", password: "ada-secret", sabre: false, close: () => radicale.stop() }
     })
   })
 }
