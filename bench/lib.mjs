@@ -147,7 +147,9 @@ export const startIssuer = async (audience) => {
 export const spawnListening = async (args, env = {}) => {
   const { spawn } = await import("node:child_process")
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "ignore", "pipe"] })
+    // BENCH_NODE_ARGS: extra Node options for the measured servers, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+    const nodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter((a) => a !== "")
+    const child = spawn(process.execPath, [...nodeArgs, ...args], { env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "ignore", "pipe"] })
     let stderr = ""
     const timer = setTimeout(() => reject(new Error(`no start:\n${stderr}`)), 20_000)
     child.stderr.on("data", (c) => {
