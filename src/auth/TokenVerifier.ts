@@ -31,6 +31,7 @@ import {
 import { UserId } from "../domain/Ids.js"
 import * as Scopes from "../domain/Scope.js"
 import { getBody, IssuerFetchFailed, type IssuerFetchLimits, joseFetch } from "./issuerFetch.js"
+import { tracedFn } from "../log/spans.js"
 
 /** The token is not acceptable: the caller must get another one (401 `invalid_token`). */
 export class TokenRejected extends Data.TaggedError("TokenRejected")<{
@@ -268,7 +269,8 @@ export const make = (config: TokenVerifierConfig): Effect.Effect<TokenVerifierSh
       verified.set(key, { token, until })
     }
 
-    const verify = Effect.fn("TokenVerifier.verify")(function* (token: Redacted.Redacted<string>) {
+    // Every http request comes through here: a span only when a tracer is on (log/spans.ts).
+    const verify = tracedFn("TokenVerifier.verify")(Effect.fnUntraced(function* (token: Redacted.Redacted<string>) {
       const now = yield* Clock.currentTimeMillis
       const key = createHash("sha256").update(Redacted.value(token)).digest("base64url")
       const hit = verified.get(key)
@@ -303,7 +305,7 @@ export const make = (config: TokenVerifierConfig): Effect.Effect<TokenVerifierSh
       } satisfies VerifiedToken
       remember(key, result, now)
       return result
-    })
+    }))
 
     return { verify } as const
   })

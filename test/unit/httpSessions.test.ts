@@ -1,19 +1,20 @@
 /**
  * The session table of http mode, driven directly with web requests and a
- * real MCP Server: a response that is never delivered (its request was
- * abandoned after the hand-off, before the response began) cancels the
+ * real MCP Server, its answers written to real Node responses on 127.0.0.1:
+ * an answer whose client went away before it was delivered cancels the
  * requests it was to answer and frees the session; a delivered one does not.
  */
-import { describe, expect, it } from "@effect/vitest"
-import type { HttpServerResponse } from "@effect/platform"
-import { Readable } from "node:stream"
-import { Effect, Layer, Option, Stream } from "effect"
+import { createServer, request, type Server as NodeServer } from "node:http"
+import type { AddressInfo } from "node:net"
+import { Effect, Exit, Layer, Option, Scope } from "effect"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ElicitationCompletions } from "../../src/auth/Elicitation.js"
 import { UserId } from "../../src/domain/Ids.js"
 import { authInfoOf } from "../../src/mcp/http/auth.js"
-import { makeSessions, type Session } from "../../src/mcp/http/sessions.js"
+import { watchClient } from "../../src/mcp/http/messages.js"
+import { makeSessions, type Session, type Sessions } from "../../src/mcp/http/sessions.js"
 import * as Policy from "../../src/mcp/httpPolicy.js"
-import { eventuallyEffect } from "../support/eventually.js"
+import { eventually } from "../support/eventually.js"
 import { echoTool, waitingTool } from "../support/httpServer.js"
 
 const alice = UserId.make("alice")
@@ -22,9 +23,7 @@ const authInfo = authInfoOf({ userId: alice, scopes: [], clientId: "test", expir
 
 const events: Array<string> = []
 
-const wait = waitingTool(events)
-
-const post = (sessionId?: string) =>
+const webPost = (sessionId?: string) =>
   new Request(ep.resource, {
     method: "POST",
     headers: {
@@ -41,59 +40,80 @@ const call = (id: number, name: string, args: Record<string, unknown>) => ({
   params: { name, arguments: args }
 })
 
-/** The whole body of a response, as text: an event stream (GET), or a Node stream (a POST's events). */
-const read = (response: HttpServerResponse.HttpServerResponse) => {
-  const body = response.body
-  if (body._tag === "Stream") {
-    return Stream.runCollect(body.stream).pipe(Effect.map((chunks) => Array.from(chunks, (c) => new TextDecoder().decode(c)).join("")))
-  }
-  if (body._tag === "Raw" && body.body instanceof Readable) {
-    const events = body.body
-    return Effect.promise(async () => {
-      let text = ""
-      for await (const chunk of events) text += new TextDecoder().decode(chunk as Uint8Array)
-      return text
-    })
-  }
-  return Effect.succeed("")
+const initialize = {
+  jsonrpc: "2.0",
+  id: 1,
+  method: "initialize",
+  params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "unit", version: "0" } }
 }
 
-/** The sessions over a real runtime, and alice's initialised session. */
-const setup = Effect.gen(function* () {
-  const runtime = yield* Layer.toRuntime(ElicitationCompletions.layer)
-  const sessions = yield* makeSessions({ tools: [wait, echoTool], runtime })
-  const send = (session: Session, message: unknown, sessionId?: string) =>
-    Effect.scoped(Effect.flatMap(sessions.forward(session, post(sessionId), Option.some(message), authInfo), read))
-  const initialize = {
-    jsonrpc: "2.0",
-    id: 1,
-    method: "initialize",
-    params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "unit", version: "0" } }
-  }
-  const session = yield* Effect.acquireUseRelease(
-    sessions.open(alice),
-    (opened) => Effect.as(send(opened, initialize), opened),
-    sessions.settleOpened
+const scope = Effect.runSync(Scope.make())
+let sessions: Sessions
+/** The message each request to `node` hands to `session` (set by the test before it sends). */
+let next: { readonly session: Session; readonly message: unknown; readonly sessionId?: string } | undefined
+let node: NodeServer
+let port = 0
+
+beforeAll(async () => {
+  sessions = await Effect.runPromise(
+    Effect.gen(function* () {
+      const runtime = yield* Layer.toRuntime(ElicitationCompletions.layer)
+      return yield* makeSessions({ tools: [waitingTool(events), echoTool], runtime })
+    }).pipe(Scope.extend(scope))
   )
-  const id = session.transport.sessionId
-  if (id === undefined) return yield* Effect.die("no session was opened")
-  yield* send(session, { jsonrpc: "2.0", method: "notifications/initialized" }, id)
-  return { sessions, session, id, send }
+  node = createServer((req, res) => {
+    const { session, message, sessionId } = next as NonNullable<typeof next>
+    req.resume()
+    void sessions.forward(session, webPost(sessionId), Option.some(message), authInfo, res, watchClient(res))
+  })
+  await new Promise<void>((resolve) => node.listen(0, "127.0.0.1", resolve))
+  port = (node.address() as AddressInfo).port
 })
+
+afterAll(async () => {
+  node.closeAllConnections()
+  await new Promise((resolve) => node.close(resolve))
+  await Effect.runPromise(Scope.close(scope, Exit.void))
+})
+
+/** Send one message through the session: the whole answer as text, and the request (to abandon it). */
+const send = (session: Session, message: unknown, sessionId?: string) => {
+  next = { session, message, ...(sessionId !== undefined ? { sessionId } : {}) }
+  const req = request({ host: "127.0.0.1", port, method: "POST", path: "/mcp", agent: false })
+  const answer = new Promise<string>((resolve, reject) => {
+    req.on("response", (res) => {
+      let text = ""
+      res.setEncoding("utf8")
+      res.on("data", (chunk: string) => (text += chunk))
+      res.on("end", () => resolve(text))
+    })
+    req.on("error", reject)
+  })
+  req.end()
+  return { answer, req }
+}
 
 describe("http sessions", () => {
-  it.scopedLive("a response never delivered cancels its requests and frees the session; a delivered one does not", () =>
-    Effect.gen(function* () {
-      const { id, send, session, sessions } = yield* setup
-      // The request was abandoned once handed off: its scope closes without running the response's stream.
-      yield* Effect.scoped(sessions.forward(session, post(id), Option.some(call(5, "fake_wait", { label: "dropped" })), authInfo))
-      expect(yield* eventuallyEffect(Effect.sync(() => events.includes("interrupted dropped")))).toBe(true)
-      expect(session.open).toBe(0)
+  it("an answer whose client went away cancels its requests and frees the session; a delivered one does not", async () => {
+    const session = await Effect.runPromise(sessions.open(alice))
+    await send(session, initialize).answer
+    await Effect.runPromise(sessions.settleOpened(session))
+    const id = session.transport.sessionId
+    expect(id).toBeDefined()
+    await send(session, { jsonrpc: "2.0", method: "notifications/initialized" }, id).answer
 
-      const text = yield* send(session, call(6, "fake_echo", {}), id)
-      expect(text).toContain('\\"user_id\\":\\"alice\\"')
-      expect(session.open).toBe(0)
-      expect(sessions.find(id, alice)).toBe(session)
-    }))
+    // The client leaves while the tool still waits for its answer.
+    const dropped = send(session, call(5, "fake_wait", { label: "dropped" }), id)
+    dropped.answer.catch(() => undefined)
+    expect(await eventually(() => events.includes("started dropped")), "the tool started").toBe(true)
+    expect(session.open).toBe(1)
+    dropped.req.destroy()
+    expect(await eventually(() => events.includes("interrupted dropped")), "the tool was interrupted").toBe(true)
+    expect(await eventually(() => session.open === 0), "the session is free").toBe(true)
+
+    const text = await send(session, call(6, "fake_echo", {}), id).answer
+    expect(text).toContain('\\"user_id\\":\\"alice\\"')
+    expect(session.open).toBe(0)
+    expect(sessions.find(id as string, alice)).toBe(session)
+  })
 })
-

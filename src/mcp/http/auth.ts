@@ -6,7 +6,7 @@
  * each with its RFC 6750 / RFC 9728 challenge. The verified user reaches the
  * tools through the request's authInfo, never the token itself.
  */
-import { type HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { HttpServerResponse } from "@effect/platform"
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js"
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js"
 import { ProtocolError, ProtocolErrorCode } from "@modelcontextprotocol/server"
@@ -38,11 +38,11 @@ const issuerUnavailable = (retryAfterSeconds: number) =>
     { status: 503, headers: { "retry-after": String(retryAfterSeconds) } }
   )
 
-/** The verified token of a request, or the response that refuses it. */
+/** The verified token of a request's Authorization header, or the response that refuses it. */
 export const makeAuthenticate =
   (verifier: TokenVerifierShape, ep: Policy.PublicEndpoints) =>
-  (req: HttpServerRequest.HttpServerRequest): Effect.Effect<VerifiedToken, HttpServerResponse.HttpServerResponse> => {
-    const token = bearerToken(req.headers["authorization"])
+  (authorization: string | undefined): Effect.Effect<VerifiedToken, HttpServerResponse.HttpServerResponse> => {
+    const token = bearerToken(authorization)
     if (token === undefined) return Effect.fail(unauthorized(ep, false, "a bearer token is required"))
     if (Option.isNone(token)) return Effect.fail(unauthorized(ep, true, "the Authorization header is not a bearer token"))
     return verifier.verify(Redacted.make(token.value)).pipe(

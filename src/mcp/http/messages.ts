@@ -1,11 +1,11 @@
 /**
- * JSON-RPC over HTTP at the edge: error answers in JSON-RPC form, and a POST
- * body read as JSON within the size limit.
+ * JSON-RPC over HTTP at the edge: error answers in JSON-RPC form, a POST
+ * body read as JSON within the size limit, and answers written to a Node
+ * response (`/mcp` is served at the Node level: see `mcpRoute.ts`).
  */
-import { type HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
-import type { Readable } from "node:stream"
-import { Effect } from "effect"
+import type { IncomingMessage, ServerResponse } from "node:http"
+import { HttpServerResponse } from "@effect/platform"
+import { Either } from "effect"
 
 /**
  * Largest POST body. It must carry the largest tool call the server offers:
@@ -22,38 +22,39 @@ export const jsonRpcError = (
   headers: Record<string, string> = {}
 ) => HttpServerResponse.unsafeJson({ jsonrpc: "2.0", error: { code, message }, id }, { status, headers })
 
+/** Requests whose Host does not name this server are refused (DNS rebinding), on every route but the health probe. */
+export const UNKNOWN_HOST = HttpServerResponse.unsafeJson({ error: "forbidden", error_description: "unknown Host" }, { status: 403 })
+
 const bodyTooLarge = (max: number) => jsonRpcError(413, -32000, `Request body exceeds ${max} bytes`)
 
 /**
- * The request body as JSON, within the size limit; a ready error response
+ * The request body as JSON, within the size limit; a ready error answer
  * otherwise. A body without Content-Length is counted as it arrives; past the
  * limit the rest is read and dropped (left unread, the socket would be reset
  * before the client has read the 413), until Node's request timeout at most.
- * Read with the request's own events: every tool call over http comes this
- * way, and an Effect stream per body cost more than the reading.
  */
-export const readJsonBody = (req: HttpServerRequest.HttpServerRequest, max: number) => {
-  const declared = Number(req.headers["content-length"] ?? Number.NaN)
-  if (Number.isFinite(declared) && declared > max) return Effect.fail(bodyTooLarge(max))
-  const source = NodeHttpServerRequest.toIncomingMessage(req)
-  return readAtMost(source, max).pipe(
-    Effect.mapError((error) => {
-      if (error !== "too large") return jsonRpcError(400, -32700, "Parse error: could not read the request body")
-      source.resume()
-      return bodyTooLarge(max)
-    }),
-    Effect.flatMap((bytes) =>
-      Effect.try({
-        try: (): unknown => JSON.parse(new TextDecoder().decode(bytes)),
-        catch: () => jsonRpcError(400, -32700, "Parse error: Invalid JSON")
-      })
-    )
-  )
+export const readJsonBody = async (
+  source: IncomingMessage,
+  max: number
+): Promise<Either.Either<unknown, HttpServerResponse.HttpServerResponse>> => {
+  const declared = Number(source.headers["content-length"] ?? Number.NaN)
+  if (Number.isFinite(declared) && declared > max) return Either.left(bodyTooLarge(max))
+  const bytes = await readAtMost(source, max)
+  if (bytes === "too large") {
+    source.resume()
+    return Either.left(bodyTooLarge(max))
+  }
+  if (bytes === "unreadable") return Either.left(jsonRpcError(400, -32700, "Parse error: could not read the request body"))
+  try {
+    return Either.right(JSON.parse(bytes.toString("utf8")) as unknown)
+  } catch {
+    return Either.left(jsonRpcError(400, -32700, "Parse error: Invalid JSON"))
+  }
 }
 
 /** The whole of `source`, or "too large" as soon as more than `max` bytes have arrived (then it is left paused). */
-const readAtMost = (source: Readable, max: number): Effect.Effect<Uint8Array, "too large" | "unreadable"> =>
-  Effect.async((resume) => {
+const readAtMost = (source: IncomingMessage, max: number): Promise<Buffer | "too large" | "unreadable"> =>
+  new Promise((resolve) => {
     const chunks: Array<Buffer> = []
     let seen = 0
     const stop = () => {
@@ -67,21 +68,101 @@ const readAtMost = (source: Readable, max: number): Effect.Effect<Uint8Array, "t
       if (seen <= max) return void chunks.push(chunk)
       stop()
       source.pause()
-      resume(Effect.fail("too large"))
+      resolve("too large")
     }
     const onEnd = () => {
       stop()
-      resume(Effect.succeed(Buffer.concat(chunks, seen)))
+      resolve(Buffer.concat(chunks, seen))
     }
     // An error, or the request closed before its end (the client went away).
     const onUnreadable = () => {
       stop()
-      resume(Effect.fail("unreadable"))
+      resolve("unreadable")
     }
-    if (source.readableEnded) return resume(Effect.fail("unreadable"))
+    if (source.readableEnded) return resolve("unreadable")
     source.on("data", onData)
     source.once("end", onEnd)
     source.once("error", onUnreadable)
     source.once("close", onUnreadable)
-    return Effect.sync(stop)
+  })
+
+/** Write a ready answer (a JSON or empty body) to the client. */
+export const send = (res: ServerResponse, answer: HttpServerResponse.HttpServerResponse): void => {
+  if (res.headersSent) return void res.end()
+  res.writeHead(answer.status, answer.headers)
+  res.end(answer.body._tag === "Uint8Array" ? answer.body.body : undefined)
+}
+
+/** Whether the client went away before its answer was complete (watched from the start of the request). */
+export interface ClientWatch {
+  readonly gone: boolean
+}
+
+export const watchClient = (res: ServerResponse): ClientWatch => {
+  const watch = { gone: false }
+  res.once("close", () => {
+    if (!res.writableFinished) watch.gone = true
+  })
+  return watch
+}
+
+/**
+ * Write a web `Response` to the client, its body as it comes (`first`, when
+ * given, ahead of an event stream's body: it puts the head on the wire at
+ * once). True once all of it was handed to the socket; false when the client
+ * went away first, and then the body is cancelled (whoever produces it hears
+ * of it).
+ */
+export const deliver = async (response: Response, res: ServerResponse, client: ClientWatch, first?: Uint8Array): Promise<boolean> => {
+  const body = response.body
+  if (client.gone) {
+    await body?.cancel().catch(() => undefined)
+    return false
+  }
+  const headers: Record<string, string> = {}
+  response.headers.forEach((value, name) => {
+    headers[name] = value
+  })
+  res.writeHead(response.status, headers)
+  if (body === null) {
+    res.end()
+    return true
+  }
+  if (first !== undefined && response.status === 200 && headers["content-type"]?.startsWith("text/event-stream") === true) res.write(first)
+  const reader = body.getReader()
+  let gone = false
+  const onClose = () => {
+    gone = true
+    reader.cancel().catch(() => undefined)
+  }
+  res.once("close", onClose)
+  try {
+    for (;;) {
+      const next = await reader.read()
+      if (next.done || gone) break
+      if (!res.write(next.value)) await drained(res)
+    }
+  } catch {
+    gone = true
+  } finally {
+    res.off("close", onClose)
+  }
+  if (gone || client.gone) {
+    reader.cancel().catch(() => undefined)
+    return false
+  }
+  res.end()
+  return true
+}
+
+/** Once the socket takes more (or is gone). */
+const drained = (res: ServerResponse): Promise<void> =>
+  new Promise((resolve) => {
+    const done = () => {
+      res.off("drain", done)
+      res.off("close", done)
+      resolve()
+    }
+    res.once("drain", done)
+    res.once("close", done)
   })

@@ -9,7 +9,6 @@
  */
 import { createServer } from "node:http"
 import { FetchHttpClient, HttpMiddleware, HttpRouter } from "@effect/platform"
-import type { HttpServer } from "@effect/platform/HttpServer"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { type Duration, Effect, FiberRef, identity, Option, type Redacted, Runtime } from "effect"
 import type { ElicitationCompletions } from "../../auth/Elicitation.js"
@@ -22,6 +21,7 @@ import type { RequestServices } from "../server.js"
 import { makeToolCalls } from "../toolCalls.js"
 import { identifyFromAuthInfo, makeAuthenticate } from "./auth.js"
 import { DEFAULT_MAX_BODY_BYTES } from "./messages.js"
+import { isMcpTarget, makeMcpRoute } from "./mcpRoute.js"
 import { makeRoutes } from "./routes.js"
 import { makeSessions } from "./sessions.js"
 
@@ -62,7 +62,8 @@ const EXACT_PATHS = { caseSensitive: true, ignoreTrailingSlash: false, ignoreDup
 export const serveHttp = <R>(options: ServeHttpOptions<R>) =>
   Effect.gen(function* () {
     const node = createServer()
-    const httpServer: HttpServer = yield* NodeHttpServer.make(() => node, { host: options.host, port: options.port })
+    // Listening only: requests are dispatched below.
+    const httpServer = yield* NodeHttpServer.make(() => node, { host: options.host, port: options.port })
     // @effect/platform-node's own release waits for every open connection (an SSE
     // stream never ends by itself): drop them so shutdown is prompt.
     yield* Effect.addFinalizer(() =>
@@ -74,6 +75,7 @@ export const serveHttp = <R>(options: ServeHttpOptions<R>) =>
     const port = httpServer.address._tag === "TcpAddress" ? httpServer.address.port : options.port
     const publicUrl = Option.getOrElse(options.publicUrl, () => Policy.defaultPublicUrl(options.host, port))
     const ep = Policy.endpoints(publicUrl)
+    const hosts = Policy.allowedHosts({ host: options.host, port }, publicUrl)
     const verifier = yield* TokenVerifier.make({
       issuer: options.issuer,
       audience: Option.getOrElse(options.audience, () => ep.resource),
@@ -100,21 +102,27 @@ export const serveHttp = <R>(options: ServeHttpOptions<R>) =>
       ...(options.maxSessionsPerUser !== undefined ? { maxPerUser: options.maxSessionsPerUser } : {}),
       ...(options.maxSessions !== undefined ? { maxSessions: options.maxSessions } : {})
     })
-    const routes = makeRoutes({
+    const mcp = makeMcpRoute({
       endpoints: ep,
-      issuer: options.issuer,
-      hosts: Policy.allowedHosts({ host: options.host, port }, publicUrl),
+      hosts,
       authenticate: makeAuthenticate(verifier, ep),
       sessions,
       modern,
       toolScopes: new Map(options.tools.map((tool) => [tool.name, tool.scopes])),
-      maxBodyBytes
+      maxBodyBytes,
+      runtime: yield* Effect.runtime<never>()
     })
-    const app = yield* HttpRouter.toHttpApp(routes).pipe(HttpRouter.withRouterConfig(EXACT_PATHS))
+    const app = yield* HttpRouter.toHttpApp(makeRoutes({ endpoints: ep, issuer: options.issuer, hosts })).pipe(
+      HttpRouter.withRouterConfig(EXACT_PATHS)
+    )
     // With tracing off (the command line), the server's per-request span is skipped, not made as a no-op
     // (it copies and redacts every header and parses the URL on each request).
     const tracing = yield* FiberRef.get(FiberRef.currentTracerEnabled)
-    yield* httpServer.serve(app).pipe(tracing ? identity : Effect.locally(HttpMiddleware.currentTracerDisabledWhen, () => true))
+    const routed = yield* NodeHttpServer.makeHandler(app).pipe(
+      tracing ? identity : Effect.locally(HttpMiddleware.currentTracerDisabledWhen, () => true)
+    )
+    // `/mcp` first, at the Node level (mcpRoute.ts); the router answers the rest.
+    node.on("request", (req, res) => (isMcpTarget(req.url) ? mcp(req, res) : routed(req, res)))
     yield* Effect.logInfo(
       `listening on http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${port}; MCP at ${ep.resource}`
     )

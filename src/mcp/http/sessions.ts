@@ -14,14 +14,12 @@
  * deliver their answers).
  */
 import { randomUUID } from "node:crypto"
-import { Readable } from "node:stream"
-import type { ReadableStream as NodeReadableStream } from "node:stream/web"
-import { HttpBody, HttpServerResponse } from "@effect/platform"
+import type { ServerResponse } from "node:http"
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js"
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js"
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js"
 import { ErrorCode } from "@modelcontextprotocol/sdk/types.js"
-import { Clock, Duration, Effect, Exit, Option, Runtime, Schedule, Stream } from "effect"
+import { Clock, Duration, Effect, Option, Runtime, Schedule } from "effect"
 import type { ElicitationCompletions } from "../../auth/Elicitation.js"
 import type { UserId } from "../../domain/Ids.js"
 import type { AnyTool } from "../../tools/Tool.js"
@@ -29,7 +27,7 @@ import * as Policy from "../httpPolicy.js"
 import { makeMcpServer, type RequestServices } from "../server.js"
 import { makeToolCalls, type ToolCalls } from "../toolCalls.js"
 import { identify } from "./auth.js"
-import { jsonRpcError } from "./messages.js"
+import { type ClientWatch, deliver, jsonRpcError, send } from "./messages.js"
 
 export const DEFAULT_SESSION_IDLE_TIMEOUT = Policy.SESSION_DEFAULTS.idleTimeout
 export const DEFAULT_MAX_SESSIONS_PER_USER = Policy.SESSION_DEFAULTS.maxPerUser
@@ -74,6 +72,7 @@ export const makeSessions = <R>(options: SessionOptions<R>) =>
     const runFork = Runtime.runFork(options.runtime)
     const calls = options.calls ?? makeToolCalls(options)
     const sessions = new Map<string, Session>()
+    const clock = yield* Effect.clock
     /** Orders uses of sessions (the Clock's milliseconds tie). */
     let uses = 0
     const touch = (session: Session, now: number) => {
@@ -152,82 +151,54 @@ export const makeSessions = <R>(options: SessionOptions<R>) =>
     )
 
     /** Abort the handlers of these requests, as `notifications/cancelled` would; their tools are interrupted. */
-    const cancelRequests = (session: Session, ids: ReadonlyArray<string | number>) =>
-      Effect.sync(() => {
-        for (const requestId of ids) {
-          session.transport.onmessage?.({
-            jsonrpc: "2.0",
-            method: "notifications/cancelled",
-            params: { requestId, reason: "the client closed the connection" }
-          })
-        }
-      }).pipe(Effect.zipRight(Effect.logDebug(`cancelled ${ids.length} request(s): the client went away`, { user: session.userId })))
+    const cancelRequests = (session: Session, ids: ReadonlyArray<string | number>) => {
+      for (const requestId of ids) {
+        session.transport.onmessage?.({
+          jsonrpc: "2.0",
+          method: "notifications/cancelled",
+          params: { requestId, reason: "the client closed the connection" }
+        })
+      }
+      runFork(Effect.logDebug(`cancelled ${ids.length} request(s): the client went away`, { user: session.userId }))
+    }
 
     /**
-     * Hand a request to the session's transport and answer with its
-     * response. The bookkeeping hangs on the request's scope, which the
-     * HTTP server closes once the response is written or abandoned, so it
-     * holds wherever an interruption lands; the hand-off itself is
-     * uninterruptible, so the requests are always known to the session when
-     * they are cancelled.
+     * Hand a request to the session's transport and write its answer to the
+     * client as it comes. The session counts as in use until the answer is
+     * over; if the client goes away first, the requests it was to answer are
+     * cancelled and the transport's stream is dropped. Plain request code, not
+     * an Effect per request: every tool call over http comes this way.
      */
-    const forward = (session: Session, request: Request, body: Option.Option<unknown>, authInfo: AuthInfo) =>
-      Effect.gen(function* () {
-        touch(session, yield* Clock.currentTimeMillis)
-        session.open += 1
-        const requests = Option.match(body, { onNone: () => [], onSome: Policy.requestIds })
-        let answered = false
-        let undelivered: ReadableStream<Uint8Array> | null = null
-        yield* Effect.addFinalizer(() =>
-          Effect.gen(function* () {
-            if (!answered && requests.length > 0) yield* cancelRequests(session, requests)
-            // Never read: cancelling it is what lets the transport drop the stream.
-            const unread = undelivered
-            if (unread !== null) yield* Effect.tryPromise(() => unread.cancel()).pipe(Effect.ignore)
-            session.open -= 1
-            touch(session, yield* Clock.currentTimeMillis)
-          })
-        )
-        const handedOff = yield* Effect.tryPromise(() =>
-          session.transport.handleRequest(request, { authInfo, ...(Option.isSome(body) ? { parsedBody: body.value } : {}) })
-        ).pipe(
-          Effect.uninterruptible,
-          Effect.tapError((error) => Effect.logError("MCP transport failed", describeError(error.error))),
-          Effect.option
-        )
-        if (Option.isNone(handedOff)) {
+    const forward = async (
+      session: Session,
+      request: Request,
+      body: Option.Option<unknown>,
+      authInfo: AuthInfo,
+      res: ServerResponse,
+      client: ClientWatch
+    ): Promise<void> => {
+      touch(session, clock.unsafeCurrentTimeMillis())
+      session.open += 1
+      const requests = Option.isSome(body) ? Policy.requestIds(body.value) : []
+      let answered = false
+      try {
+        let response: Response
+        try {
+          response = await session.transport.handleRequest(request, { authInfo, ...(Option.isSome(body) ? { parsedBody: body.value } : {}) })
+        } catch (error) {
+          runFork(Effect.logError("MCP transport failed", describeError(error)))
           answered = true
-          return jsonRpcError(500, ErrorCode.InternalError, "Internal error")
+          return send(res, jsonRpcError(500, ErrorCode.InternalError, "Internal error"))
         }
-        const response = HttpServerResponse.fromWeb(handedOff.value)
-        const streamed = response.body
-        if (streamed._tag !== "Stream") {
-          answered = true
-          return response
-        }
-        const web = handedOff.value.body
-        if (request.method === "POST" && web !== null) {
-          // A POST's events (the answer, and any progress or elicitation before it) go to the
-          // socket as a Node stream piped by the HTTP server: the path of every tool call,
-          // without an Effect stream per response. Delivered once it has ended; a response
-          // never written or cut short (the client went away) is destroyed, which cancels
-          // the transport's stream, and its requests are cancelled above.
-          const events = Readable.fromWeb(web as NodeReadableStream<Uint8Array>)
-          events.once("end", () => (answered = true))
-          undelivered = null
-          yield* Effect.addFinalizer(() => Effect.sync(() => (answered ? undefined : events.destroy())))
-          return HttpServerResponse.setBody(response, HttpBody.raw(events, { contentType: streamed.contentType, contentLength: streamed.contentLength }))
-        }
-        undelivered = web
         // A GET stream may stay silent for a long time: an SSE comment first puts
         // the response head on the wire at once, so the client knows it is open.
-        const events = request.method === "GET" ? Stream.concat(Stream.make(STREAM_OPENED), streamed.stream) : streamed.stream
-        const delivered = events.pipe(
-          Stream.onStart(Effect.sync(() => (undelivered = null))),
-          Stream.ensuringWith((exit) => Effect.sync(() => (answered = Exit.isSuccess(exit))))
-        )
-        return HttpServerResponse.setBody(response, HttpBody.stream(delivered, streamed.contentType, streamed.contentLength))
-      })
+        answered = await deliver(response, res, client, request.method === "GET" ? STREAM_OPENED : undefined)
+      } finally {
+        if (!answered && requests.length > 0) cancelRequests(session, requests)
+        session.open -= 1
+        touch(session, clock.unsafeCurrentTimeMillis())
+      }
+    }
 
     return {
       /** The user's session with this id; another user's is as unknown as a missing one. */
