@@ -97,32 +97,35 @@ export const warnIfInsecure = (settings: AppConfig.NextcloudSettings) =>
     : Effect.logWarning("NEXTCLOUD_VERIFY_SSL=false: TLS certificates of Nextcloud are not verified")
 
 /**
+ * `program` with logs on stderr at NC_MCP_LOG_LEVEL; an invalid level is a
+ * configuration error like any other.
+ */
+export const withStderrLogs = <E>(program: Effect.Effect<void, E>): Effect.Effect<void, E | StartupError> =>
+  Effect.flatMap(startup(AppConfig.logLevel), (level) => Effect.provide(program, stderrLogger(level)))
+
+/**
+ * The line a start that ended this way prints on stderr (then exit 1):
+ * one line for a StartupError; nothing for a success, an interruption or
+ * @effect/cli's validation errors (already printed with usage).
+ */
+export const failureLine = (exit: Exit.Exit<unknown, unknown>): string | undefined => {
+  if (Exit.isSuccess(exit) || Cause.isInterruptedOnly(exit.cause)) return undefined
+  const failure = Cause.failureOption(exit.cause)
+  if (Option.isNone(failure)) return `nextcloud-mcp: unexpected failure\n${Cause.pretty(exit.cause)}\n`
+  return failure.value instanceof StartupError ? `nextcloud-mcp: ${failure.value.message}\n` : undefined
+}
+
+/**
  * Run `program` as the process: logs on stderr at NC_MCP_LOG_LEVEL, SIGINT and
  * SIGTERM interrupt it (finalizers run, exit 0), a StartupError prints one
  * line and exits 1.
  */
 export const runProcess = <E>(program: Effect.Effect<void, E>): void => {
-  const logLevel = Effect.runSyncExit(AppConfig.logLevel)
-  if (Exit.isFailure(logLevel)) {
-    const failure = Cause.failureOption(logLevel.cause)
-    process.stderr.write(
-      `nextcloud-mcp: configuration error: ${Option.isSome(failure) ? AppConfig.describeConfigError(failure.value) : "NC_MCP_LOG_LEVEL is invalid"}\n`
-    )
-    process.exit(1)
-  }
-  const main = program.pipe(
-    Effect.provide(stderrLogger(logLevel.value)),
+  const main = withStderrLogs(program).pipe(
     Effect.onExit((exit) =>
       Effect.sync(() => {
-        if (Exit.isSuccess(exit) || Cause.isInterruptedOnly(exit.cause)) return
-        const failure = Cause.failureOption(exit.cause)
-        if (Option.isSome(failure) && failure.value instanceof StartupError) {
-          process.stderr.write(`nextcloud-mcp: ${failure.value.message}\n`)
-        } else if (Option.isSome(failure)) {
-          // @effect/cli validation errors have already been printed with usage.
-        } else {
-          process.stderr.write(`nextcloud-mcp: unexpected failure\n${Cause.pretty(exit.cause)}\n`)
-        }
+        const line = failureLine(exit)
+        if (line !== undefined) process.stderr.write(line)
       })
     )
   )

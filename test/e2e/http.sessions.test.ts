@@ -1,9 +1,13 @@
 /**
  * http mode with several people on one server process: provisioning per user
  * with no cross-visibility, sessions bound to their user, elicitation over
- * the POST's stream, and shutdown with clients connected.
+ * the POST's stream, shutdown with clients connected, and configuration
+ * errors (each checked in process, one as a process).
  */
+import { ConfigProvider, Effect } from "effect"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
+import { runHttp } from "../../src/commands/http.js"
+import { failureLine, withStderrLogs } from "../../src/commands/startup.js"
 import { type PromiseSimulator, startSimulator } from "../../src/simulator/index.js"
 import {
   connectHttp,
@@ -249,20 +253,28 @@ describe("process lifecycle", () => {
       [{ NC_MCP_MAX_SESSIONS_PER_USER: "0" }, "NC_MCP_MAX_SESSIONS_PER_USER"],
       [{ NC_MCP_MAX_SESSIONS: "0" }, "NC_MCP_MAX_SESSIONS"]
     ]
-    const results = await Promise.all(
-      cases.map(([patch]) => {
-        const merged: Record<string, string> = { ...base, ...patch }
-        for (const [k, v] of Object.entries(patch)) if (v === "") delete merged[k]
-        return runHttpCommand({ env: merged })
-      })
-    )
-    cases.forEach(([, variable], i) => {
-      const r = results[i] as (typeof results)[number]
-      expect(r.code, variable).toBe(1)
-      const lines = r.stderr.trim().split("\n")
-      expect(lines, r.stderr).toHaveLength(1)
-      expect(lines[0]).toContain(variable)
-      expect(r.stdout).toBe("")
-    })
+    const settings = (patch: Record<string, string>) => {
+      const merged: Record<string, string> = { ...base, ...patch }
+      for (const [k, v] of Object.entries(patch)) if (v === "") delete merged[k]
+      return merged
+    }
+    // Each case in process, with its settings alone: the line the process would print.
+    for (const [patch, variable] of cases) {
+      const provider = ConfigProvider.fromMap(new Map(Object.entries(settings(patch))))
+      const exit = await Effect.runPromiseExit(
+        withStderrLogs(runHttp({ host: "127.0.0.1", port: 0 })).pipe(Effect.withConfigProvider(provider), Effect.timeout("20 seconds"))
+      )
+      const line = failureLine(exit) ?? `no failure: ${String(exit)}`
+      expect(line, variable).toMatch(/^nextcloud-mcp: configuration error: [^\n]*\n$/)
+      expect(line, variable).toContain(variable)
+    }
+    // One as the real process: exit 1, that one line on stderr, nothing on stdout.
+    const [patch, variable] = cases[0] as (typeof cases)[number]
+    const r = await runHttpCommand({ env: settings(patch) })
+    expect(r.code, variable).toBe(1)
+    const lines = r.stderr.trim().split("\n")
+    expect(lines, r.stderr).toHaveLength(1)
+    expect(lines[0]).toContain(variable)
+    expect(r.stdout).toBe("")
   })
 })
