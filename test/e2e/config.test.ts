@@ -6,10 +6,9 @@
  * stdout.
  */
 import { spawnSync } from "node:child_process"
-import { ConfigProvider, Effect } from "effect"
 import { describe, expect, it } from "vitest"
-import { failureLine, withStderrLogs } from "../../src/commands/startup.js"
 import { runStdio } from "../../src/commands/stdio.js"
+import { runCommandInProcess } from "../support/commandInProcess.js"
 import { MAIN, tempDir } from "../support/stdioServer.js"
 
 const run = (env: Record<string, string>) =>
@@ -19,14 +18,6 @@ const run = (env: Record<string, string>) =>
     encoding: "utf8",
     timeout: 20_000
   })
-
-/** The stderr line of `stdio` started with exactly `env`, run in process. */
-const lineInProcess = async (env: Record<string, string>) => {
-  const provider = ConfigProvider.fromMap(new Map(Object.entries(env)))
-  // Every case fails while reading its settings; a start that got further would serve this process's stdin.
-  const exit = await Effect.runPromiseExit(withStderrLogs(runStdio).pipe(Effect.withConfigProvider(provider), Effect.timeout("20 seconds")))
-  return failureLine(exit) ?? `no failure: ${String(exit)}`
-}
 
 const cases: ReadonlyArray<readonly [string, Record<string, string>, RegExp]> = [
   ["missing NEXTCLOUD_HOST", {}, /NEXTCLOUD_HOST is required/],
@@ -47,7 +38,8 @@ describe("configuration errors exit 1 with one line naming the variable", () => 
     it(name, async () => {
       const tmp = tempDir()
       try {
-        const line = await lineInProcess({ NC_MCP_DB: `${tmp.dir}/x.db`, ...env })
+        // Every case fails while reading its settings, before serving.
+        const line = (await runCommandInProcess(runStdio, { NC_MCP_DB: `${tmp.dir}/x.db`, ...env })).failure
         expect(line).toMatch(/^nextcloud-mcp: configuration error: [^\n]*\n$/)
         expect(line).toMatch(pattern)
       } finally {

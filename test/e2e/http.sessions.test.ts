@@ -4,10 +4,8 @@
  * the POST's stream, shutdown with clients connected, and configuration
  * errors (each checked in process, one as a process).
  */
-import { ConfigProvider, Effect } from "effect"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import { runHttp } from "../../src/commands/http.js"
-import { failureLine, withStderrLogs } from "../../src/commands/startup.js"
 import { type PromiseSimulator, startSimulator } from "../../src/simulator/index.js"
 import {
   connectHttp,
@@ -19,6 +17,7 @@ import {
   SPAWN_DEADLINE_MS,
   spawnHttpServer
 } from "../support/httpServer.js"
+import { runCommandInProcess } from "../support/commandInProcess.js"
 import { eventually } from "../support/eventually.js"
 import { startIssuer, type TestIssuer } from "../support/issuer.js"
 import { tempDir } from "../support/stdioServer.js"
@@ -260,11 +259,7 @@ describe("process lifecycle", () => {
     }
     // Each case in process, with its settings alone: the line the process would print.
     for (const [patch, variable] of cases) {
-      const provider = ConfigProvider.fromMap(new Map(Object.entries(settings(patch))))
-      const exit = await Effect.runPromiseExit(
-        withStderrLogs(runHttp({ host: "127.0.0.1", port: 0 })).pipe(Effect.withConfigProvider(provider), Effect.timeout("20 seconds"))
-      )
-      const line = failureLine(exit) ?? `no failure: ${String(exit)}`
+      const line = (await runCommandInProcess(runHttp({ host: "127.0.0.1", port: 0 }), settings(patch))).failure
       expect(line, variable).toMatch(/^nextcloud-mcp: configuration error: [^\n]*\n$/)
       expect(line, variable).toContain(variable)
     }

@@ -2,14 +2,20 @@
  * Key rotation as an operator does it: provision through the real server over
  * stdio (key generated into `<db>.key`), stop it, run `rotate-key` with a new
  * key and the old one as previous, restart with only the new key: the user is
- * still provisioned and the app password still works. Also: a server with
- * only a key that cannot decrypt the grant asks the user to provision again,
- * and malformed previous keys are configuration errors naming the variable.
+ * still provisioned and the app password still works. Also, in process
+ * (the in-process server and the command's program): a server with only a
+ * key that cannot decrypt the grant asks the user to provision again, values
+ * no key decrypts are listed and left, and malformed previous keys are
+ * configuration errors naming the variable.
  */
 import { spawnSync } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import { runRotateKey } from "../../src/commands/rotateKey.js"
+import { runStdio } from "../../src/commands/stdio.js"
+import { runCommandInProcess } from "../support/commandInProcess.js"
+import { useHarness } from "../support/inProcess.js"
 import { MAIN, type StdioSession, startStdio, tempDir } from "../support/stdioServer.js"
 import { type SimulatorWithApps, startSimulatorWithApps } from "../support/simulator.js"
 
@@ -35,6 +41,10 @@ const runCli = (args: ReadonlyArray<string>, extra: Record<string, string>) =>
   })
 
 const newKey = () => randomBytes(32).toString("base64")
+
+const rotateInProcess = (env: Record<string, string>) => runCommandInProcess(runRotateKey, env)
+
+const harness = useHarness()
 
 beforeEach(async () => {
   sim = await startSimulatorWithApps()
@@ -88,73 +98,78 @@ describe("rotate-key", () => {
     expect(notes.structuredContent.success).toBe(true)
   })
 
-  it("after rotating, a server with only the old key asks the user to provision again instead of failing", async () => {
-    const oldKey = await provisionAndStop()
-    const rotated = runCli(["rotate-key"], { NC_MCP_ENCRYPTION_KEY: newKey(), NC_MCP_PREVIOUS_ENCRYPTION_KEYS: oldKey })
-    expect(rotated.status).toBe(0)
+  it("a database that does not exist is an error, not a new empty one", async () => {
+    const run = await rotateInProcess({ NC_MCP_DB: db(), NC_MCP_ENCRYPTION_KEY: newKey() })
+    expect(run.failure).toMatch(/^nextcloud-mcp: [^\n]*NC_MCP_DB[^\n]*\n$/)
+  })
+})
 
-    // The key file still holds the old key: it cannot decrypt the re-encrypted grant.
-    session = await startStdio({ env: env() })
-    const notes = await session.call("nc_notes_list")
+/**
+ * The same command and servers in the test's process (the server with the
+ * in-process harness, on its SQLite file and key; rotate-key run as its
+ * program with only the given settings): what the process form above would
+ * only repeat.
+ */
+describe("rotate-key, in process", () => {
+  /** alice-local provisioned through the in-process server, which keeps running. */
+  const provisioned = async () => {
+    const h = await harness.start({ user: "alice-local" })
+    await h.provision(["notes.read"], "alice")
+    return { h, oldKey: Buffer.from(h.database.key).toString("base64") }
+  }
+
+  it("after rotating, a server with only the old key asks the user to provision again instead of failing", async () => {
+    const { h, oldKey } = await provisioned()
+    const rotated = await rotateInProcess({ NC_MCP_DB: h.database.file, NC_MCP_ENCRYPTION_KEY: newKey(), NC_MCP_PREVIOUS_ENCRYPTION_KEYS: oldKey })
+    expect(rotated.failure).toBeUndefined()
+    expect(rotated.stdout.join("\n")).toContain("Re-encrypted 1 stored secret")
+
+    // Restarted with the old key, which cannot decrypt the re-encrypted grant.
+    await h.restart()
+    const notes = await h.call("nc_notes_list")
     expect(notes.structuredContent).toMatchObject({ success: false, error_code: "ProvisioningRequired" })
-    const status = await session.call("nc_auth_check_status")
-    expect(status.structuredContent.status).toBe("not_initiated")
-    expect(session.stderr()).toContain("cannot be decrypted")
-    expect(session.stderr()).toContain("alice-local")
+    expect((await h.call("nc_auth_check_status")).structuredContent.status).toBe("not_initiated")
+    expect(h.logs()).toContain("cannot be decrypted")
+    expect(h.logs()).toContain("alice-local")
     // Provisioning again works and replaces the unreadable grant.
-    const started = await session.call("nc_auth_provision_access", { scopes: ["notes.read"] })
-    expect(started.structuredContent.status).toBe("login_required")
-    await sim.grant({ flow: started.structuredContent.login_url, userId: "alice" })
-    expect((await session.call("nc_auth_check_status")).structuredContent.status).toBe("provisioned")
+    await h.provision(["notes.read"], "alice")
+    expect((await h.call("nc_auth_check_status")).structuredContent.status).toBe("provisioned")
   })
 
   it("values no configured key decrypts: listed, left in place, exit 1 naming how many, and the old keys are not declared removable", async () => {
-    await provisionAndStop()
+    const { h } = await provisioned()
     // The previous key given is not the one that encrypted the grant: nothing can be decrypted.
-    const rotated = runCli(["rotate-key"], { NC_MCP_ENCRYPTION_KEY: newKey(), NC_MCP_PREVIOUS_ENCRYPTION_KEYS: newKey() })
-    expect(rotated.status).toBe(1)
-    expect(rotated.stdout).toContain("1 stored secret could not be decrypted with any configured key and was left untouched")
-    expect(rotated.stdout).toContain('app password of user "alice-local"')
-    expect(rotated.stdout).not.toContain("can now be removed")
-    const lines = rotated.stderr.trim().split("\n").filter((line) => line.startsWith("nextcloud-mcp:"))
-    expect(lines).toHaveLength(1)
-    expect(lines[0]).toContain("1 stored secret is not opened by any configured key")
-    expect(lines[0]).toContain("NC_MCP_PREVIOUS_ENCRYPTION_KEYS")
+    const rotated = await rotateInProcess({ NC_MCP_DB: h.database.file, NC_MCP_ENCRYPTION_KEY: newKey(), NC_MCP_PREVIOUS_ENCRYPTION_KEYS: newKey() })
+    const stdout = rotated.stdout.join("\n")
+    expect(stdout).toContain("1 stored secret could not be decrypted with any configured key and was left untouched")
+    expect(stdout).toContain('app password of user "alice-local"')
+    expect(stdout).not.toContain("can now be removed")
+    expect(rotated.failure).toMatch(/^nextcloud-mcp: 1 stored secret is not opened by any configured key[^\n]*NC_MCP_PREVIOUS_ENCRYPTION_KEYS[^\n]*\n$/)
     // Still there for the key that made it.
-    session = await startStdio({ env: env() })
-    expect((await session.call("nc_auth_check_status")).structuredContent.status).toBe("provisioned")
-  })
-
-  it("a database that does not exist is an error, not a new empty one", () => {
-    const run = runCli(["rotate-key"], { NC_MCP_ENCRYPTION_KEY: newKey() })
-    expect(run.status).toBe(1)
-    expect(run.stderr.trim().split("\n")).toHaveLength(1)
-    expect(run.stderr).toContain("NC_MCP_DB")
+    await h.restart()
+    expect((await h.call("nc_auth_check_status")).structuredContent.status).toBe("provisioned")
   })
 })
 
 describe("NC_MCP_PREVIOUS_ENCRYPTION_KEYS errors", () => {
   it("a malformed previous key: exit 1, one line naming the variable and the entry, no key text", async () => {
     const good = newKey()
-    for (const args of [["rotate-key"], ["stdio"]]) {
-      const run = runCli(args, {
-        NEXTCLOUD_HOST: sim.url,
-        NC_MCP_ENCRYPTION_KEY: newKey(),
-        NC_MCP_PREVIOUS_ENCRYPTION_KEYS: `${good},not-a-key!`
-      })
-      expect(run.status).toBe(1)
-      const lines = run.stderr.trim().split("\n")
-      expect(lines).toHaveLength(1)
-      expect(lines[0]).toContain("NC_MCP_PREVIOUS_ENCRYPTION_KEYS entry 2")
-      expect(run.stderr).not.toContain(good)
-      expect(run.stderr).not.toContain("not-a-key!")
+    const settings = { NEXTCLOUD_HOST: sim.url, NC_MCP_DB: db(), NC_MCP_ENCRYPTION_KEY: newKey(), NC_MCP_PREVIOUS_ENCRYPTION_KEYS: `${good},not-a-key!` }
+    // As a process once (exit code, one line on stderr), then rotate-key and stdio in process.
+    const run = runCli(["rotate-key"], settings)
+    expect(run.status).toBe(1)
+    const lines = run.stderr.trim().split("\n")
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toContain("NC_MCP_PREVIOUS_ENCRYPTION_KEYS entry 2")
+    for (const program of [runRotateKey, runStdio]) {
+      const line = (await runCommandInProcess(program, settings)).failure
+      expect(line).toMatch(/^nextcloud-mcp: [^\n]*NC_MCP_PREVIOUS_ENCRYPTION_KEYS entry 2[^\n]*\n$/)
+      expect(line).not.toContain(good)
+      expect(line).not.toContain("not-a-key!")
     }
-    const short = runCli(["rotate-key"], {
-      NC_MCP_ENCRYPTION_KEY: newKey(),
-      NC_MCP_PREVIOUS_ENCRYPTION_KEYS: randomBytes(16).toString("base64")
-    })
-    expect(short.status).toBe(1)
-    expect(short.stderr.trim().split("\n")).toHaveLength(1)
-    expect(short.stderr).toMatch(/NC_MCP_PREVIOUS_ENCRYPTION_KEYS must decode to exactly 32 bytes, got 16/)
+    expect(run.stderr).not.toContain(good)
+    expect(run.stderr).not.toContain("not-a-key!")
+    const short = await rotateInProcess({ NC_MCP_DB: db(), NC_MCP_ENCRYPTION_KEY: newKey(), NC_MCP_PREVIOUS_ENCRYPTION_KEYS: randomBytes(16).toString("base64") })
+    expect(short.failure).toMatch(/^nextcloud-mcp: [^\n]*NC_MCP_PREVIOUS_ENCRYPTION_KEYS must decode to exactly 32 bytes, got 16[^\n]*\n$/)
   })
 })

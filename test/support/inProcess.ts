@@ -57,6 +57,8 @@ export interface HarnessOptions<Apps extends ReadonlyArray<AnyApp>> {
   readonly capabilities?: ClientCapabilities
   /** Answers to elicitation requests, consumed in order ("cancel" when exhausted). */
   readonly answers?: ReadonlyArray<ElicitAnswer>
+  /** The storage key (default: the harness's own random key, `database.key`). */
+  readonly encryptionKey?: Uint8Array
 }
 
 export type { SeenElicitation } from "./stdioServer.js"
@@ -85,6 +87,8 @@ export interface Harness<Control> {
    * on the same database and simulator, with `overrides` on the options.
    */
   readonly restart: (overrides?: ServerOverrides) => Promise<void>
+  /** The SQLite file the server runs on, and the harness's own key for it. */
+  readonly database: { readonly file: string; readonly key: Uint8Array }
   readonly close: () => Promise<void>
 }
 
@@ -117,7 +121,7 @@ const startServer = async (
   const host = options.host === undefined ? simUrl : typeof options.host === "string" ? options.host : await options.host(simUrl)
   const config = NextcloudConfig.make(host, options.nextcloud ?? {})
   const core = coreLayer({
-    storage: StorageLayers.layer({ filename: dbFile, key: Redacted.make(key) }),
+    storage: StorageLayers.layer({ filename: dbFile, key: Redacted.make(options.encryptionKey ?? key) }),
     nextcloud: withTransport(clientsOf(apps)).pipe(Layer.provideMerge(config)),
     provisioning: ProvisioningConfig.layer(options.provisioning ?? {}),
     poller: options.poller ?? false
@@ -207,6 +211,7 @@ export const startHarness = async <const Apps extends ReadonlyArray<AnyApp> = ty
       settings = { ...settings, ...overrides }
       current = await startServer(apps, sim.url, dbFile, key, settings, seen)
     },
+    database: { file: dbFile, key },
     close: closeAll
   }
 }
