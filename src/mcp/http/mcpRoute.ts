@@ -154,8 +154,12 @@ export const makeMcpRoute = (options: McpRouteOptions) => {
   return (req: IncomingMessage, res: ServerResponse): void => {
     handle(req, res).catch((error: unknown) => {
       runFork(Effect.logError("an /mcp request failed", error instanceof Error ? `${error.name}: ${error.message}` : typeof error))
-      if (!res.headersSent) send(res, INTERNAL_ERROR)
-      else res.destroy()
+      try {
+        if (res.headersSent) res.destroy()
+        else send(res, INTERNAL_ERROR)
+      } catch {
+        res.destroy()
+      }
     })
   }
 }
