@@ -1,12 +1,15 @@
 /**
  * http mode limits (docs/tool-contract.md §8), served in process: a request body without
  * Content-Length past the limit is answered 413 (the connection is not reset),
- * one within it is read whole, and the server-wide session cap closes the
+ * one within it is read whole, an answer far larger than the socket's
+ * buffers arrives whole, and the server-wide session cap closes the
  * session idle longest, or the least recently used when all are in use.
  */
 import { request } from "node:http"
+import { Effect, Schema } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { auth, echoTool, initializeSession, listStatus, openStream, serveInProcess } from "../support/httpServer.js"
+import * as Tool from "../../src/tools/Tool.js"
+import { auth, echoTool, initializeSession, listStatus, openStream, postMcp, serveInProcess } from "../support/httpServer.js"
 import { startIssuer, type TestIssuer } from "../support/issuer.js"
 
 const AUDIENCE = "limits-audience"
@@ -96,6 +99,38 @@ describe("request bodies without Content-Length", () => {
     expect("body" in outcome && outcome.body).toContain('"serverInfo"')
     await server.close()
   }, 20_000)
+})
+
+/** A tool whose answer is `size` characters of text. */
+const bigTool = Tool.open({
+  name: "fake_big",
+  title: "fake_big",
+  description: "answers with a long text",
+  annotations: { readOnlyHint: true },
+  input: Schema.Struct({ size: Schema.Number }),
+  output: Tool.response(["ok"], { text: Schema.String }),
+  handler: ({ size }: { readonly size: number }) =>
+    Effect.succeed({ status: "ok" as const, message: "done", text: "x".repeat(size - 1) + "!" })
+})
+
+describe("large answers", () => {
+  it("an answer far larger than the socket's buffers arrives whole and its response ends", async () => {
+    const server = await serveInProcess(issuer, AUDIENCE, [bigTool, echoTool])
+    const token = await issuer.token({ sub: "big-reader" })
+    const session = await initializeSession(server.mcpUrl, token)
+    const size = 4 * 1024 * 1024
+    const call = { jsonrpc: "2.0", id: 7, method: "tools/call", params: { name: "fake_big", arguments: { size } } }
+    const answer = await postMcp(server.mcpUrl, call, auth(token, session))
+    expect(answer.status).toBe(200)
+    // The whole body: it ends only once the server has written all of it and closed the response.
+    const events = await answer.text()
+    const data = /^data: (.*)$/m.exec(events)?.[1] ?? ""
+    const text = (JSON.parse(data) as { result: { structuredContent: { text: string } } }).result.structuredContent.text
+    expect(text).toHaveLength(size)
+    expect(text.endsWith("x!")).toBe(true)
+    expect(await listStatus(server.mcpUrl, token, session)).toBe(200)
+    await server.close()
+  }, 30_000)
 })
 
 describe("server-wide session cap", () => {

@@ -158,6 +158,7 @@ export const deliver = async (response: Response, res: ServerResponse, client: C
 /** Once the socket takes more (or is gone). */
 const drained = (res: ServerResponse): Promise<void> =>
   new Promise((resolve) => {
+    if (res.destroyed || !res.writableNeedDrain) return resolve()
     const done = () => {
       res.off("drain", done)
       res.off("close", done)
