@@ -110,8 +110,8 @@ export const watchClient = (res: ServerResponse): ClientWatch => {
  * Write a web `Response` to the client, its body as it comes (`first`, when
  * given, ahead of an event stream's body: it puts the head on the wire at
  * once). True once all of it was handed to the socket; false when the client
- * went away first, and then the body is cancelled (whoever produces it hears
- * of it).
+ * went away first or the body failed, and then the body is cancelled
+ * (whoever produces it hears of it) and the response cut off.
  */
 export const deliver = async (response: Response, res: ServerResponse, client: ClientWatch, first?: Uint8Array): Promise<boolean> => {
   const body = response.body
@@ -148,7 +148,9 @@ export const deliver = async (response: Response, res: ServerResponse, client: C
     res.off("close", onClose)
   }
   if (gone || client.gone) {
+    // The client left, or the body failed: the answer cannot be completed, so it is cut off.
     reader.cancel().catch(() => undefined)
+    res.destroy()
     return false
   }
   res.end()
