@@ -75,16 +75,22 @@ const signalsOver = (storage: Layer.Layer<Storage>, changes: Layer.Layer<GrantCh
     SettledFlows.layer.pipe(Layer.provideMerge(ScopeCache.layer().pipe(Layer.provide(changes))), Layer.provide(storage))
   ).pipe(Effect.map((ctx) => ({ signals: Context.get(ctx, SettledFlows), cache: Context.get(ctx, ScopeCache) })))
 
+/** Alice and Bob each wait for their pending login; a second later Alice's ends in storage, with nothing told yet. */
+const aliceEndedWhileBothWait = Effect.gen(function* () {
+  const changes = yield* scriptedChanges
+  const storage = yield* storageWithFlows
+  const { signals } = yield* signalsOver(storage.layer, changes.layer)
+  const forAlice = yield* Effect.fork(signals.awaitSettled(alice, MINUTE, noTicks))
+  const forBob = yield* Effect.fork(signals.awaitSettled(bob, MINUTE, noTicks))
+  yield* TestClock.adjust(Duration.seconds(1))
+  yield* storage.end(alice)
+  return { changes, signals, forAlice, forBob }
+})
+
 describe("SettledFlows", () => {
   it.scoped("settling a user's flow wakes that user's waiters only", () =>
     Effect.gen(function* () {
-      const changes = yield* scriptedChanges
-      const storage = yield* storageWithFlows
-      const { signals } = yield* signalsOver(storage.layer, changes.layer)
-      const forAlice = yield* Effect.fork(signals.awaitSettled(alice, MINUTE, noTicks))
-      const forBob = yield* Effect.fork(signals.awaitSettled(bob, MINUTE, noTicks))
-      yield* TestClock.adjust(Duration.seconds(1))
-      yield* storage.end(alice)
+      const { forAlice, forBob, signals } = yield* aliceEndedWhileBothWait
       yield* signals.settle(alice)
       expect(yield* answered(forAlice)).toBe(true)
       expect(Option.isNone(yield* Fiber.poll(forBob))).toBe(true)
@@ -125,14 +131,8 @@ describe("SettledFlows", () => {
 
   it.scoped("announcements that may have been missed (a reset) wake every waiter, each of whom goes on waiting if still pending", () =>
     Effect.gen(function* () {
-      const changes = yield* scriptedChanges
-      const storage = yield* storageWithFlows
-      const { signals } = yield* signalsOver(storage.layer, changes.layer)
-      const forAlice = yield* Effect.fork(signals.awaitSettled(alice, MINUTE, noTicks))
-      const forBob = yield* Effect.fork(signals.awaitSettled(bob, MINUTE, noTicks))
-      yield* TestClock.adjust(Duration.seconds(1))
       // Alice's login ended in another process, whose announcement was lost.
-      yield* storage.end(alice)
+      const { changes, forAlice, forBob } = yield* aliceEndedWhileBothWait
       yield* changes.reset
       expect(yield* answered(forAlice)).toBe(true)
       expect(yield* answered(forBob)).toBe("still waiting")
