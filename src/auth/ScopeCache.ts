@@ -14,7 +14,7 @@
  * was stored (see provisioning/StoredFlows.ts): every announcement drops the
  * user's entry here, which is harmless when only their login changed.
  */
-import { Clock, Context, Duration, Effect, Layer, type Option, PubSub, type Queue, type Scope } from "effect"
+import { Context, Duration, Effect, Layer, type Option, PubSub, type Queue, type Scope } from "effect"
 import type { UserId } from "../domain/Ids.js"
 import { type Grant, Storage, type StorageError } from "../storage/Storage.js"
 import { GrantChanges } from "../storage/GrantChanges.js"
@@ -56,16 +56,7 @@ const build = (options: Options) =>
     const announced = yield* PubSub.unbounded<AnnouncedChange>()
     const service = ScopeCache.of({
       // A failed lookup is not remembered: the next one tries again.
-      get: (userId) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) => {
-          const hit = memory.get(userId, now)
-          if (hit !== undefined) return Effect.succeed(hit.value)
-          const seen = memory.generation()
-          return Effect.map(storage.getGrant(userId), (grant) => {
-            memory.remember(userId, grant, now, seen)
-            return grant
-          })
-        }),
+      get: (userId) => memory.through(userId, () => storage.getGrant(userId)),
       invalidate: (userId) => Effect.zipRight(Effect.sync(() => memory.forget(userId)), changes.publish(userId)),
       forget: (userId) => Effect.sync(() => memory.forget(userId)),
       invalidateAll: Effect.sync(() => memory.forgetAll()),

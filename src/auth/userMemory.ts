@@ -6,10 +6,10 @@
  *
  * - An entry is trusted until its deadline (`ttlMillis` after the lookup).
  * - Every drop (`forget`, `forgetAll`) moves a generation counter. A lookup
- *   notes the generation before it reads storage and hands it back to
- *   `remember`, which keeps the value only if nothing was dropped meanwhile:
- *   a grant narrowed (or a flow stored) while the lookup was reading is not
- *   overwritten by what the lookup read before it.
+ *   (`through`) notes the generation before it reads storage, and keeps what
+ *   it read only if nothing was dropped meanwhile: a grant narrowed (or a
+ *   flow stored) while the lookup was reading is not overwritten by what the
+ *   lookup read before it.
  * - At most `capacity` users; the entry remembered longest ago goes first.
  *
  * Effect's `Cache` does the TTL and the bound, but stores a lookup's result
@@ -17,15 +17,16 @@
  * statistics on every hit (the largest part of a grant read's cost on the
  * path every tool call takes, bench/ANALYSIS.md).
  */
+import { Clock, Effect } from "effect"
 import type { UserId } from "../domain/Ids.js"
 
 export interface UserMemory<A> {
-  /** The value remembered for the user, if its deadline is after `now`. */
-  readonly get: (userId: UserId, now: number) => { readonly value: A } | undefined
-  /** The generation to note before a lookup. */
-  readonly generation: () => number
-  /** Keep what a lookup started at `generation` read at `now`, unless something was dropped since. */
-  readonly remember: (userId: UserId, value: A, now: number, generation: number) => void
+  /**
+   * The value remembered for the user while its deadline is ahead (no
+   * lookup made); else `lookup`'s, remembered (when `keep` says so) unless something was
+   * dropped while the lookup ran. A failed lookup is not remembered.
+   */
+  readonly through: <E, R>(userId: UserId, lookup: () => Effect.Effect<A, E, R>, keep?: (value: A) => boolean) => Effect.Effect<A, E, R>
   readonly forget: (userId: UserId) => void
   readonly forgetAll: () => void
 }
@@ -34,17 +35,20 @@ export const makeUserMemory = <A>(options: { readonly ttlMillis: number; readonl
   const entries = new Map<UserId, { readonly value: A; readonly until: number }>()
   let generation = 0
   return {
-    get: (userId, now) => {
-      const entry = entries.get(userId)
-      return entry !== undefined && now < entry.until ? entry : undefined
-    },
-    generation: () => generation,
-    remember: (userId, value, now, seen) => {
-      if (seen !== generation) return
-      entries.delete(userId)
-      entries.set(userId, { value, until: now + options.ttlMillis })
-      if (entries.size > options.capacity) entries.delete(entries.keys().next().value as UserId)
-    },
+    through: (userId, lookup, keep) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const entry = entries.get(userId)
+        if (entry !== undefined && now < entry.until) return Effect.succeed(entry.value)
+        const seen = generation
+        return Effect.map(lookup(), (value) => {
+          if (seen === generation && (keep === undefined || keep(value))) {
+            entries.delete(userId)
+            entries.set(userId, { value, until: now + options.ttlMillis })
+            if (entries.size > options.capacity) entries.delete(entries.keys().next().value as UserId)
+          }
+          return value
+        })
+      }),
     forget: (userId) => {
       generation++
       entries.delete(userId)

@@ -21,7 +21,7 @@
  *   reset of the channel (announcements may have been missed) drops
  *   everything.
  */
-import { Clock, Context, Duration, Effect, Layer, Option, Queue } from "effect"
+import { Context, Duration, Effect, Layer, Option, Queue } from "effect"
 import { ScopeCache } from "../auth/ScopeCache.js"
 import { makeUserMemory } from "../auth/userMemory.js"
 import type { UserId } from "../domain/Ids.js"
@@ -41,8 +41,6 @@ export interface StoredFlowsOptions {
   readonly capacity?: number
 }
 
-const NONE = Effect.succeed(Option.none<PendingFlow>())
-
 export const makeStoredFlows = (options: StoredFlowsOptions = {}) =>
   Effect.gen(function* () {
     const storage = yield* Storage
@@ -50,8 +48,8 @@ export const makeStoredFlows = (options: StoredFlowsOptions = {}) =>
     const ttl = Duration.toMillis(options.ttl ?? ScopeCache.DEFAULT_TTL)
     const capacity = options.capacity ?? 100_000
 
-    /** Users known to have no stored flow (the value is always "none"). */
-    const none = makeUserMemory<true>({ ttlMillis: ttl, capacity })
+    /** Users known to have no stored flow (only "none" is kept). */
+    const none = makeUserMemory<Option.Option<PendingFlow>>({ ttlMillis: ttl, capacity })
 
     const announced = yield* cache.changes
     yield* Queue.take(announced).pipe(
@@ -60,15 +58,7 @@ export const makeStoredFlows = (options: StoredFlowsOptions = {}) =>
       Effect.forkScoped
     )
 
-    const get = (userId: UserId) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => {
-        if (none.get(userId, now) !== undefined) return NONE
-        const seen = none.generation()
-        return Effect.map(storage.getFlow(userId), (flow) => {
-          if (Option.isNone(flow)) none.remember(userId, true, now, seen)
-          return flow
-        })
-      })
+    const get = (userId: UserId) => none.through(userId, () => storage.getFlow(userId), Option.isNone)
 
     // Dropped and announced even when the write reports a failure: it may have been committed.
     const put = (flow: PendingFlow) =>
