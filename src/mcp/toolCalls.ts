@@ -5,8 +5,9 @@
  * both come here, so the two can never answer differently.
  */
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
-import { Cause, Context, type Effect, Exit, type Fiber, FiberId, FiberRef, FiberRefs, HashMap, Runtime } from "effect"
+import { Cause, Context, type Effect, Exit, FiberId, FiberRef, FiberRefs, HashMap, Runtime } from "effect"
 import { CurrentUser, type CurrentUserShape } from "../auth/CurrentUser.js"
+import { fiberExit } from "./fiberExit.js"
 import { Elicitation, type ElicitationCompletions, type ElicitationShape } from "../auth/Elicitation.js"
 import * as Scopes from "../domain/Scope.js"
 import { enabledAppsOf, usable } from "../tools/availability.js"
@@ -48,18 +49,6 @@ export const visibleTools = <T extends AnyTool>(tools: ReadonlyArray<T>, user: C
   tools.filter((tool) => Scopes.missing(tool.scopes, user.tokenScopes).length === 0)
 
 const needsApp = (tool: AnyTool): boolean => tool.access === "grant" && tool.app?.presence !== undefined
-
-/** The fiber's exit; it is interrupted if the request is cancelled meanwhile. */
-const untilDone = <A, E>(fiber: Fiber.RuntimeFiber<A, E>, signal: AbortSignal): Promise<Exit.Exit<A, E>> =>
-  new Promise((resolve) => {
-    const cancel = () => fiber.unsafeInterruptAsFork(FiberId.none)
-    signal.addEventListener("abort", cancel, { once: true })
-    fiber.addObserver((exit) => {
-      signal.removeEventListener("abort", cancel)
-      resolve(exit)
-    })
-    if (signal.aborted) cancel()
-  })
 
 export const makeToolCalls = <R>(options: ToolCallsOptions<R>) => {
   const byName = new Map(options.tools.map((tool) => [tool.name, tool]))
@@ -107,9 +96,9 @@ export const makeToolCalls = <R>(options: ToolCallsOptions<R>) => {
         value: annotations
       })
     })
-    const fiber = Runtime.runFork(forCall)(runTool(tool, args))
     // A call that waits for nothing (the status of a user with no login in progress) has ended by now.
-    const exit = fiber.unsafePoll() ?? (await untilDone(fiber, perCall.signal))
+    const ended = fiberExit(Runtime.runFork(forCall)(runTool(tool, args)), perCall.signal)
+    const exit = Exit.isExit(ended) ? ended : await ended
     if (Exit.isSuccess(exit)) return { _tag: "Result", result: exit.value }
     if (Cause.isInterruptedOnly(exit.cause)) return { _tag: "Cancelled" }
     // runTool already turns defects into results; anything else here is a bug in the adapter.

@@ -20,9 +20,10 @@ import type { IncomingMessage, ServerResponse } from "node:http"
 import type { HttpServerResponse } from "@effect/platform"
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js"
 import { isJsonContentType, isLegacyRequest, type McpHttpHandler } from "@modelcontextprotocol/server"
-import { Cause, Effect, Either, Exit, type Fiber, Option, Runtime } from "effect"
+import { Cause, Effect, Either, Exit, Option, Runtime } from "effect"
 import type { VerifiedToken } from "../../auth/TokenVerifier.js"
 import type { Scope } from "../../domain/Scope.js"
+import { fiberExit } from "../fiberExit.js"
 import * as Policy from "../httpPolicy.js"
 import { authInfoOf, insufficientScope } from "./auth.js"
 import { type ClientWatch, deliver, jsonRpcError, readJsonBody, send, UNKNOWN_HOST, watchClient } from "./messages.js"
@@ -57,12 +58,6 @@ const SESSION_REQUIRED = jsonRpcError(400, -32000, "Bad Request: Mcp-Session-Id 
 const NOT_JSON = jsonRpcError(415, -32000, "Unsupported Media Type: Content-Type must be application/json")
 const INTERNAL_ERROR = jsonRpcError(500, -32603, "Internal error")
 
-/** An Effect's exit: at once when it ends without waiting (a remembered token), else once it ends. */
-const exitOf = <A, E>(runFork: (effect: Effect.Effect<A, E>) => Fiber.RuntimeFiber<A, E>, effect: Effect.Effect<A, E>) => {
-  const fiber = runFork(effect)
-  return fiber.unsafePoll() ?? new Promise<Exit.Exit<A, E>>((resolve) => fiber.addObserver(resolve))
-}
-
 export const makeMcpRoute = (options: McpRouteOptions) => {
   const { endpoints: ep, sessions } = options
   const runFork = Runtime.runFork(options.runtime)
@@ -73,22 +68,18 @@ export const makeMcpRoute = (options: McpRouteOptions) => {
    * transport passes headers on to request handlers); the body, when any, is
    * passed to the transport already parsed.
    */
-  const toWebRequest = (req: IncomingMessage, signal?: AbortSignal): Request =>
-    new Request(new URL(req.url ?? "/mcp", ep.publicUrl), {
-      method: req.method ?? "GET",
-      headers: Policy.forwardedHeaders(req.headers),
-      ...(signal !== undefined ? { signal } : {})
-    })
+  const toWebRequest = (req: IncomingMessage): Request =>
+    new Request(new URL(req.url ?? "/mcp", ep.publicUrl), { method: req.method ?? "GET", headers: Policy.forwardedHeaders(req.headers) })
 
   /** A 2026-07-28 request, answered by the stateless handler; a client that goes away aborts it (the handler stops its tool call). */
-  const answerModern = async (req: IncomingMessage, res: ServerResponse, client: ClientWatch, body: Option.Option<unknown>, verified: VerifiedToken) => {
+  const answerModern = async (request: Request, res: ServerResponse, client: ClientWatch, body: Option.Option<unknown>, verified: VerifiedToken) => {
     const controller = new AbortController()
     const abort = () => controller.abort()
     res.once("close", abort)
     try {
       let response: Response
       try {
-        response = await options.modern.fetch(toWebRequest(req, controller.signal), {
+        response = await options.modern.fetch(new Request(request, { signal: controller.signal }), {
           authInfo: authInfoOf(verified, ep),
           ...(Option.isSome(body) ? { parsedBody: body.value } : {})
         })
@@ -108,7 +99,8 @@ export const makeMcpRoute = (options: McpRouteOptions) => {
     if (method !== "GET" && method !== "POST" && method !== "DELETE") return send(res, METHOD_NOT_ALLOWED)
     if (!Policy.originAllowed(options.hosts, req.headers.origin)) return send(res, FORBIDDEN_ORIGIN)
     const client = watchClient(res)
-    const checked = await exitOf(runFork, options.authenticate(req.headers.authorization))
+    const verifying = fiberExit(runFork(options.authenticate(req.headers.authorization)))
+    const checked = Exit.isExit(verifying) ? verifying : await verifying
     if (Exit.isFailure(checked)) {
       const refusal = Cause.failureOption(checked.cause)
       if (Option.isNone(refusal)) throw Cause.squash(checked.cause)
@@ -127,7 +119,7 @@ export const makeMcpRoute = (options: McpRouteOptions) => {
       if (method === "POST" && !isJsonContentType(req.headers["content-type"] ?? null)) return send(res, NOT_JSON)
       const denial = Option.isSome(body) ? Policy.scopeDenial(body.value, options.toolScopes, verified.scopes) : undefined
       if (denial !== undefined) return send(res, insufficientScope(ep, denial))
-      return answerModern(req, res, client, body, verified)
+      return answerModern(request, res, client, body, verified)
     }
     const sessionId = req.headers["mcp-session-id"]
     const existing = sessionId === undefined ? undefined : sessions.find(String(sessionId), verified.userId)
